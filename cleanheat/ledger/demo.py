@@ -1,0 +1,144 @@
+"""Deterministic synthetic Xinzhou demo: townships, villages and households (no Django).
+
+Everything comes from the config file and a fixed seed, so two runs give identical data.
+People are invented; ID numbers carry a valid checksum and their household's county code.
+"""
+import random
+from datetime import date, timedelta
+
+from .identity import id_check_char
+
+SURNAMES = ("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
+            "苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦")
+GIVEN = ("建国志强秀英桂兰玉梅海燕春生俊峰丽娟红霞德福永胜淑珍文华明亮晓东国庆金凤云龙宝山"
+         "瑞芳素琴振华二虎满仓翠花保平兰英长青来顺润生小军")
+PLACE = ("东西南北上下前后大小新旧高寨沟河庄堡峪坪湾岭泉口头家店营滩梁峁川林石柳杨槐")
+STREET_NAMES = ("新建路", "长征街", "秀容", "云中路", "九原街", "七一路", "和平街", "光明路", "建设路", "城关")
+STRUCTURE_MIX = {"brick_concrete": 55, "brick_wood": 25, "adobe": 12, "stone": 5, "frame": 3}
+FACILITY_MIX = {"coal_stove": 45, "tunuanqi": 35, "kang": 15, "coal_boiler": 5}
+ORDER = ["confirmed", "selected", "installing", "installed", "accepted", "proven", "removed"]
+
+
+def split_exact(total: int, weights: dict) -> dict:
+    """Largest-remainder split of `total` in proportion to `weights`; sums exactly."""
+    wsum = sum(weights.values())
+    raw = {k: total * w / wsum for k, w in weights.items()}
+    out = {k: int(v) for k, v in raw.items()}
+    for k in sorted(raw, key=lambda k: (out[k] - raw[k], k))[: total - sum(out.values())]:
+        out[k] += 1
+    return out
+
+
+def county_path_counts(cfg: dict, scale: float = 1.0) -> dict:
+    """{county: {path: households}}; each path's column sums to its (scaled) city target."""
+    result = {c: {} for c in cfg["counties"]}
+    for path, target in cfg["targets"].items():
+        weights = {c: spec["weights"][path] for c, spec in cfg["counties"].items()}
+        for county, n in split_exact(round(target * scale), weights).items():
+            result[county][path] = n
+    return result
+
+
+def _name(rng, chars, n):
+    return "".join(rng.choice(chars) for _ in range(n))
+
+
+def build_regions(cfg: dict) -> list[dict]:
+    """Synthetic townships (街道 001–, 镇 101–, 乡 201–) and villages (社区 001–, 村 201–)."""
+    rng = random.Random(cfg["seed"])
+    rows, lo, hi = [], *cfg["villages_per_township"]
+    for county, spec in cfg["counties"].items():
+        streets, towns = spec["streets"], spec["towns"]
+        kinds = ["街道"] * streets + ["镇"] * towns + ["乡"] * (spec["townships"] - streets - towns)
+        used = set()
+        serial = {"街道": 0, "镇": 100, "乡": 200}
+        for kind in kinds:
+            serial[kind] += 1
+            tcode = f"{county}{serial[kind]:03d}000"
+            while True:
+                tname = (rng.choice(STREET_NAMES) if kind == "街道" else _name(rng, PLACE, 2)) + kind
+                if tname not in used:
+                    used.add(tname)
+                    break
+            rows.append({"code": tcode, "name": tname, "kind": kind})
+            vnames = set()
+            for i in range(rng.randint(lo // 2, hi // 2) if kind == "街道" else rng.randint(lo, hi)):
+                vcode = tcode[:9] + (f"{i + 1:03d}" if kind == "街道" else f"{200 + i + 1:03d}")
+                while True:
+                    vname = _name(rng, PLACE, 2) + ("社区" if kind == "街道" else "村")
+                    if vname not in vnames:
+                        vnames.add(vname)
+                        break
+                rows.append({"code": vcode, "name": vname, "kind": "社区" if kind == "街道" else "村"})
+    return rows
+
+
+def _weighted(rng, mix: dict):
+    return rng.choices(list(mix), weights=list(mix.values()))[0]
+
+
+def _id_number(rng, address_code: str, used: set) -> str:
+    while True:
+        born = date(1938, 1, 1) + timedelta(days=rng.randrange(0, 365 * 62))
+        first17 = f"{address_code}{born:%Y%m%d}{rng.randrange(1, 1000):03d}"
+        number = first17 + id_check_char(first17)
+        if number not in used:
+            used.add(number)
+            return number
+
+
+def _state_dates(rng, year: int, state: str) -> list[tuple[str, date]]:
+    """Plausible dates on which a household reached each state up to `state`."""
+    day = date(year, 3, 1) + timedelta(days=rng.randrange(0, 70))       # 确村确户 by 10 May
+    steps = [("confirmed", day)]
+    gaps = {"selected": (10, 40), "installing": (10, 60), "installed": (15, 60),
+            "accepted": (10, 40), "proven": (0, 0), "removed": (10, 60)}
+    for name in ORDER[1: ORDER.index(state) + 1]:
+        if name == "proven":  # the first heating season ends 27 March of the next year
+            day = max(day, date(year + 1, 3, 28))
+        elif name == "installed":
+            day = min(day + timedelta(days=rng.randint(*gaps[name])), date(year, 10, 15))
+        else:
+            day = day + timedelta(days=rng.randint(*gaps[name]))
+        steps.append((name, day))
+    return steps
+
+
+def generate_households(cfg: dict, villages: dict, scale: float = 1.0):
+    """Yield one dict per household. `villages` maps county code → list of village codes."""
+    rng = random.Random(cfg["seed"] + 1)
+    used_ids: set = set()
+    year = cfg["year"]
+    for county, paths in county_path_counts(cfg, scale).items():
+        address_code = cfg.get("id_address_code", {}).get(county, county)
+        pool = [p for p, n in paths.items() for _ in range(n)]
+        rng.shuffle(pool)
+        vlist = villages[county]
+        vweights = [rng.uniform(0.3, 1.7) for _ in vlist]
+        chosen = rng.choices(vlist, weights=vweights, k=len(pool))
+        for path, village in zip(pool, chosen):
+            state = _weighted(rng, cfg["state_mix"])
+            device = ""
+            if path == "electric" and state != "confirmed":
+                device = _weighted(rng, cfg["electric_device_mix"])
+            yield {
+                "county": county,
+                "village": village,
+                "householder_name": rng.choice(SURNAMES) + _name(rng, GIVEN, rng.choice((1, 2))),
+                "id_number": _id_number(rng, address_code, used_ids),
+                "phone": (f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}" if rng.random() < 0.85 else ""),
+                "address": f"{rng.randrange(1, 300)}号",
+                "household_size": rng.choice((1, 2, 2, 3, 3, 4, 4, 5, 6)),
+                "is_dibao": rng.random() < 0.06,
+                "is_tekun": rng.random() < 0.01,
+                "is_tuopin": rng.random() < 0.10,
+                "is_canji": rng.random() < 0.03,
+                "heated_area": round(rng.triangular(40, 180, 85), 1),
+                "structure": _weighted(rng, STRUCTURE_MIX),
+                "envelope_retrofitted": rng.random() < 0.12,
+                "original_facility": _weighted(rng, FACILITY_MIX),
+                "heating_path": path,
+                "electric_device": device,
+                "state": state,
+                "steps": _state_dates(rng, year, state),
+            }

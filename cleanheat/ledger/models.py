@@ -1,0 +1,183 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .choices import (Channel, ElectricDevice, HeatingPath, LifecycleState, OriginalFacility,
+                      Structure)
+
+
+class Household(models.Model):
+    """One household of the ledger (居民用户台账), with the six content groups of §三(二):
+    resident, building, heating (path and original facility) here; equipment, energy demand,
+    subsidy and O&M as related records below. Written only through ledger.services."""
+
+    # -- identity: never changes over the household's lifecycle
+    household_no = models.CharField(_("户编号"), max_length=16, unique=True, editable=False)
+    village = models.ForeignKey("regions.Region", verbose_name=_("所属村（社区）"), to_field="code",
+                                db_column="village_code", on_delete=models.PROTECT,
+                                related_name="households")
+    # -- resident (居民信息); ID number and phone are encrypted, searched by keyed hash
+    householder_name = models.CharField(_("户主姓名"), max_length=40, db_index=True)
+    id_number_cipher = models.TextField(_("身份证号（密文）"), editable=False)
+    id_number_hash = models.CharField(max_length=64, editable=False)
+    id_number_masked = models.CharField(_("身份证号"), max_length=18, editable=False)
+    phone_cipher = models.TextField(_("联系电话（密文）"), blank=True, editable=False)
+    phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    phone_masked = models.CharField(_("联系电话"), max_length=11, blank=True, editable=False)
+    address = models.CharField(_("住址（门牌号）"), max_length=120, blank=True)
+    household_size = models.PositiveSmallIntegerField(_("家庭人口"), default=1)
+    is_dibao = models.BooleanField(_("低保"), default=False)
+    is_tekun = models.BooleanField(_("特困"), default=False)
+    is_tuopin = models.BooleanField(_("脱贫"), default=False)
+    is_canji = models.BooleanField(_("残疾"), default=False)
+    # -- building (房屋)
+    heated_area = models.DecimalField(_("采暖面积（㎡）"), max_digits=7, decimal_places=1)
+    structure = models.CharField(_("房屋结构"), max_length=20, choices=Structure.choices,
+                                 default=Structure.BRICK_CONCRETE)
+    envelope_retrofitted = models.BooleanField(_("已做围护结构节能改造"), default=False)
+    # -- heating (取暖路径)
+    original_facility = models.CharField(_("原取暖设施"), max_length=20, choices=OriginalFacility.choices)
+    heating_path = models.CharField(_("取暖路径"), max_length=20, choices=HeatingPath.choices)
+    electric_device = models.CharField(_("煤改电设备类型"), max_length=20, blank=True,
+                                       choices=ElectricDevice.choices)
+    # -- conversion lifecycle
+    state = models.CharField(_("改造状态"), max_length=20, choices=LifecycleState.choices,
+                             default=LifecycleState.CONFIRMED)
+    state_changed_at = models.DateTimeField(_("状态变更时间"), null=True, blank=True)
+    # -- archiving instead of deleting
+    archived = models.BooleanField(_("已归档"), default=False)
+    archived_at = models.DateTimeField(_("归档时间"), null=True, blank=True)
+    archive_reason = models.CharField(_("归档原因"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("建档时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("居民用户")
+        verbose_name_plural = _("居民用户")
+        ordering = ["household_no"]
+        indexes = [
+            # Covers the five-level rollup (group by code prefix × path × state) index-only.
+            models.Index(fields=["archived", "village", "heating_path", "state"], name="hh_rollup_idx"),
+        ]
+        constraints = [
+            # One person is householder of at most one active household in the whole city.
+            models.UniqueConstraint(fields=["id_number_hash"], condition=models.Q(archived=False),
+                                    name="hh_one_active_per_householder"),
+        ]
+
+    def __str__(self):
+        return f"{self.household_no} {self.householder_name}"
+
+    @property
+    def original_facility_removed(self) -> bool:
+        return self.state == LifecycleState.REMOVED
+
+    def vulnerable_labels(self):
+        from .choices import VULNERABLE_FLAGS
+        return [label for field, label in VULNERABLE_FLAGS.items() if getattr(self, field)]
+
+
+class HouseholdNumberSequence(models.Model):
+    """Per-county counter behind household numbers (county code + 7-digit serial)."""
+
+    county_code = models.CharField(max_length=6, primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+
+class LifecycleEvent(models.Model):
+    """One move of a household through the conversion lifecycle: who, when, why."""
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="lifecycle_events")
+    from_state = models.CharField(_("原状态"), max_length=20, choices=LifecycleState.choices, blank=True)
+    to_state = models.CharField(_("新状态"), max_length=20, choices=LifecycleState.choices)
+    occurred_on = models.DateField(_("发生日期"))
+    recorded_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True,
+                             blank=True, on_delete=models.PROTECT)
+    channel = models.CharField(_("渠道"), max_length=10, choices=Channel.choices)
+    reason = models.CharField(_("原因"), max_length=200, blank=True)
+    is_backstep = models.BooleanField(_("回退"), default=False)
+
+    class Meta:
+        verbose_name = _("改造进度记录")
+        verbose_name_plural = _("改造进度记录")
+        ordering = ["household", "id"]
+        indexes = [models.Index(fields=["to_state", "occurred_on"], name="lc_state_date_idx")]
+
+
+class HouseholdChange(models.Model):
+    """Field-level history of a household. Personal identifiers are kept masked here."""
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="changes")
+    changed_at = models.DateTimeField(_("时间"), auto_now_add=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True,
+                             blank=True, on_delete=models.PROTECT)
+    channel = models.CharField(_("渠道"), max_length=10, choices=Channel.choices)
+    source = models.CharField(_("来源"), max_length=200, blank=True, help_text=_("如导入文件名"))
+    field = models.CharField(_("字段"), max_length=40)
+    old_value = models.TextField(_("原值"), blank=True)
+    new_value = models.TextField(_("新值"), blank=True)
+
+    class Meta:
+        verbose_name = _("台账变更记录")
+        verbose_name_plural = _("台账变更记录")
+        ordering = ["household", "-id"]
+
+
+# ---- Places for the groups that later modules fill (equipment, energy demand, subsidy, O&M).
+
+class EquipmentRecord(models.Model):
+    """Equipment installed in a household (设备选型/安装); the procurement module links models."""
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="equipment")
+    equipment_type = models.CharField(_("设备类型"), max_length=40)
+    vendor = models.CharField(_("生产/中标企业"), max_length=80, blank=True)
+    model_name = models.CharField(_("型号"), max_length=80, blank=True)
+    rated_capacity_kw = models.DecimalField(_("额定制热量（kW）"), max_digits=6, decimal_places=2, null=True, blank=True)
+    installed_on = models.DateField(_("安装日期"), null=True, blank=True)
+    warranty_until = models.DateField(_("质保截止"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("设备")
+        verbose_name_plural = _("设备")
+
+
+class EnergyDemand(models.Model):
+    """A household's energy demand (用能需求), computed by the equipment-selection module."""
+
+    household = models.OneToOneField(Household, on_delete=models.PROTECT, related_name="energy_demand")
+    design_load_kw = models.DecimalField(_("设计热负荷（kW）"), max_digits=6, decimal_places=2)
+    seasonal_heat_kwh = models.DecimalField(_("采暖季需热量（kWh）"), max_digits=9, decimal_places=0)
+    method = models.CharField(_("计算方法"), max_length=120, blank=True)
+    computed_at = models.DateTimeField(_("计算时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("用能需求")
+        verbose_name_plural = _("用能需求")
+
+
+class SubsidyRecord(models.Model):
+    """A subsidy granted to a household (补贴政策), filled by the subsidies module."""
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="subsidies")
+    year = models.PositiveSmallIntegerField(_("年度"))
+    kind = models.CharField(_("补贴类型"), max_length=40)
+    amount = models.DecimalField(_("金额（元）"), max_digits=10, decimal_places=2)
+    status = models.CharField(_("状态"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("补贴")
+        verbose_name_plural = _("补贴")
+
+
+class MaintenanceRecord(models.Model):
+    """Operation and maintenance (运行维护): faults, repairs, outages; the hotline module adds tickets."""
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="maintenance")
+    reported_on = models.DateField(_("报修日期"))
+    description = models.CharField(_("情况"), max_length=200)
+    resolved_on = models.DateField(_("修复日期"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("运行维护记录")
+        verbose_name_plural = _("运行维护记录")

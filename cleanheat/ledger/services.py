@@ -1,0 +1,310 @@
+"""The single door for every write to the ledger: UI, API, import and CLI all call these.
+
+Each function validates (raising django ValidationError keyed by field, messages in Chinese),
+applies the rules, and writes the change together with its history in one transaction:
+either all of it lands or nothing does.
+"""
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from cleanheat import pii
+from cleanheat.regions.codes import VILLAGE
+from cleanheat.regions.models import Region
+from cleanheat.regions.scope import in_scope
+
+from . import identity
+from .choices import (STATE_ORDER, Channel, ElectricDevice, HeatingPath, LifecycleState,
+                      OriginalFacility, Structure)
+from .models import Household, HouseholdChange, HouseholdNumberSequence, LifecycleEvent
+
+# Fields a caller may set, in display order. id_number/phone are plaintext on input only.
+EDITABLE_FIELDS = [
+    "village", "householder_name", "id_number", "phone", "address", "household_size",
+    "is_dibao", "is_tekun", "is_tuopin", "is_canji",
+    "heated_area", "structure", "envelope_retrofitted",
+    "original_facility", "heating_path", "electric_device",
+]
+REQUIRED_ON_CREATE = ["village", "householder_name", "id_number", "heated_area",
+                      "original_facility", "heating_path"]
+BOOL_FIELDS = {"is_dibao", "is_tekun", "is_tuopin", "is_canji", "envelope_retrofitted"}
+ENUMS = {
+    "structure": Structure, "original_facility": OriginalFacility,
+    "heating_path": HeatingPath, "electric_device": ElectricDevice,
+}
+TRUE_WORDS = {"1", "true", "yes", "y", "是", "√", "✓", "有", "on"}
+FALSE_WORDS = {"0", "false", "no", "n", "否", "", "无", "off", "none"}
+
+
+def field_label(name: str) -> str:
+    if name == "id_number":
+        return "身份证号"
+    if name == "phone":
+        return "联系电话"
+    if name in ("state", "archived", "created"):
+        return {"state": "改造状态", "archived": "归档", "created": "建档"}[name]
+    return str(Household._meta.get_field(name).verbose_name)
+
+
+def _enum(value, enum, label):
+    """Accept the code or the Chinese label (what a clerk would type)."""
+    text = str(value or "").strip()
+    for member in enum:
+        if text in (member.value, str(member.label)):
+            return member.value
+    allowed = "、".join(str(m.label) for m in enum)
+    raise ValueError(f"“{text}”不是有效的{label}，可选：{allowed}")
+
+
+def _bool(value):
+    if isinstance(value, bool):
+        return value
+    text = str(value if value is not None else "").strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise ValueError(f"“{value}”应填“是”或“否”")
+
+
+def _clean_field(name, value, user):
+    if name == "village":
+        code = value.code if isinstance(value, Region) else identity.normalise_text(value)
+        region = Region.objects.filter(code=code).first()
+        if region is None or region.level != VILLAGE:
+            raise ValueError(f"“{code}”不是已登记的村（社区）区划代码")
+        if user is not None and not in_scope(user, region.code):
+            raise ValueError(f"“{region.name}”不在您的管辖范围内")
+        return region
+    if name == "householder_name":
+        text = " ".join(str(value or "").split())
+        if not text:
+            raise ValueError("户主姓名不能为空")
+        if len(text) > 40:
+            raise ValueError("户主姓名过长（最多40个字）")
+        return text
+    if name == "id_number":
+        return identity.normalise_id_number(value)
+    if name == "phone":
+        return identity.normalise_mobile(value) if identity.normalise_text(value) else ""
+    if name == "address":
+        return " ".join(str(value or "").split())[:120]
+    if name == "household_size":
+        try:
+            size = int(str(value).strip())
+        except (TypeError, ValueError):
+            raise ValueError(f"家庭人口“{value}”应为整数") from None
+        if not 1 <= size <= 30:
+            raise ValueError("家庭人口应在1到30人之间")
+        return size
+    if name in BOOL_FIELDS:
+        return _bool(value)
+    if name == "heated_area":
+        try:
+            area = Decimal(identity.normalise_text(value).rstrip("㎡平米方m2")).quantize(Decimal("0.1"))
+        except (InvalidOperation, ValueError):
+            raise ValueError(f"采暖面积“{value}”应为数字（平方米）") from None
+        if not Decimal("1") <= area <= Decimal("2000"):
+            raise ValueError(f"采暖面积{area}㎡不合理，应在1到2000平方米之间")
+        return area
+    if name == "electric_device" and not str(value or "").strip():
+        return ""
+    if name in ENUMS:
+        return _enum(value, ENUMS[name], field_label(name))
+    raise ValueError(f"未知字段 {name}")
+
+
+def clean_household_data(data: dict, *, instance: Household | None = None, user=None) -> dict:
+    """Validate input for a create (instance=None) or an update; return cleaned values.
+
+    Raises ValidationError({field: [message]}) listing every problem at once."""
+    errors, cleaned = {}, {}
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        errors["__all__"] = [f"不能修改的字段：{'、'.join(sorted(unknown))}"]
+    for name in EDITABLE_FIELDS:
+        if name not in data:
+            if instance is None and name in REQUIRED_ON_CREATE:
+                errors[name] = [f"{field_label(name)}不能为空"]
+            continue
+        try:
+            cleaned[name] = _clean_field(name, data[name], user)
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+    if errors:
+        raise ValidationError(errors)
+
+    path = cleaned.get("heating_path", instance.heating_path if instance else None)
+    device = cleaned.get("electric_device", instance.electric_device if instance else "")
+    state = instance.state if instance else LifecycleState.CONFIRMED
+    if path != HeatingPath.ELECTRIC and device:
+        cleaned["electric_device"] = ""  # a device type only belongs to 煤改电
+    elif path == HeatingPath.ELECTRIC and not device and STATE_ORDER.index(state) >= 1:
+        errors["electric_device"] = ["煤改电用户已选型，须填写煤改电设备类型"]
+
+    if "id_number" in cleaned:
+        id_hash = pii.blind_index(cleaned["id_number"], "id")
+        clash = Household.objects.filter(id_number_hash=id_hash, archived=False)
+        if instance is not None:
+            clash = clash.exclude(pk=instance.pk)
+        other = clash.select_related("village").first()
+        if other is not None:
+            where = other.village.name if user is None or in_scope(user, other.village_id) else "其他地区"
+            errors["id_number"] = [f"该身份证号已是户 {other.household_no}（{where}）的户主，"
+                                   "同一人不能同时为两户户主"]
+    if instance is not None and "village" in cleaned and user is not None \
+            and not in_scope(user, instance.village_id):
+        errors["village"] = ["该户不在您的管辖范围内"]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _apply(household: Household, cleaned: dict) -> list[tuple[str, str, str]]:
+    """Set cleaned values on the model; return (field, old, new) for what really changed.
+
+    ID numbers and phones go in encrypted with their hash and mask; history keeps the mask."""
+    changes = []
+    for name, value in cleaned.items():
+        if name == "id_number":
+            new_hash = pii.blind_index(value, "id")
+            if new_hash != household.id_number_hash:
+                old = household.id_number_masked
+                household.id_number_cipher = pii.encrypt(value)
+                household.id_number_hash = new_hash
+                household.id_number_masked = identity.mask_id_number(value)
+                changes.append((name, old, household.id_number_masked))
+        elif name == "phone":
+            new_hash = pii.blind_index(value, "phone")
+            if new_hash != household.phone_hash:
+                old = household.phone_masked
+                household.phone_cipher = pii.encrypt(value)
+                household.phone_hash = new_hash
+                household.phone_masked = identity.mask_mobile(value) if value else ""
+                changes.append((name, old, household.phone_masked))
+        elif name == "village":
+            if household.village_id != value.code:
+                changes.append((name, household.village_id or "", value.code))
+                household.village = value
+        else:
+            old = getattr(household, name)
+            if old != value:
+                setattr(household, name, value)
+                changes.append((name, "" if old is None else str(old), str(value)))
+    return changes
+
+
+def _log(household, changes, *, user, channel, source=""):
+    HouseholdChange.objects.bulk_create([
+        HouseholdChange(household=household, user=user, channel=channel, source=source,
+                        field=f, old_value=old, new_value=new)
+        for f, old, new in changes
+    ])
+
+
+def next_household_no(county_code: str) -> str:
+    """County code + 7-digit serial, never reused (row lock serialises concurrent creators)."""
+    seq, _ = HouseholdNumberSequence.objects.select_for_update().get_or_create(county_code=county_code)
+    seq.last += 1
+    seq.save(update_fields=["last"])
+    return f"{county_code}{seq.last:07d}"
+
+
+@transaction.atomic
+def create_household(data: dict, *, user=None, channel=Channel.UI, source="") -> Household:
+    cleaned = clean_household_data(data, user=user)
+    household = Household(state=LifecycleState.CONFIRMED, state_changed_at=timezone.now())
+    _apply(household, cleaned)
+    household.household_no = next_household_no(household.village_id[:6])
+    household.save()
+    _log(household, [("created", "", household.household_no)], user=user, channel=channel, source=source)
+    LifecycleEvent.objects.create(household=household, from_state="", to_state=household.state,
+                                  occurred_on=timezone.localdate(), user=user, channel=channel,
+                                  reason="建档")
+    return household
+
+
+@transaction.atomic
+def update_household(household: Household, data: dict, *, user=None, channel=Channel.UI,
+                     source="") -> list[tuple[str, str, str]]:
+    household = Household.objects.select_for_update().get(pk=household.pk)
+    if household.archived:
+        raise ValidationError({"__all__": ["该户已归档，请先恢复后再修改"]})
+    cleaned = clean_household_data(data, instance=household, user=user)
+    changes = _apply(household, cleaned)
+    if changes:
+        household.save()
+        _log(household, changes, user=user, channel=channel, source=source)
+    return changes
+
+
+@transaction.atomic
+def transition(household: Household, to_state: str, *, user=None, channel=Channel.UI,
+               reason: str = "", occurred_on: date | None = None) -> LifecycleEvent:
+    """Move one step forward, or back any number of steps with a reason."""
+    household = Household.objects.select_for_update().get(pk=household.pk)
+    if household.archived:
+        raise ValidationError({"__all__": ["该户已归档，不能变更改造状态"]})
+    if to_state not in STATE_ORDER:
+        raise ValidationError({"to_state": [f"“{to_state}”不是有效的改造状态"]})
+    current, target = STATE_ORDER.index(household.state), STATE_ORDER.index(to_state)
+    label = LifecycleState(to_state).label
+    reason = " ".join((reason or "").split())
+    occurred_on = occurred_on or timezone.localdate()
+    if target == current:
+        raise ValidationError({"to_state": [f"该户已处于“{label}”状态"]})
+    if target > current + 1:
+        expected = LifecycleState(STATE_ORDER[current + 1]).label
+        raise ValidationError({"to_state": [
+            f"不能跳过状态：当前为“{household.get_state_display()}”，下一步只能是“{expected}”"]})
+    if target < current and not reason:
+        raise ValidationError({"reason": ["回退改造状态必须填写原因"]})
+    if occurred_on > timezone.localdate():
+        raise ValidationError({"occurred_on": ["发生日期不能晚于今天"]})
+    last = household.lifecycle_events.order_by("-id").first()
+    if last and occurred_on < last.occurred_on:
+        raise ValidationError({"occurred_on": [f"发生日期不能早于上一次状态变更（{last.occurred_on}）"]})
+    if to_state == LifecycleState.SELECTED and household.heating_path == HeatingPath.ELECTRIC \
+            and not household.electric_device:
+        raise ValidationError({"to_state": ["煤改电用户须先填写煤改电设备类型才能标记为已选型"]})
+    event = LifecycleEvent.objects.create(
+        household=household, from_state=household.state, to_state=to_state,
+        occurred_on=occurred_on, user=user, channel=channel, reason=reason,
+        is_backstep=target < current)
+    _log(household, [("state", household.state, to_state)], user=user, channel=channel,
+         source=reason)
+    household.state = to_state
+    household.state_changed_at = timezone.now()
+    household.save(update_fields=["state", "state_changed_at", "updated_at"])
+    return event
+
+
+@transaction.atomic
+def archive_household(household: Household, *, reason: str, user=None, channel=Channel.UI):
+    household = Household.objects.select_for_update().get(pk=household.pk)
+    reason = " ".join((reason or "").split())
+    if household.archived:
+        raise ValidationError({"__all__": ["该户已归档"]})
+    if not reason:
+        raise ValidationError({"reason": ["归档必须填写原因"]})
+    household.archived, household.archived_at, household.archive_reason = True, timezone.now(), reason
+    household.save(update_fields=["archived", "archived_at", "archive_reason", "updated_at"])
+    _log(household, [("archived", "否", "是")], user=user, channel=channel, source=reason)
+    return household
+
+
+@transaction.atomic
+def restore_household(household: Household, *, user=None, channel=Channel.UI, reason: str = ""):
+    household = Household.objects.select_for_update().get(pk=household.pk)
+    if not household.archived:
+        raise ValidationError({"__all__": ["该户未归档"]})
+    other = Household.objects.filter(id_number_hash=household.id_number_hash, archived=False).first()
+    if other is not None:
+        raise ValidationError({"__all__": [f"户主已在户 {other.household_no} 登记，不能恢复本户"]})
+    household.archived, household.archived_at, household.archive_reason = False, None, ""
+    household.save(update_fields=["archived", "archived_at", "archive_reason", "updated_at"])
+    _log(household, [("archived", "是", "否")], user=user, channel=channel, source=reason)
+    return household

@@ -1,0 +1,46 @@
+"""Encryption at rest and keyed hashing for personal identifiers (ID numbers, phones).
+
+AES-256-GCM with a random nonce keeps the value unreadable in a database dump; an HMAC-SHA256
+"blind index" supports exact-match search and uniqueness without decrypting anything.
+Both keys derive from settings.PII_KEY, so rotating the key is an explicit migration.
+"""
+import base64
+import hashlib
+import hmac
+import os
+from functools import lru_cache
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+
+
+@lru_cache(maxsize=4)
+def _keys(secret: str) -> tuple[bytes, bytes]:
+    master = hashlib.sha256(secret.encode()).digest()
+    enc = hmac.new(master, b"cleanheat-pii-encryption", hashlib.sha256).digest()
+    idx = hmac.new(master, b"cleanheat-pii-blind-index", hashlib.sha256).digest()
+    return enc, idx
+
+
+def encrypt(plaintext: str) -> str:
+    if not plaintext:
+        return ""
+    key, _ = _keys(settings.PII_KEY)
+    nonce = os.urandom(12)
+    return base64.b64encode(nonce + AESGCM(key).encrypt(nonce, plaintext.encode(), None)).decode()
+
+
+def decrypt(token: str) -> str:
+    if not token:
+        return ""
+    key, _ = _keys(settings.PII_KEY)
+    raw = base64.b64decode(token)
+    return AESGCM(key).decrypt(raw[:12], raw[12:], None).decode()
+
+
+def blind_index(value: str, kind: str) -> str:
+    """Deterministic keyed hash; `kind` keeps an ID number and a phone from ever colliding."""
+    if not value:
+        return ""
+    _, key = _keys(settings.PII_KEY)
+    return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""CleanHeat's two entry points, runnable with any Python 3 on a fresh machine.
+
+    python3 dev.py demo   # install, load the Xinzhou 2022 demo, serve on 127.0.0.1:8000
+    python3 dev.py test   # install, run the whole test suite (DATABASE_URL picks the database)
+
+Django 6 needs Python >= 3.12, so this script looks for one (PATH, then pyenv), builds
+.venv from requirements.lock and re-runs the real work inside it.
+"""
+import glob
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+LOCK = ROOT / "requirements.lock"
+MIN_PY = (3, 12)
+
+
+def find_python():
+    if sys.version_info >= MIN_PY:
+        return sys.executable
+    names = [f"python3.{minor}" for minor in range(20, MIN_PY[1] - 1, -1)]
+    candidates = [shutil.which(n) for n in names]
+    pyenv_root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates += sorted(glob.glob(f"{pyenv_root}/versions/3.*/bin/python3"), reverse=True)
+    for exe in filter(None, candidates):
+        try:
+            out = subprocess.run([exe, "-c", "import sys;print(sys.version_info[:2]>=(3,12))"],
+                                 capture_output=True, text=True, timeout=30).stdout.strip()
+        except OSError:
+            continue
+        if out == "True":
+            return exe
+    sys.exit("需要 Python 3.12 或更高版本（Django 6 的要求），本机未找到。\n"
+             "CleanHeat needs Python >= 3.12 (required by Django 6); none was found.")
+
+
+def venv_python():
+    return VENV / "bin" / "python"
+
+
+def ensure_venv():
+    wanted = hashlib.sha256(LOCK.read_bytes()).hexdigest()
+    stamp = VENV / ".lock-sha256"
+    if venv_python().exists() and stamp.exists() and stamp.read_text() == wanted:
+        return
+    if not venv_python().exists():
+        print("创建虚拟环境 / creating .venv …", flush=True)
+        subprocess.run([find_python(), "-m", "venv", str(VENV)], check=True)
+    print("安装依赖 / installing requirements.lock …", flush=True)
+    pip = [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run(pip + ["-r", str(LOCK)], check=True)
+    stamp.write_text(wanted)
+
+
+def manage(*args, env=None):
+    return subprocess.run([str(venv_python()), str(ROOT / "manage.py"), *args], cwd=ROOT, env=env)
+
+
+def ensure_chromium():
+    """Browser tests drive Debian's chromium; install it when we may (root with apt)."""
+    if shutil.which("chromium") or not shutil.which("apt-get") or os.geteuid() != 0:
+        return
+    print("安装浏览器 / installing Debian chromium for the browser tests …", flush=True)
+    subprocess.run(["apt-get", "update", "-qq"], check=False)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False,
+                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
+def demo():
+    (ROOT / "data").mkdir(exist_ok=True)
+    for step in (["migrate", "--no-input", "-v", "0"], ["load_demo", "--if-empty"]):
+        if manage(*step).returncode:
+            sys.exit("演示数据准备失败 / demo set-up failed")
+    manage("demo_info")
+    manage("runserver", "127.0.0.1:8000", "--noreload", "--skip-checks")
+
+
+def test(extra):
+    ensure_chromium()
+    cmd = [str(venv_python()), "-m", "pytest", *extra]
+    sys.exit(subprocess.run(cmd, cwd=ROOT).returncode)
+
+
+def main():
+    if len(sys.argv) < 2 or sys.argv[1] not in ("demo", "test"):
+        sys.exit(__doc__)
+    ensure_venv()
+    if sys.argv[1] == "demo":
+        demo()
+    else:
+        test(sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()
