@@ -123,6 +123,21 @@ class HouseholdChange(models.Model):
         verbose_name_plural = _("台账变更记录")
         ordering = ["household", "-id"]
 
+    @property
+    def field_label(self):
+        from .services import field_label
+        return field_label(self.field)
+
+    @property
+    def old_display(self):
+        from .services import display_value
+        return display_value(self.field, self.old_value)
+
+    @property
+    def new_display(self):
+        from .services import display_value
+        return display_value(self.field, self.new_value)
+
 
 # ---- Places for the groups that later modules fill (equipment, energy demand, subsidy, O&M).
 

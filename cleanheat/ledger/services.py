@@ -49,6 +49,16 @@ def field_label(name: str) -> str:
     return str(Household._meta.get_field(name).verbose_name)
 
 
+def display_value(name: str, value: str) -> str:
+    """A stored history value as a person reads it (choice codes become their labels)."""
+    enum = ENUMS.get(name) or (LifecycleState if name == "state" else None)
+    if enum is not None and value in enum.values:
+        return str(enum(value).label)
+    if name in BOOL_FIELDS and value in ("True", "False"):
+        return "是" if value == "True" else "否"
+    return value
+
+
 def _enum(value, enum, label):
     """Accept the code or the Chinese label (what a clerk would type)."""
     text = str(value or "").strip()

@@ -1,0 +1,222 @@
+"""The JSON API (Django Ninja): thin wrappers over the same queries and services as the UI.
+
+Session authentication; writes carry the CSRF token like any form post. OpenAPI at /api/docs.
+"""
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
+from ninja import NinjaAPI, Query, Schema
+from ninja.pagination import PageNumberPagination, paginate
+from ninja.security import django_auth
+
+from cleanheat.ledger import services
+from cleanheat.ledger.choices import Channel
+from cleanheat.ledger.models import Household
+from cleanheat.ledger.queries import household_queryset, scoped_households
+from cleanheat.regions.models import Region
+from cleanheat.regions.scope import require_in_scope, user_prefix
+from cleanheat.regions.views import region_rollup
+
+api = NinjaAPI(title="CleanHeat 清洁取暖综合管理平台 API", version="1", auth=django_auth,
+               urls_namespace="api")
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request, exc: ValidationError):
+    return api.create_response(request, {"errors": exc.message_dict}, status=422)
+
+
+class RegionOut(Schema):
+    code: str
+    name: str
+    level: int
+    kind: str
+    parent: str | None
+
+
+class RollupRow(Schema):
+    code: str
+    name: str
+    total: int
+    by_path: dict[str, int]
+    by_state: dict[str, int]
+
+
+class RollupOut(Schema):
+    region: RegionOut
+    total: int
+    by_path: dict[str, int]
+    by_state: dict[str, int]
+    children: list[RollupRow]
+
+
+class HouseholdOut(Schema):
+    household_no: str
+    village: str
+    village_name: str
+    householder_name: str
+    id_number: str
+    phone: str
+    address: str
+    household_size: int
+    is_dibao: bool
+    is_tekun: bool
+    is_tuopin: bool
+    is_canji: bool
+    heated_area: float
+    structure: str
+    envelope_retrofitted: bool
+    original_facility: str
+    heating_path: str
+    electric_device: str
+    state: str
+    archived: bool
+    updated_at: datetime
+
+    # Identifiers are masked by default; revealing one is a separate, logged action.
+    @staticmethod
+    def resolve_village(obj):
+        return obj.village_id
+
+    @staticmethod
+    def resolve_village_name(obj):
+        return obj.village.name
+
+    @staticmethod
+    def resolve_id_number(obj):
+        return obj.id_number_masked
+
+    @staticmethod
+    def resolve_phone(obj):
+        return obj.phone_masked
+
+
+class HouseholdIn(Schema):
+    village: str | None = None
+    householder_name: str | None = None
+    id_number: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    household_size: int | None = None
+    is_dibao: bool | None = None
+    is_tekun: bool | None = None
+    is_tuopin: bool | None = None
+    is_canji: bool | None = None
+    heated_area: float | str | None = None
+    structure: str | None = None
+    envelope_retrofitted: bool | None = None
+    original_facility: str | None = None
+    heating_path: str | None = None
+    electric_device: str | None = None
+
+
+class TransitionIn(Schema):
+    to_state: str
+    reason: str = ""
+    occurred_on: date | None = None
+
+
+class ReasonIn(Schema):
+    reason: str = ""
+
+
+class HouseholdFilters(Schema):
+    region: str = ""
+    path: str = ""
+    state: str = ""
+    flag: str = ""
+    q: str = ""
+    archived: bool = False
+
+
+def _region_out(r: Region) -> dict:
+    return {"code": r.code, "name": r.name, "level": r.level, "kind": r.kind, "parent": r.parent_id}
+
+
+def _scoped_region(request, code) -> Region:
+    region = get_object_or_404(Region, code=code)
+    require_in_scope(request.user, region.code)
+    return region
+
+
+def _household(request, household_no) -> Household:
+    return get_object_or_404(scoped_households(request.user).select_related("village"),
+                             household_no=household_no)
+
+
+@api.get("/regions", response=list[RegionOut], tags=["行政区划 regions"])
+def list_regions(request, parent: str = ""):
+    """Children of `parent` (a 12-digit code), or the top of the caller's area."""
+    prefix = user_prefix(request.user)
+    if parent:
+        regions = _scoped_region(request, parent).children.all()
+    else:
+        regions = Region.objects.filter(code=prefix.ljust(12, "0")) if prefix else \
+            Region.objects.filter(parent__isnull=True)
+    return [_region_out(r) for r in regions if r.code.startswith(prefix)]
+
+
+@api.get("/regions/{code}/rollup", response=RollupOut, tags=["行政区划 regions"])
+def rollup(request, code: str):
+    """Households by heating path × lifecycle state for a region and each of its children."""
+    region = _scoped_region(request, code)
+    data = region_rollup(region)
+    paths = [p.value for p in data["paths"]]
+    states = [s.value for s in data["states"]]
+
+    def row(summary):
+        return {"total": summary["total"], "by_path": dict(zip(paths, summary["paths"])),
+                "by_state": dict(zip(states, summary["states"]))}
+
+    return {"region": _region_out(region), **row(data["node"]),
+            "children": [{"code": c["region"].code, "name": c["region"].name, **row(c)}
+                         for c in data["children"]]}
+
+
+@api.get("/households", response=list[HouseholdOut], tags=["居民用户 households"])
+@paginate(PageNumberPagination, page_size=50)
+def list_households(request, filters: Query[HouseholdFilters]):
+    return household_queryset(request.user, **filters.dict()).order_by("household_no")
+
+
+@api.get("/households/{household_no}", response=HouseholdOut, tags=["居民用户 households"])
+def get_household(request, household_no: str):
+    return _household(request, household_no)
+
+
+@api.post("/households", response={201: HouseholdOut}, tags=["居民用户 households"])
+def create_household(request, payload: HouseholdIn):
+    household = services.create_household(payload.dict(exclude_none=True), user=request.user,
+                                          channel=Channel.API)
+    return 201, _household(request, household.household_no)
+
+
+@api.patch("/households/{household_no}", response=HouseholdOut, tags=["居民用户 households"])
+def update_household(request, household_no: str, payload: HouseholdIn):
+    household = _household(request, household_no)
+    services.update_household(household, payload.dict(exclude_none=True), user=request.user,
+                              channel=Channel.API)
+    return _household(request, household_no)
+
+
+@api.post("/households/{household_no}/transition", response=HouseholdOut, tags=["居民用户 households"])
+def transition(request, household_no: str, payload: TransitionIn):
+    household = _household(request, household_no)
+    services.transition(household, payload.to_state, user=request.user, channel=Channel.API,
+                        reason=payload.reason, occurred_on=payload.occurred_on)
+    return _household(request, household_no)
+
+
+@api.post("/households/{household_no}/archive", response=HouseholdOut, tags=["居民用户 households"])
+def archive(request, household_no: str, payload: ReasonIn):
+    services.archive_household(_household(request, household_no), reason=payload.reason,
+                               user=request.user, channel=Channel.API)
+    return _household(request, household_no)
+
+
+@api.post("/households/{household_no}/restore", response=HouseholdOut, tags=["居民用户 households"])
+def restore(request, household_no: str, payload: ReasonIn):
+    services.restore_household(_household(request, household_no), reason=payload.reason,
+                               user=request.user, channel=Channel.API)
+    return _household(request, household_no)

@@ -1,0 +1,67 @@
+"""Forms only render and carry input; validation lives in services (the single door)."""
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .choices import ElectricDevice, HeatingPath, LifecycleState, OriginalFacility, Structure
+
+
+def _choices(enum, blank=True):
+    return ([("", "—")] if blank else []) + list(enum.choices)
+
+
+class HouseholdForm(forms.Form):
+    village = forms.CharField(label=_("所属村（社区）"), required=False, widget=forms.HiddenInput)
+    householder_name = forms.CharField(label=_("户主姓名"), required=False, max_length=40)
+    id_number = forms.CharField(label=_("身份证号"), required=False, max_length=40)
+    phone = forms.CharField(label=_("联系电话"), required=False, max_length=20)
+    address = forms.CharField(label=_("住址（门牌号）"), required=False, max_length=120)
+    household_size = forms.CharField(label=_("家庭人口"), required=False, initial=1)
+    is_dibao = forms.BooleanField(label=_("低保"), required=False)
+    is_tekun = forms.BooleanField(label=_("特困"), required=False)
+    is_tuopin = forms.BooleanField(label=_("脱贫"), required=False)
+    is_canji = forms.BooleanField(label=_("残疾"), required=False)
+    heated_area = forms.CharField(label=_("采暖面积（㎡）"), required=False)
+    structure = forms.ChoiceField(label=_("房屋结构"), choices=_choices(Structure, blank=False), required=False)
+    envelope_retrofitted = forms.BooleanField(label=_("已做围护结构节能改造"), required=False)
+    original_facility = forms.ChoiceField(label=_("原取暖设施"), choices=_choices(OriginalFacility), required=False)
+    heating_path = forms.ChoiceField(label=_("取暖路径"), choices=_choices(HeatingPath), required=False)
+    electric_device = forms.ChoiceField(label=_("煤改电设备类型"), choices=_choices(ElectricDevice), required=False)
+
+    GROUPS = [
+        (_("居民信息"), ["householder_name", "id_number", "phone", "address", "household_size",
+                        "is_dibao", "is_tekun", "is_tuopin", "is_canji"]),
+        (_("房屋"), ["heated_area", "structure", "envelope_retrofitted"]),
+        (_("取暖路径"), ["original_facility", "heating_path", "electric_device"]),
+    ]
+
+    def __init__(self, *args, editing=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.editing = editing
+        if editing:
+            for name in ("id_number", "phone"):
+                self.fields[name].help_text = _("留空表示不修改")
+
+    def groups(self):
+        return [(title, [self[name] for name in names]) for title, names in self.GROUPS]
+
+    def service_data(self) -> dict:
+        """What to hand to the service: on edit, blank ID/phone mean 'unchanged'."""
+        data = dict(self.cleaned_data)
+        if self.editing:
+            for name in ("id_number", "phone"):
+                if not data.get(name):
+                    data.pop(name, None)
+            if not data.get("village"):
+                data.pop("village", None)
+        return data
+
+
+class TransitionForm(forms.Form):
+    to_state = forms.ChoiceField(label=_("变更为"), choices=LifecycleState.choices)
+    occurred_on = forms.DateField(label=_("发生日期"), required=False,
+                                  widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("原因/说明"), required=False, max_length=200)
+
+
+class ArchiveForm(forms.Form):
+    reason = forms.CharField(label=_("原因"), required=False, max_length=200)

@@ -1,0 +1,56 @@
+"""Reading the ledger: the one place that turns a user and filter values into a queryset.
+
+The web list and the API list both call household_queryset, so they filter, scope and search
+identically.
+"""
+import re
+
+from django.db.models import Q
+
+from cleanheat import pii
+from cleanheat.regions.codes import prefix_of
+from cleanheat.regions.scope import code_q, user_prefix
+
+from . import identity
+from .choices import VULNERABLE_FLAGS, HeatingPath, LifecycleState
+from .models import Household
+
+
+def scoped_households(user):
+    return Household.objects.filter(code_q("village_id", user_prefix(user))) \
+        if user_prefix(user) else Household.objects.all()
+
+
+def search_q(text: str) -> Q:
+    """Name (contains), household number, or exact ID number / mobile via the keyed hash."""
+    text = identity.normalise_text(text)
+    if not text:
+        return Q()
+    query = Q(householder_name__contains=text)
+    try:
+        query |= Q(id_number_hash=pii.blind_index(identity.normalise_id_number(text), "id"))
+    except ValueError:
+        pass
+    if re.fullmatch(r"1[3-9]\d{9}", text):
+        query |= Q(phone_hash=pii.blind_index(text, "phone"))
+    if text.isdigit():
+        query |= Q(household_no__startswith=text)
+    return query
+
+
+def household_queryset(user, *, region="", path="", state="", flag="", q="", archived=False):
+    qs = scoped_households(user).filter(archived=archived)
+    if region:
+        code = identity.normalise_text(region)
+        if not code.isdigit() or len(code) > 12:
+            return qs.none()
+        qs = qs.filter(code_q("village_id", prefix_of(code) if len(code) == 12 else code))
+    if path in HeatingPath.values:
+        qs = qs.filter(heating_path=path)
+    if state in LifecycleState.values:
+        qs = qs.filter(state=state)
+    if flag in VULNERABLE_FLAGS:
+        qs = qs.filter(**{flag: True})
+    if q:
+        qs = qs.filter(search_q(q))
+    return qs.select_related("village")

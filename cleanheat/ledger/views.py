@@ -1,0 +1,136 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from cleanheat.regions.views import counties_for
+
+from . import services
+from .choices import VULNERABLE_FLAGS, Channel, HeatingPath, LifecycleState
+from .forms import ArchiveForm, HouseholdForm, TransitionForm
+from .models import Household
+from .queries import household_queryset, scoped_households
+
+FILTERS = ("region", "path", "state", "flag", "q")
+
+
+def _household(request, household_no) -> Household:
+    """Outside the user's scope a household simply does not exist (404)."""
+    return get_object_or_404(scoped_households(request.user).select_related("village"),
+                             household_no=household_no)
+
+
+def _form_errors(form, error: ValidationError):
+    for field, msgs in error.message_dict.items():
+        target = field if field in form.fields else None
+        for msg in msgs:
+            form.add_error(target, msg)
+
+
+def household_list(request):
+    values = {k: request.GET.get(k, "").strip() for k in FILTERS}
+    archived = request.GET.get("archived") == "1"
+    qs = household_queryset(request.user, archived=archived, **values).order_by("household_no")
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "ledger/household_list.html", {
+        "page": page, "values": values, "archived": archived, "query": query.urlencode(),
+        "paths": HeatingPath.choices, "states": LifecycleState.choices,
+        "flags": list(VULNERABLE_FLAGS.items()),
+    })
+
+
+def household_detail(request, household_no):
+    household = _household(request, household_no)
+    return render(request, "ledger/household_detail.html", {
+        "household": household,
+        "ancestors": household.village.ancestors() + [household.village],
+        "events": household.lifecycle_events.select_related("user").order_by("id"),
+        "changes": household.changes.select_related("user").order_by("-id")[:200],
+        "field_label": services.field_label,
+        "transition_form": TransitionForm(initial={"to_state": _next_state(household)}),
+        "archive_form": ArchiveForm(),
+    })
+
+
+def _next_state(household):
+    order = list(LifecycleState.values)
+    i = order.index(household.state)
+    return order[i + 1] if i + 1 < len(order) else household.state
+
+
+def _edit(request, household=None):
+    form = HouseholdForm(request.POST or None, editing=household is not None,
+                         initial=_initial(household) if household else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if household is None:
+                household = services.create_household(form.service_data(), user=request.user,
+                                                       channel=Channel.UI)
+                messages.success(request, f"已建档：户编号 {household.household_no}")
+            else:
+                changes = services.update_household(household, form.service_data(),
+                                                    user=request.user, channel=Channel.UI)
+                messages.success(request, f"已保存，{len(changes)} 项变更" if changes else "没有变更")
+            return redirect("household", household_no=household.household_no)
+        except ValidationError as error:
+            _form_errors(form, error)
+    village = form["village"].value() or (household.village_id if household else "")
+    return render(request, "ledger/household_form.html", {
+        "form": form, "household": household, "counties": counties_for(request.user),
+        "village": village, "county": village[:6] if village else "",
+    })
+
+
+def _initial(household):
+    initial = {name: getattr(household, name) for name in services.EDITABLE_FIELDS
+               if name not in ("id_number", "phone", "village")}
+    initial["village"] = household.village_id
+    return initial
+
+
+def household_create(request):
+    return _edit(request)
+
+
+def household_edit(request, household_no):
+    return _edit(request, _household(request, household_no))
+
+
+def _post_action(request, household_no, form_class, action, done):
+    household = _household(request, household_no)
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            action(household, form.cleaned_data)
+            messages.success(request, done)
+        except ValidationError as error:
+            for msgs in error.message_dict.values():
+                for msg in msgs:
+                    messages.error(request, msg)
+    else:
+        for msgs in form.errors.values():
+            for msg in msgs:
+                messages.error(request, msg)
+    return redirect("household", household_no=household.household_no)
+
+
+@require_POST
+def household_transition(request, household_no):
+    return _post_action(request, household_no, TransitionForm, lambda h, d: services.transition(
+        h, d["to_state"], user=request.user, channel=Channel.UI, reason=d["reason"],
+        occurred_on=d["occurred_on"]), "改造状态已更新")
+
+
+@require_POST
+def household_archive(request, household_no):
+    return _post_action(request, household_no, ArchiveForm, lambda h, d: services.archive_household(
+        h, reason=d["reason"], user=request.user, channel=Channel.UI), "已归档")
+
+
+@require_POST
+def household_restore(request, household_no):
+    return _post_action(request, household_no, ArchiveForm, lambda h, d: services.restore_household(
+        h, user=request.user, channel=Channel.UI, reason=d["reason"]), "已恢复")
