@@ -99,7 +99,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = os.environ.get("CLEANHEAT_STATIC_ROOT") or None  # set for collectstatic in production
+WHITENOISE_USE_FINDERS = True  # serve app static files (htmx, css) without a collectstatic step
 STATICFILES_DIRS = [BASE_DIR / "cleanheat" / "static"]
 
 NINJA_PAGINATION_PER_PAGE = 50
+FORMAT_MODULE_PATH = ["cleanheat.formats"]

@@ -1,0 +1,42 @@
+import pytest
+from django.contrib.auth import get_user_model
+
+from cleanheat.ledger.demo_loader import load_demo, read_config
+
+# Small but complete: every county, township and village of the demo, ~1,000 households.
+TEST_SCALE = 0.005
+PASSWORD = "Test-Passw0rd!"
+
+
+@pytest.fixture(scope="session")
+def demo_cfg():
+    return read_config()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, demo_cfg):
+    with django_db_blocker.unblock():
+        load_demo(demo_cfg, scale=TEST_SCALE)
+
+
+def make_user(username, scope, superuser=False):
+    User = get_user_model()
+    user = User.objects.create_user(username=username, password=PASSWORD, region_scope=scope,
+                                    full_name=username, is_superuser=superuser, is_staff=superuser)
+    return user
+
+
+@pytest.fixture
+def city_admin(db):
+    return make_user("t_city", "1409", superuser=True)
+
+
+@pytest.fixture
+def county_clerk(db):
+    return make_user("t_xinfu", "140902")
+
+
+@pytest.fixture
+def admin_client(client, city_admin):
+    client.force_login(city_admin)
+    return client
