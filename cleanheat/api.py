@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
-from ninja import NinjaAPI, Query, Schema
+from ninja import NinjaAPI, Query, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.security import django_auth
 
@@ -189,7 +189,7 @@ def get_household(request, household_no: str):
 def create_household(request, payload: HouseholdIn):
     household = services.create_household(payload.dict(exclude_none=True), user=request.user,
                                           channel=Channel.API)
-    return 201, _household(request, household.household_no)
+    return Status(201, _household(request, household.household_no))
 
 
 @api.patch("/households/{household_no}", response=HouseholdOut, tags=["居民用户 households"])

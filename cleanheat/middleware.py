@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.auth.middleware import LoginRequiredMiddleware as BaseLoginRequiredMiddleware
 from django.utils import translation
 from django.utils.deprecation import MiddlewareMixin
 
@@ -18,3 +19,12 @@ class ChosenLanguageMiddleware(MiddlewareMixin):
     def process_response(self, request, response):
         response.headers.setdefault("Content-Language", translation.get_language())
         return response
+
+
+class LoginRequiredMiddleware(BaseLoginRequiredMiddleware):
+    """Pages need a login (redirect to the login page); the JSON API answers 401 itself."""
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.path_info.startswith("/api/") and not request.path_info.startswith("/api/docs"):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)

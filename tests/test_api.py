@@ -1,0 +1,83 @@
+import json
+
+import pytest
+
+from cleanheat.ledger.models import Household, HouseholdChange
+from cleanheat.regions.models import Region
+from cleanheat.regions.views import region_rollup
+
+from .factories import household_data
+
+pytestmark = pytest.mark.django_db
+
+
+def post(client, url, payload, method="post"):
+    return getattr(client, method)(url, json.dumps(payload), content_type="application/json")
+
+
+def test_api_requires_login(client):
+    assert client.get("/api/households").status_code == 401
+    assert client.get("/api/regions").status_code == 401
+
+
+def test_openapi_docs_and_schema(admin_client):
+    assert admin_client.get("/api/docs").status_code == 200
+    schema = admin_client.get("/api/openapi.json").json()
+    assert {"/api/households", "/api/households/{household_no}/transition",
+            "/api/regions/{code}/rollup"} <= set(schema["paths"])
+
+
+def test_regions_and_rollup_match_the_ui_computation(admin_client):
+    top = admin_client.get("/api/regions").json()
+    assert [r["code"] for r in top] == ["140900000000"]
+    counties = admin_client.get("/api/regions", {"parent": "140900000000"}).json()
+    assert len(counties) == 15
+    data = admin_client.get("/api/regions/140902000000/rollup").json()
+    expected = region_rollup(Region.objects.get(code="140902000000"))
+    assert data["total"] == expected["node"]["total"] == Household.objects.filter(
+        archived=False, village__code__startswith="140902").count()
+    assert sum(c["total"] for c in data["children"]) == data["total"]
+
+
+def test_list_filters_paginate_and_mask(admin_client):
+    n = Household.objects.filter(archived=False, heating_path="gas").count()
+    body = admin_client.get("/api/households", {"path": "gas"}).json()
+    assert body["count"] == n and len(body["items"]) == min(n, 50)
+    item = body["items"][0]
+    assert "********" in item["id_number"] and item["heating_path"] == "gas"
+
+
+def test_create_update_transition_archive_through_the_api(admin_client):
+    data = household_data(phone="13700001234")
+    response = post(admin_client, "/api/households", data)
+    assert response.status_code == 201, response.content
+    no = response.json()["household_no"]
+    assert response.json()["phone"] == "137****1234"
+
+    response = post(admin_client, f"/api/households/{no}", {"heated_area": 130}, method="patch")
+    assert response.json()["heated_area"] == 130.0
+    line = HouseholdChange.objects.get(household__household_no=no, field="heated_area")
+    assert line.channel == "api" and line.new_value == "130.0"
+
+    response = post(admin_client, f"/api/households/{no}/transition", {"to_state": "installed"})
+    assert response.status_code == 422 and "不能跳过状态" in response.json()["errors"]["to_state"][0]
+    assert post(admin_client, f"/api/households/{no}/transition", {"to_state": "selected"}).json()["state"] == "selected"
+    assert post(admin_client, f"/api/households/{no}/archive", {"reason": "重复"}).json()["archived"] is True
+
+
+def test_invalid_create_answers_422_in_chinese_and_writes_nothing(admin_client):
+    before = Household.objects.count()
+    response = post(admin_client, "/api/households", household_data(id_number="123", household_size=99))
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert "身份证号" in errors["id_number"][0] and "家庭人口" in errors["household_size"][0]
+    assert Household.objects.count() == before
+
+
+def test_other_county_is_not_found_through_the_api(client, county_clerk):
+    client.force_login(county_clerk)
+    other = Household.objects.filter(village__code__startswith="140981").first()
+    assert client.get(f"/api/households/{other.household_no}").status_code == 404
+    assert client.get("/api/regions/140981000000/rollup").status_code == 404
+    assert post(client, f"/api/households/{other.household_no}", {"address": "x"}, method="patch").status_code == 404
+    assert all(h["village"].startswith("140902") for h in client.get("/api/households").json()["items"])
