@@ -17,7 +17,7 @@ class Household(models.Model):
                                 db_column="village_code", on_delete=models.PROTECT,
                                 related_name="households")
     # -- resident (居民信息); ID number and phone are encrypted, searched by keyed hash
-    householder_name = models.CharField(_("户主姓名"), max_length=40, db_index=True)
+    householder_name = models.CharField(_("户主姓名"), max_length=40)
     id_number_cipher = models.TextField(_("身份证号（密文）"), editable=False)
     id_number_hash = models.CharField(max_length=64, editable=False)
     id_number_masked = models.CharField(_("身份证号"), max_length=18, editable=False)
@@ -58,6 +58,9 @@ class Household(models.Model):
         indexes = [
             # Covers the five-level rollup (group by code prefix × path × state) index-only.
             models.Index(fields=["archived", "village", "heating_path", "state"], name="hh_rollup_idx"),
+            # The list pages: in household-number order, and name search, without a full sort/scan.
+            models.Index(fields=["archived", "household_no"], name="hh_list_idx"),
+            models.Index(fields=["archived", "householder_name"], name="hh_name_idx"),
         ]
         constraints = [
             # One person is householder of at most one active household in the whole city.

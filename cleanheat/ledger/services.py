@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cleanheat import pii
@@ -215,6 +215,15 @@ def _log(household, changes, *, user, channel, source=""):
     ])
 
 
+def _save_unique(household: Household):
+    """The service checks first; the database constraint settles a race between two clerks."""
+    try:
+        with transaction.atomic():
+            household.save()
+    except IntegrityError:
+        raise ValidationError({"id_number": ["该身份证号已是另一户的户主，同一人不能同时为两户户主"]}) from None
+
+
 def next_household_no(county_code: str) -> str:
     """County code + 7-digit serial, never reused (row lock serialises concurrent creators)."""
     seq, _ = HouseholdNumberSequence.objects.select_for_update().get_or_create(county_code=county_code)
@@ -229,7 +238,7 @@ def create_household(data: dict, *, user=None, channel=Channel.UI, source="") ->
     household = Household(state=LifecycleState.CONFIRMED, state_changed_at=timezone.now())
     _apply(household, cleaned)
     household.household_no = next_household_no(household.village_id[:6])
-    household.save()
+    _save_unique(household)
     _log(household, [("created", "", household.household_no)], user=user, channel=channel, source=source)
     LifecycleEvent.objects.create(household=household, from_state="", to_state=household.state,
                                   occurred_on=timezone.localdate(), user=user, channel=channel,
@@ -246,7 +255,7 @@ def update_household(household: Household, data: dict, *, user=None, channel=Cha
     cleaned = clean_household_data(data, instance=household, user=user)
     changes = _apply(household, cleaned)
     if changes:
-        household.save()
+        _save_unique(household)
         _log(household, changes, user=user, channel=channel, source=source)
     return changes
 
