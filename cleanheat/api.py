@@ -4,12 +4,15 @@ Session authentication; writes carry the CSRF token like any form post. OpenAPI 
 """
 from datetime import date, datetime
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from ninja import NinjaAPI, Query, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.security import django_auth
 
+from cleanheat.access import has_perm, requires
+from cleanheat.audit.services import record
+from cleanheat.accounts import roles
 from cleanheat.ledger import services
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.models import Household
@@ -20,6 +23,13 @@ from cleanheat.regions.views import region_rollup
 
 api = NinjaAPI(title="CleanHeat 清洁取暖综合管理平台 API", version="1", auth=django_auth,
                urls_namespace="api")
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request, exc: PermissionDenied):
+    record("denied", request=request, region_code=getattr(request.user, "region_scope", "") or "",
+           target=request.path[:120], detail=str(exc))
+    return api.create_response(request, {"detail": str(exc) or "您没有此项操作的权限"}, status=403)
 
 
 @api.exception_handler(ValidationError)
@@ -84,8 +94,8 @@ class HouseholdOut(Schema):
         return obj.village.name
 
     @staticmethod
-    def resolve_id_number(obj):
-        return obj.id_number_masked
+    def resolve_id_number(obj, context):
+        return obj.id_number_masked if has_perm(context["request"].user, roles.SEE_ID) else ""
 
     @staticmethod
     def resolve_phone(obj):
@@ -97,6 +107,7 @@ class HouseholdIn(Schema):
     householder_name: str | None = None
     id_number: str | None = None
     phone: str | None = None
+    bank_account: str | None = None
     address: str | None = None
     household_size: int | None = None
     is_dibao: bool | None = None
@@ -146,6 +157,7 @@ def _household(request, household_no) -> Household:
 
 
 @api.get("/regions", response=list[RegionOut], tags=["行政区划 regions"])
+@requires(roles.VIEW)
 def list_regions(request, parent: str = ""):
     """Children of `parent` (a 12-digit code), or the top of the caller's area."""
     prefix = user_prefix(request.user)
@@ -158,6 +170,7 @@ def list_regions(request, parent: str = ""):
 
 
 @api.get("/regions/{code}/rollup", response=RollupOut, tags=["行政区划 regions"])
+@requires(roles.VIEW)
 def rollup(request, code: str):
     """Households by heating path × lifecycle state for a region and each of its children."""
     region = _scoped_region(request, code)
@@ -176,16 +189,19 @@ def rollup(request, code: str):
 
 @api.get("/households", response=list[HouseholdOut], tags=["居民用户 households"])
 @paginate(PageNumberPagination, page_size=50)
+@requires(roles.VIEW)
 def list_households(request, filters: Query[HouseholdFilters]):
     return household_queryset(request.user, **filters.dict()).order_by("household_no")
 
 
 @api.get("/households/{household_no}", response=HouseholdOut, tags=["居民用户 households"])
+@requires(roles.VIEW)
 def get_household(request, household_no: str):
     return _household(request, household_no)
 
 
 @api.post("/households", response={201: HouseholdOut}, tags=["居民用户 households"])
+@requires(roles.EDIT)
 def create_household(request, payload: HouseholdIn):
     household = services.create_household(payload.dict(exclude_none=True), user=request.user,
                                           channel=Channel.API)
@@ -193,6 +209,7 @@ def create_household(request, payload: HouseholdIn):
 
 
 @api.patch("/households/{household_no}", response=HouseholdOut, tags=["居民用户 households"])
+@requires(roles.EDIT)
 def update_household(request, household_no: str, payload: HouseholdIn):
     household = _household(request, household_no)
     services.update_household(household, payload.dict(exclude_none=True), user=request.user,
@@ -201,6 +218,7 @@ def update_household(request, household_no: str, payload: HouseholdIn):
 
 
 @api.post("/households/{household_no}/transition", response=HouseholdOut, tags=["居民用户 households"])
+@requires(roles.LIFECYCLE)
 def transition(request, household_no: str, payload: TransitionIn):
     household = _household(request, household_no)
     services.transition(household, payload.to_state, user=request.user, channel=Channel.API,
@@ -209,6 +227,7 @@ def transition(request, household_no: str, payload: TransitionIn):
 
 
 @api.post("/households/{household_no}/archive", response=HouseholdOut, tags=["居民用户 households"])
+@requires(roles.ARCHIVE)
 def archive(request, household_no: str, payload: ReasonIn):
     services.archive_household(_household(request, household_no), reason=payload.reason,
                                user=request.user, channel=Channel.API)
@@ -216,6 +235,7 @@ def archive(request, household_no: str, payload: ReasonIn):
 
 
 @api.post("/households/{household_no}/restore", response=HouseholdOut, tags=["居民用户 households"])
+@requires(roles.ARCHIVE)
 def restore(request, household_no: str, payload: ReasonIn):
     services.restore_household(_household(request, household_no), reason=payload.reason,
                                user=request.user, channel=Channel.API)

@@ -1,4 +1,6 @@
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 from django.contrib.auth.middleware import LoginRequiredMiddleware as BaseLoginRequiredMiddleware
 from django.utils import translation
 from django.utils.deprecation import MiddlewareMixin
@@ -28,3 +30,51 @@ class LoginRequiredMiddleware(BaseLoginRequiredMiddleware):
         if request.path_info.startswith("/api/") and not request.path_info.startswith("/api/docs"):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+class AccessMiddleware:
+    """Fail closed: a page view that declares no permission (@requires) is refused.
+
+    Django's admin has its own checks (superusers only here); the JSON API checks each operation
+    with the same @requires decorator; login_not_required views (login, language) are public."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not getattr(view_func, "login_required", True) or request.path_info.startswith(("/api/", "/admin/")):
+            return None
+        if not hasattr(view_func, "required_permission"):
+            raise PermissionDenied("此页面未声明访问权限")
+        return None
+
+
+class PasswordChangeRequiredMiddleware:
+    """After an administrator sets a password, the user must choose their own first."""
+
+    ALLOWED = ("password_change", "password_change_done", "logout", "set_language")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and getattr(user, "must_change_password", False):
+            match = request.resolver_match or _resolve(request.path_info)
+            if match is None or match.url_name not in self.ALLOWED:
+                if request.path_info.startswith("/api/"):
+                    from django.http import JsonResponse
+                    return JsonResponse({"detail": "请先修改初始密码"}, status=403)
+                return redirect("password_change")
+        return self.get_response(request)
+
+
+def _resolve(path):
+    from django.urls import Resolver404, resolve
+    try:
+        return resolve(path)
+    except Resolver404:
+        return None

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "cleanheat.accounts",
     "cleanheat.regions",
     "cleanheat.ledger",
+    "cleanheat.audit",
 ]
 
 MIDDLEWARE = [
@@ -40,6 +41,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "cleanheat.middleware.LoginRequiredMiddleware",
+    "cleanheat.middleware.PasswordChangeRequiredMiddleware",
+    "cleanheat.middleware.AccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -56,6 +59,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "cleanheat.access.context",
             ],
         },
     },
@@ -89,7 +93,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "cleanheat.accounts.validators.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
 ]
+# Lock-out after repeated failures (等保: 登录失败处理); an administrator can unlock earlier.
+LOGIN_MAX_FAILURES = int(os.environ.get("CLEANHEAT_LOGIN_MAX_FAILURES", 5))
+LOGIN_LOCK_MINUTES = int(os.environ.get("CLEANHEAT_LOGIN_LOCK_MINUTES", 30))
+# Sessions end after 30 minutes without activity, and when the browser closes.
+SESSION_COOKIE_AGE = int(os.environ.get("CLEANHEAT_SESSION_IDLE_SECONDS", 1800))
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
+X_FRAME_OPTIONS = "DENY"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

@@ -1,10 +1,11 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 from django.views.i18n import set_language
 
+from cleanheat.accounts import views as accounts
 from cleanheat.api import api
+from cleanheat.audit import views as audit
 from cleanheat.ledger import views as ledger
 from cleanheat.regions import views as regions
 
@@ -19,9 +20,20 @@ urlpatterns = [
     path("households/<str:household_no>/transition/", ledger.household_transition, name="household_transition"),
     path("households/<str:household_no>/archive/", ledger.household_archive, name="household_archive"),
     path("households/<str:household_no>/restore/", ledger.household_restore, name="household_restore"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("households/<str:household_no>/reveal/", ledger.household_reveal, name="household_reveal"),
+    path("accounts/login/", accounts.login_view, name="login"),
+    path("accounts/logout/", accounts.logout_view, name="logout"),
+    path("accounts/password/", accounts.password_change_view, name="password_change"),
+    path("accounts/users/", accounts.user_list, name="users"),
+    path("accounts/users/new/", accounts.user_create, name="user_create"),
+    path("accounts/users/<int:user_id>/", accounts.user_edit, name="user_edit"),
+    path("accounts/users/<int:user_id>/reset-password/", accounts.user_reset_password, name="user_reset_password"),
+    path("accounts/users/<int:user_id>/unlock/", accounts.user_unlock, name="user_unlock"),
+    path("audit/", audit.audit_list, name="audit"),
+    path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]
+
+handler403 = "cleanheat.audit.views.permission_denied"

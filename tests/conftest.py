@@ -19,21 +19,20 @@ def django_db_setup(django_db_setup, django_db_blocker, demo_cfg):
         load_demo(demo_cfg, scale=TEST_SCALE)
 
 
-def make_user(username, scope, superuser=False):
+def make_user(username, scope, role="county_clerk", must_change_password=False, **extra):
     User = get_user_model()
-    user = User.objects.create_user(username=username, password=PASSWORD, region_scope=scope,
-                                    full_name=username, is_superuser=superuser, is_staff=superuser)
-    return user
+    return User.objects.create_user(username=username, password=PASSWORD, region_scope=scope, role=role,
+                                    full_name=username, must_change_password=must_change_password, **extra)
 
 
 @pytest.fixture
 def city_admin(db):
-    return make_user("t_city", "1409", superuser=True)
+    return make_user("t_city", "1409", role="city_admin")
 
 
 @pytest.fixture
 def county_clerk(db):
-    return make_user("t_xinfu", "140902")
+    return make_user("t_xinfu", "140902", role="county_clerk")
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def login(page, live_server, username):
 
 
 def test_log_in_walk_the_tree_to_a_village_and_open_a_household(page, live_server, demo_data):
-    make_user("b_city", "1409", superuser=True)
+    make_user("b_city", "1409", role="city_admin")
     login(page, live_server, "b_city")
     page.wait_for_url("**/regions/140900000000/")
     assert page.locator("h1").inner_text().startswith("忻州市")
@@ -67,7 +67,7 @@ def test_log_in_walk_the_tree_to_a_village_and_open_a_household(page, live_serve
 
 
 def test_create_a_household_with_the_cascading_village_picker(page, live_server, demo_data):
-    make_user("b_clerk", "140921")
+    make_user("b_clerk", "140921", role="county_clerk")
     login(page, live_server, "b_clerk")
     page.wait_for_url("**/regions/140921000000/")
     page.goto(f"{live_server.url}/households/new/")
@@ -90,3 +90,26 @@ def test_create_a_household_with_the_cascading_village_picker(page, live_server,
     page.wait_for_url("**/households/140921*/")
     assert "已建档" in page.locator(".messages").inner_text()
     assert Household.objects.get(householder_name="浏览器测试").village_id == village.code
+
+
+def test_county_clerk_sees_only_their_county_and_not_found_elsewhere(page, live_server, demo_data):
+    make_user("b_xinfu", "140902", role="county_clerk")
+    login(page, live_server, "b_xinfu")
+    page.wait_for_url("**/regions/140902000000/")
+    assert page.locator("h1").inner_text().startswith("忻府区")
+    assert page.locator(".crumbs a").count() == 0  # no way up to the city
+    rows = page.locator("table.rollup tbody a")
+    own = set(Region.objects.filter(parent_id="140902000000").values_list("name", flat=True))
+    assert rows.count() == len(own) and set(rows.all_inner_texts()) == own
+
+    page.click("header nav a[href='/households/']")
+    numbers = page.locator("table.list tbody td:first-child a").all_inner_texts()
+    assert numbers and all(n.startswith("140902") for n in numbers)
+    total = Household.objects.filter(village__code__startswith="140902", archived=False).count()
+    assert f"共 {total:,} 户" in page.locator(".summary").inner_text()
+
+    other = Household.objects.filter(village__code__startswith="140981").first()
+    response = page.goto(f"{live_server.url}/households/{other.household_no}/")
+    assert response.status == 404
+    assert "未找到" in page.locator("h1").inner_text()
+    assert other.householder_name not in page.content()

@@ -98,7 +98,7 @@ def test_detail_page_shows_six_groups_lifecycle_and_history(admin_client, city_a
 
 
 def _form_values(h):
-    values = {f: getattr(h, f) for f in services.EDITABLE_FIELDS if f not in ("id_number", "phone")}
+    values = {f: getattr(h, f) for f in services.EDITABLE_FIELDS if f not in services.PII_FIELDS}
     values["village"] = h.village_id
     return {k: v for k, v in values.items() if v not in (False, None)}
 

@@ -73,14 +73,20 @@ def _flush(batch):
 
 
 def ensure_demo_users(cfg: dict) -> list[dict]:
+    """Organisations and one demo user per role, with sensible scopes (idempotent)."""
+    from cleanheat.accounts.models import Organisation
+
+    for spec in cfg["organisations"]:
+        Organisation.objects.update_or_create(name=spec["name"], defaults=spec)
     User = get_user_model()
     for spec in cfg["demo_users"]:
-        user, created = User.objects.get_or_create(username=spec["username"])
-        if created:
-            user.full_name, user.region_scope = spec["full_name"], spec["region_scope"]
-            user.is_staff = user.is_superuser = spec.get("superuser", False)
-            user.set_password(spec["password"])
-            user.save()
+        if User.objects.filter(username=spec["username"]).exists():
+            continue
+        user = User(username=spec["username"], full_name=spec["full_name"], role=spec["role"],
+                    region_scope=spec["region_scope"], must_change_password=False,
+                    organisation=Organisation.objects.get(name=spec["organisation"]))
+        user.set_password(spec["password"])
+        user.save()
     return cfg["demo_users"]
 
 

@@ -14,6 +14,7 @@ class HouseholdForm(forms.Form):
     householder_name = forms.CharField(label=_("户主姓名"), required=False, max_length=40)
     id_number = forms.CharField(label=_("身份证号"), required=False, max_length=40)
     phone = forms.CharField(label=_("联系电话"), required=False, max_length=20)
+    bank_account = forms.CharField(label=_("补贴发放账号"), required=False, max_length=40)
     address = forms.CharField(label=_("住址（门牌号）"), required=False, max_length=120)
     household_size = forms.CharField(label=_("家庭人口"), required=False, initial=1)
     is_dibao = forms.BooleanField(label=_("低保"), required=False)
@@ -28,7 +29,7 @@ class HouseholdForm(forms.Form):
     electric_device = forms.ChoiceField(label=_("煤改电设备类型"), choices=_choices(ElectricDevice), required=False)
 
     GROUPS = [
-        (_("居民信息"), ["householder_name", "id_number", "phone", "address", "household_size",
+        (_("居民信息"), ["householder_name", "id_number", "phone", "bank_account", "address", "household_size",
                         "is_dibao", "is_tekun", "is_tuopin", "is_canji"]),
         (_("房屋"), ["heated_area", "structure", "envelope_retrofitted"]),
         (_("取暖路径"), ["original_facility", "heating_path", "electric_device"]),
@@ -38,17 +39,17 @@ class HouseholdForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.editing = editing
         if editing:
-            for name in ("id_number", "phone"):
+            for name in ("id_number", "phone", "bank_account"):
                 self.fields[name].help_text = _("留空表示不修改")
 
     def groups(self):
         return [(title, [self[name] for name in names]) for title, names in self.GROUPS]
 
     def service_data(self) -> dict:
-        """What to hand to the service: on edit, blank ID/phone mean 'unchanged'."""
+        """What to hand to the service: on edit, blank identifiers mean 'unchanged'."""
         data = dict(self.cleaned_data)
         if self.editing:
-            for name in ("id_number", "phone"):
+            for name in ("id_number", "phone", "bank_account"):
                 if not data.get(name):
                     data.pop(name, None)
             if not data.get("village"):

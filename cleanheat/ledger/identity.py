@@ -78,3 +78,15 @@ def mask_id_number(number: str) -> str:
 
 def mask_mobile(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) == 11 else "*" * len(phone)
+
+
+def normalise_bank_account(value) -> str:
+    account = normalise_text(value)
+    if not re.fullmatch(r"\d{12,30}", account):
+        raise ValueError(f"银行账号“{account}”应为12至30位数字")
+    return account
+
+
+def mask_bank_account(account: str) -> str:
+    """First 4 and last 4, e.g. 6217********1234."""
+    return account[:4] + "*" * (len(account) - 8) + account[-4:] if len(account) > 8 else "*" * len(account)

@@ -23,7 +23,7 @@ from .models import Household, HouseholdChange, HouseholdNumberSequence, Lifecyc
 
 # Fields a caller may set, in display order. id_number/phone are plaintext on input only.
 EDITABLE_FIELDS = [
-    "village", "householder_name", "id_number", "phone", "address", "household_size",
+    "village", "householder_name", "id_number", "phone", "bank_account", "address", "household_size",
     "is_dibao", "is_tekun", "is_tuopin", "is_canji",
     "heated_area", "structure", "envelope_retrofitted",
     "original_facility", "heating_path", "electric_device",
@@ -35,6 +35,12 @@ ENUMS = {
     "structure": Structure, "original_facility": OriginalFacility,
     "heating_path": HeatingPath, "electric_device": ElectricDevice,
 }
+# Personal identifiers: stored encrypted + keyed hash + mask; history keeps only the mask.
+PII_FIELDS = {
+    "id_number": ("id", identity.mask_id_number),
+    "phone": ("phone", identity.mask_mobile),
+    "bank_account": ("bank", identity.mask_bank_account),
+}
 TRUE_WORDS = {"1", "true", "yes", "y", "是", "√", "✓", "有", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "否", "", "无", "off", "none"}
 
@@ -44,6 +50,8 @@ def field_label(name: str) -> str:
         return "身份证号"
     if name == "phone":
         return "联系电话"
+    if name == "bank_account":
+        return "补贴发放账号"
     if name in ("state", "archived", "created"):
         return {"state": "改造状态", "archived": "归档", "created": "建档"}[name]
     return str(Household._meta.get_field(name).verbose_name)
@@ -100,6 +108,8 @@ def _clean_field(name, value, user):
         return identity.normalise_id_number(value)
     if name == "phone":
         return identity.normalise_mobile(value) if identity.normalise_text(value) else ""
+    if name == "bank_account":
+        return identity.normalise_bank_account(value) if identity.normalise_text(value) else ""
     if name == "address":
         return " ".join(str(value or "").split())[:120]
     if name == "household_size":
@@ -174,27 +184,18 @@ def clean_household_data(data: dict, *, instance: Household | None = None, user=
 
 
 def _apply(household: Household, cleaned: dict) -> list[tuple[str, str, str]]:
-    """Set cleaned values on the model; return (field, old, new) for what really changed.
-
-    ID numbers and phones go in encrypted with their hash and mask; history keeps the mask."""
+    """Set cleaned values on the model; return (field, old, new) for what really changed."""
     changes = []
     for name, value in cleaned.items():
-        if name == "id_number":
-            new_hash = pii.blind_index(value, "id")
-            if new_hash != household.id_number_hash:
-                old = household.id_number_masked
-                household.id_number_cipher = pii.encrypt(value)
-                household.id_number_hash = new_hash
-                household.id_number_masked = identity.mask_id_number(value)
-                changes.append((name, old, household.id_number_masked))
-        elif name == "phone":
-            new_hash = pii.blind_index(value, "phone")
-            if new_hash != household.phone_hash:
-                old = household.phone_masked
-                household.phone_cipher = pii.encrypt(value)
-                household.phone_hash = new_hash
-                household.phone_masked = identity.mask_mobile(value) if value else ""
-                changes.append((name, old, household.phone_masked))
+        if name in PII_FIELDS:
+            kind, mask = PII_FIELDS[name]
+            new_hash = pii.blind_index(value, kind)
+            if new_hash != getattr(household, f"{name}_hash"):
+                old = getattr(household, f"{name}_masked")
+                setattr(household, f"{name}_cipher", pii.encrypt(value))
+                setattr(household, f"{name}_hash", new_hash)
+                setattr(household, f"{name}_masked", mask(value) if value else "")
+                changes.append((name, old, getattr(household, f"{name}_masked")))
         elif name == "village":
             if household.village_id != value.code:
                 changes.append((name, household.village_id or "", value.code))
@@ -327,3 +328,23 @@ def restore_household(household: Household, *, user=None, channel=Channel.UI, re
     household.save(update_fields=["archived", "archived_at", "archive_reason", "updated_at"])
     _log(household, [("archived", "是", "否")], user=user, channel=channel, source=reason)
     return household
+
+
+REVEAL_PERMISSION = {"id_number": "pii.reveal_id", "phone": "pii.reveal_phone", "bank_account": "pii.reveal_bank"}
+
+
+def reveal(household: Household, field: str, *, user, reason: str, request=None) -> str:
+    """One full identifier for one household, for a stated reason; always audited."""
+    from cleanheat.access import require_perm
+    from cleanheat.audit.services import record
+
+    if field not in REVEAL_PERMISSION:
+        raise ValidationError({"field": ["无此字段"]})
+    require_perm(user, REVEAL_PERMISSION[field])
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError({"reason": ["查看完整信息须填写事由"]})
+    value = pii.decrypt(getattr(household, f"{field}_cipher"))
+    record("pii_reveal", request=request, user=user, region_code=household.village_id,
+           target=household.household_no, detail=f"{field_label(field)}；事由：{reason}")
+    return value

@@ -4,6 +4,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from cleanheat.access import has_perm, requires
+from cleanheat.accounts import roles
 from cleanheat.regions.views import counties_for
 
 from . import services
@@ -28,6 +30,7 @@ def _form_errors(form, error: ValidationError):
             form.add_error(target, msg)
 
 
+@requires(roles.VIEW)
 def household_list(request):
     values = {k: request.GET.get(k, "").strip() for k in FILTERS}
     archived = request.GET.get("archived") == "1"
@@ -42,14 +45,16 @@ def household_list(request):
     })
 
 
+@requires(roles.VIEW)
 def household_detail(request, household_no):
     household = _household(request, household_no)
+    user = request.user
     return render(request, "ledger/household_detail.html", {
         "household": household,
         "ancestors": household.village.ancestors() + [household.village],
         "events": household.lifecycle_events.select_related("user").order_by("id"),
-        "changes": household.changes.select_related("user").order_by("-id")[:200],
-        "field_label": services.field_label,
+        "changes": household.changes.select_related("user").order_by("-id")[:200]
+        if has_perm(user, roles.HISTORY) else None,
         "transition_form": TransitionForm(initial={"to_state": _next_state(household)}),
         "archive_form": ArchiveForm(),
     })
@@ -86,15 +91,17 @@ def _edit(request, household=None):
 
 def _initial(household):
     initial = {name: getattr(household, name) for name in services.EDITABLE_FIELDS
-               if name not in ("id_number", "phone", "village")}
+               if name not in services.PII_FIELDS and name != "village"}
     initial["village"] = household.village_id
     return initial
 
 
+@requires(roles.EDIT)
 def household_create(request):
     return _edit(request)
 
 
+@requires(roles.EDIT)
 def household_edit(request, household_no):
     return _edit(request, _household(request, household_no))
 
@@ -118,6 +125,7 @@ def _post_action(request, household_no, form_class, action, done):
 
 
 @require_POST
+@requires(roles.LIFECYCLE)
 def household_transition(request, household_no):
     return _post_action(request, household_no, TransitionForm, lambda h, d: services.transition(
         h, d["to_state"], user=request.user, channel=Channel.UI, reason=d["reason"],
@@ -125,12 +133,29 @@ def household_transition(request, household_no):
 
 
 @require_POST
+@requires(roles.ARCHIVE)
 def household_archive(request, household_no):
     return _post_action(request, household_no, ArchiveForm, lambda h, d: services.archive_household(
         h, reason=d["reason"], user=request.user, channel=Channel.UI), "已归档")
 
 
 @require_POST
+@requires(roles.ARCHIVE)
 def household_restore(request, household_no):
     return _post_action(request, household_no, ArchiveForm, lambda h, d: services.restore_household(
         h, user=request.user, channel=Channel.UI, reason=d["reason"]), "已恢复")
+
+
+@require_POST
+@requires(roles.VIEW)
+def household_reveal(request, household_no):
+    """htmx: swap one masked value for the full one, after a reason is given (audited)."""
+    household = _household(request, household_no)
+    field = request.POST.get("field", "")
+    try:
+        value = services.reveal(household, field, user=request.user, reason=request.POST.get("reason", ""),
+                                request=request)
+    except ValidationError as error:
+        return render(request, "ledger/_reveal.html", {"household": household, "field": field,
+                                                       "errors": sum(error.message_dict.values(), [])})
+    return render(request, "ledger/_reveal.html", {"household": household, "field": field, "value": value})

@@ -1,5 +1,7 @@
 from django.shortcuts import get_object_or_404, redirect, render
 
+from cleanheat.access import any_user, requires
+from cleanheat.accounts.roles import VIEW
 from cleanheat.ledger.choices import HeatingPath, LifecycleState
 from cleanheat.ledger.queries import household_queryset
 
@@ -9,6 +11,7 @@ from .rollup import counts_by_unit
 from .scope import NOTHING, require_in_scope, user_prefix
 
 
+@any_user
 def home(request):
     """Start at the top of the user's own area."""
     prefix = user_prefix(request.user)
@@ -56,6 +59,7 @@ def region_rollup(region: Region) -> dict:
     }
 
 
+@requires(VIEW)
 def region_page(request, code):
     region = get_object_or_404(Region, code=code)
     require_in_scope(request.user, region.code)
@@ -73,6 +77,7 @@ def counties_for(user):
             if r.code.startswith(prefix[:6]) and prefix != NOTHING]
 
 
+@requires(VIEW)
 def village_picker(request):
     """The village <select> for one county, grouped by township, within the user's scope (htmx)."""
     county = request.GET.get("county", "")

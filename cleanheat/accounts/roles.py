@@ -1,0 +1,63 @@
+"""Roles and what each may do. Pure data, no Django: the access layer reads it.
+
+A role's permissions apply only inside the user's region scope (a division-code prefix);
+`scope_level` is the shortest scope the role may be given (city roles: the whole city).
+"""
+from dataclasses import dataclass
+
+VIEW = "ledger.view"                # lists, pages, rollups
+EDIT = "ledger.edit"                # create and change households
+LIFECYCLE = "ledger.lifecycle"      # move households through the conversion states
+ARCHIVE = "ledger.archive"          # archive and restore
+EXPORT = "ledger.export"
+IMPORT = "ledger.import"
+HISTORY = "ledger.history"          # see who changed what
+SEE_ID = "pii.see_id"               # see the masked ID number at all
+REVEAL_ID = "pii.reveal_id"         # reveal one full ID number (logged)
+REVEAL_PHONE = "pii.reveal_phone"   # reveal one full phone number (logged)
+REVEAL_BANK = "pii.reveal_bank"     # reveal one bank account (logged)
+MANAGE_USERS = "users.manage"
+VIEW_AUDIT = "audit.view_log"
+
+ALL = {VIEW, EDIT, LIFECYCLE, ARCHIVE, EXPORT, IMPORT, HISTORY, SEE_ID, REVEAL_ID, REVEAL_PHONE,
+       REVEAL_BANK, MANAGE_USERS, VIEW_AUDIT}
+CLERK = {VIEW, EDIT, LIFECYCLE, EXPORT, IMPORT, HISTORY, SEE_ID}
+
+
+@dataclass(frozen=True)
+class Role:
+    code: str
+    label: str
+    scope_level: int  # 4 = city-wide, 6 = county, 9 = township, 12 = village
+    permissions: frozenset
+    city_only: bool = False  # only a city-level manager may grant it
+
+
+ROLES = {r.code: r for r in [
+    Role("city_admin", "市级管理员", 4, frozenset(ALL), city_only=True),
+    Role("city_viewer", "市级领导/查看", 4, frozenset({VIEW, EXPORT, HISTORY, SEE_ID}), city_only=True),
+    Role("county_admin", "县级管理员", 6, frozenset(ALL)),
+    Role("county_clerk", "县级业务员", 6, frozenset(CLERK | {ARCHIVE, REVEAL_ID, REVEAL_PHONE})),
+    Role("township_clerk", "乡镇业务员", 9, frozenset(CLERK | {REVEAL_ID, REVEAL_PHONE})),
+    Role("village_clerk", "村级信息员", 12, frozenset(CLERK - {IMPORT, EXPORT} | {REVEAL_PHONE})),
+    Role("bureau_staff", "市直部门人员", 4, frozenset({VIEW, EXPORT, SEE_ID}), city_only=True),
+    Role("finance_staff", "财政部门人员", 4, frozenset({VIEW, EXPORT, SEE_ID, REVEAL_ID, REVEAL_BANK}), city_only=True),
+    Role("utility_staff", "供电/燃气/热力企业人员", 4, frozenset({VIEW, REVEAL_PHONE})),
+    Role("vendor_repair", "设备企业维修专班", 4, frozenset({VIEW, REVEAL_PHONE})),
+    Role("inspector", "督查人员（只读）", 4, frozenset({VIEW, HISTORY, SEE_ID}), city_only=True),
+]}
+ROLE_CHOICES = [(r.code, r.label) for r in ROLES.values()]
+
+
+def permissions_of(role_code: str) -> frozenset:
+    role = ROLES.get(role_code)
+    return role.permissions if role else frozenset()
+
+
+def can_assign(manager_role: str, role_code: str) -> bool:
+    """A manager may hand out only roles whose permissions are within their own."""
+    if role_code not in ROLES or manager_role not in ROLES:
+        return False
+    if ROLES[role_code].city_only and not ROLES[manager_role].city_only:
+        return False
+    return permissions_of(role_code) <= permissions_of(manager_role)

@@ -1,0 +1,101 @@
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.http import require_POST
+
+from cleanheat.access import any_user, requires
+from cleanheat.audit.services import record
+
+from . import services
+from .forms import LoginForm, UserForm
+from .roles import MANAGE_USERS
+
+
+class LoginView(auth_views.LoginView):
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    success_url = reverse_lazy("home")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        user = form.user
+        user.must_change_password = False
+        user.save(update_fields=["must_change_password"])
+        update_session_auth_hash(self.request, user)
+        record("password_change", request=self.request, user=user, region_code=user.region_scope)
+        messages.success(self.request, "密码已修改")
+        return response
+
+
+login_view = LoginView.as_view()
+logout_view = any_user(auth_views.LogoutView.as_view())
+password_change_view = any_user(PasswordChangeView.as_view())
+
+
+def _form_errors(form, error):
+    for field, msgs in error.message_dict.items():
+        for msg in msgs:
+            form.add_error(field if field in form.fields else None, msg)
+
+
+@requires(MANAGE_USERS)
+def user_list(request):
+    users = services.manageable_users(request.user)
+    q = request.GET.get("q", "").strip()
+    if q:
+        users = users.filter(username__contains=q) | users.filter(full_name__contains=q)
+    return render(request, "accounts/user_list.html", {"users": users[:500], "q": q})
+
+
+@requires(MANAGE_USERS)
+def user_create(request):
+    form = UserForm(request.POST or None, organisations=services.manageable_organisations(request.user))
+    if request.method == "POST" and form.is_valid():
+        try:
+            user, password = services.create_user(request.user, form.cleaned_data, request=request)
+            messages.success(request, f"已创建用户 {user.username}，初始密码：{password}（首次登录须修改）")
+            return redirect("user_edit", user_id=user.pk)
+        except ValidationError as error:
+            _form_errors(form, error)
+    return render(request, "accounts/user_form.html", {"form": form})
+
+
+@requires(MANAGE_USERS)
+def user_edit(request, user_id):
+    target = get_object_or_404(services.manageable_users(request.user), pk=user_id)
+    initial = {"username": target.username, "full_name": target.full_name, "organisation": target.organisation,
+               "role": target.role, "region_scope": target.region_scope, "is_active": target.is_active}
+    form = UserForm(request.POST or None, initial=initial, editing=True,
+                    organisations=services.manageable_organisations(request.user))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_user(request.user, target, form.cleaned_data, request=request)
+            messages.success(request, "已保存")
+            return redirect("user_edit", user_id=target.pk)
+        except ValidationError as error:
+            _form_errors(form, error)
+    return render(request, "accounts/user_form.html", {"form": form, "target": target})
+
+
+@require_POST
+@requires(MANAGE_USERS)
+def user_reset_password(request, user_id):
+    target = get_object_or_404(services.manageable_users(request.user), pk=user_id)
+    password = services.reset_password(request.user, target, request=request)
+    messages.success(request, f"已重置 {target.username} 的密码，临时密码：{password}（登录后须修改）")
+    return redirect("user_edit", user_id=target.pk)
+
+
+@require_POST
+@requires(MANAGE_USERS)
+def user_unlock(request, user_id):
+    target = get_object_or_404(services.manageable_users(request.user), pk=user_id)
+    services.unlock(request.user, target, request=request)
+    messages.success(request, f"已解除 {target.username} 的锁定")
+    return redirect("user_edit", user_id=target.pk)

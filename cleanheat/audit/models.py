@@ -1,0 +1,46 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditEvent(models.Model):
+    """Security audit log (等保三级 安全审计): append-only, never edited or deleted by the app."""
+
+    ACTIONS = [
+        ("login", _("登录")),
+        ("logout", _("退出")),
+        ("login_failed", _("登录失败")),
+        ("lockout", _("账号锁定")),
+        ("unlock", _("解除锁定")),
+        ("password_change", _("修改密码")),
+        ("password_reset", _("重置密码")),
+        ("user_create", _("新建用户")),
+        ("permission_change", _("权限变更")),
+        ("pii_reveal", _("查看个人敏感信息")),
+        ("export", _("导出")),
+        ("import", _("导入")),
+        ("denied", _("越权访问被拒绝")),
+    ]
+    at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+")
+    username = models.CharField(_("用户名"), max_length=150, blank=True)
+    ip = models.GenericIPAddressField(_("来源地址"), null=True, blank=True)
+    action = models.CharField(_("事件"), max_length=30, choices=ACTIONS, db_index=True)
+    region_code = models.CharField(_("涉及区划"), max_length=12, blank=True, db_index=True,
+                                   help_text=_("用于按管辖范围查看审计记录"))
+    target = models.CharField(_("对象"), max_length=120, blank=True)
+    detail = models.TextField(_("详情"), blank=True)
+
+    class Meta:
+        verbose_name = _("审计记录")
+        verbose_name_plural = _("审计记录")
+        ordering = ["-id"]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("审计记录只能追加，不能修改")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("审计记录不能删除")
