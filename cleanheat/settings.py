@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "cleanheat.regions",
     "cleanheat.ledger",
     "cleanheat.audit",
+    "cleanheat.imports",
 ]
 
 MIDDLEWARE = [
@@ -120,3 +121,15 @@ STATICFILES_DIRS = [BASE_DIR / "cleanheat" / "static"]
 
 NINJA_PAGINATION_PER_PAGE = 50
 FORMAT_MODULE_PATH = ["cleanheat.formats"]
+
+# Progress of background jobs is shared through the cache; a file cache works across the
+# processes of one server without extra services (set a Redis cache for several servers).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache"),
+    }
+}
+# Run imports/exports inline instead of in a worker thread (tests).
+CLEANHEAT_TASKS_SYNC = os.environ.get("CLEANHEAT_TASKS_SYNC") == "1"
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -6,6 +6,7 @@ from django.views.i18n import set_language
 from cleanheat.accounts import views as accounts
 from cleanheat.api import api
 from cleanheat.audit import views as audit
+from cleanheat.imports import views as imports
 from cleanheat.ledger import views as ledger
 from cleanheat.regions import views as regions
 
@@ -14,6 +15,7 @@ urlpatterns = [
     path("regions/villages/", regions.village_picker, name="village_picker"),
     path("regions/<str:code>/", regions.region_page, name="region"),
     path("households/", ledger.household_list, name="households"),
+    path("households/export/", imports.export_households, name="export_households"),
     path("households/new/", ledger.household_create, name="household_create"),
     path("households/<str:household_no>/", ledger.household_detail, name="household"),
     path("households/<str:household_no>/edit/", ledger.household_edit, name="household_edit"),
@@ -21,6 +23,13 @@ urlpatterns = [
     path("households/<str:household_no>/archive/", ledger.household_archive, name="household_archive"),
     path("households/<str:household_no>/restore/", ledger.household_restore, name="household_restore"),
     path("households/<str:household_no>/reveal/", ledger.household_reveal, name="household_reveal"),
+    path("imports/", imports.import_page, name="imports"),
+    path("imports/template.xlsx", imports.template_download, name="import_template"),
+    path("jobs/<uuid:job_id>/", imports.job_page, name="job"),
+    path("jobs/<uuid:job_id>/progress/", imports.job_progress, name="job_progress"),
+    path("jobs/<uuid:job_id>/commit/", imports.job_commit, name="job_commit"),
+    path("jobs/<uuid:job_id>/<str:what>.xlsx", imports.job_download, name="job_download"),
+    path("regions/<str:code>/export/", imports.export_rollup, name="export_rollup"),
     path("accounts/login/", accounts.login_view, name="login"),
     path("accounts/logout/", accounts.logout_view, name="logout"),
     path("accounts/password/", accounts.password_change_view, name="password_change"),

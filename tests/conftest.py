@@ -8,6 +8,14 @@ TEST_SCALE = 0.005
 PASSWORD = "Test-Passw0rd!"
 
 
+@pytest.fixture(autouse=True)
+def _isolated_files(settings, tmp_path):
+    """Uploads, reports and exports go to a per-test folder; jobs run inline."""
+    settings.DATA_DIR = tmp_path
+    settings.CLEANHEAT_TASKS_SYNC = True
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
 @pytest.fixture(scope="session")
 def demo_cfg():
     return read_config()

@@ -141,3 +141,9 @@ def test_a_county_clerk_cannot_write_into_another_county(county_clerk):
     h = services.create_household(household_data(), user=county_clerk)
     with pytest.raises(ValidationError):
         services.update_household(h, {"village": household_data(county="140981")["village"]}, user=county_clerk)
+
+
+@pytest.mark.parametrize("typed, stored", [("117.2", "117.2"), ("88㎡", "88.0"), ("92平方米", "92.0"), ("１２２", "122.0")])
+def test_heated_area_accepts_units_and_keeps_every_digit(city_admin, typed, stored):
+    h = services.create_household(household_data(heated_area=typed), user=city_admin)
+    assert str(h.heated_area) == stored

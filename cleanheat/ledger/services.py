@@ -4,6 +4,7 @@ Each function validates (raising django ValidationError keyed by field, messages
 applies the rules, and writes the change together with its history in one transaction:
 either all of it lands or nothing does.
 """
+import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -35,6 +36,20 @@ ENUMS = {
     "structure": Structure, "original_facility": OriginalFacility,
     "heating_path": HeatingPath, "electric_device": ElectricDevice,
 }
+# Words county sheets use for the same values.
+ENUM_ALIASES = {
+    HeatingPath: {"集中供热": "central", "工业余热": "central", "热电联产": "central", "电代煤": "electric",
+                  "气代煤": "gas", "生物质": "biomass", "生物质热电联产": "biomass", "空气源热泵": "electric",
+                  "多能互补试点": "multi"},
+    Structure: {"砖混结构": "brick_concrete", "砖木结构": "brick_wood", "土木": "adobe", "土坯房": "adobe",
+                "框架结构": "frame"},
+    OriginalFacility: {"煤炉": "coal_stove", "燃煤炉具": "coal_stove", "炕": "kang", "土炕": "kang",
+                       "燃煤锅炉": "coal_boiler", "小锅炉": "coal_boiler"},
+    LifecycleState: {"确村": "confirmed", "已确户": "confirmed", "选型": "selected", "在建": "installing",
+                     "施工": "installing", "完工": "installed", "已竣工": "installed", "验收": "accepted",
+                     "已拆除": "removed"},
+}
+
 # Personal identifiers: stored encrypted + keyed hash + mask; history keeps only the mask.
 PII_FIELDS = {
     "id_number": ("id", identity.mask_id_number),
@@ -68,11 +83,13 @@ def display_value(name: str, value: str) -> str:
 
 
 def _enum(value, enum, label):
-    """Accept the code or the Chinese label (what a clerk would type)."""
-    text = str(value or "").strip()
+    """Accept the code, the Chinese label, or a usual alias (what a clerk would type)."""
+    text = identity.normalise_text(value)
     for member in enum:
-        if text in (member.value, str(member.label)):
+        if text in (member.value, identity.normalise_text(member.label)):
             return member.value
+    if text in ENUM_ALIASES.get(enum, {}):
+        return ENUM_ALIASES[enum][text]
     allowed = "、".join(str(m.label) for m in enum)
     raise ValueError(f"“{text}”不是有效的{label}，可选：{allowed}")
 
@@ -88,10 +105,28 @@ def _bool(value):
     raise ValueError(f"“{value}”应填“是”或“否”")
 
 
-def _clean_field(name, value, user):
+class Lookups:
+    """What validation needs from the database. One row at a time this asks the database;
+    a batch (an import) passes a subclass that answers from dictionaries loaded once."""
+
+    def village(self, code: str):
+        return Region.objects.filter(code=code).first()
+
+    def active_holder(self, id_hash: str, exclude_pk=None):
+        """(household_no, village_code) of the active household this person heads, if any."""
+        qs = Household.objects.filter(id_number_hash=id_hash, archived=False)
+        if exclude_pk is not None:
+            qs = qs.exclude(pk=exclude_pk)
+        return qs.values_list("household_no", "village_id").first()
+
+    def region_name(self, code: str) -> str:
+        return Region.objects.filter(code=code).values_list("name", flat=True).first() or code
+
+
+def _clean_field(name, value, user, lookups):
     if name == "village":
         code = value.code if isinstance(value, Region) else identity.normalise_text(value)
-        region = Region.objects.filter(code=code).first()
+        region = lookups.village(code)
         if region is None or region.level != VILLAGE:
             raise ValueError(f"“{code}”不是已登记的村（社区）区划代码")
         if user is not None and not in_scope(user, region.code):
@@ -124,7 +159,8 @@ def _clean_field(name, value, user):
         return _bool(value)
     if name == "heated_area":
         try:
-            area = Decimal(identity.normalise_text(value).rstrip("㎡平米方m2")).quantize(Decimal("0.1"))
+            text = re.sub(r"(㎡|m²|m2|平方米|平米|平方)$", "", identity.normalise_text(value), flags=re.I)
+            area = Decimal(text).quantize(Decimal("0.1"))
         except (InvalidOperation, ValueError):
             raise ValueError(f"采暖面积“{value}”应为数字（平方米）") from None
         if not Decimal("1") <= area <= Decimal("2000"):
@@ -137,10 +173,12 @@ def _clean_field(name, value, user):
     raise ValueError(f"未知字段 {name}")
 
 
-def clean_household_data(data: dict, *, instance: Household | None = None, user=None) -> dict:
+def clean_household_data(data: dict, *, instance: Household | None = None, user=None,
+                         lookups: Lookups | None = None, state: str | None = None) -> dict:
     """Validate input for a create (instance=None) or an update; return cleaned values.
 
     Raises ValidationError({field: [message]}) listing every problem at once."""
+    lookups = lookups or Lookups()
     errors, cleaned = {}, {}
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
@@ -151,7 +189,7 @@ def clean_household_data(data: dict, *, instance: Household | None = None, user=
                 errors[name] = [f"{field_label(name)}不能为空"]
             continue
         try:
-            cleaned[name] = _clean_field(name, data[name], user)
+            cleaned[name] = _clean_field(name, data[name], user, lookups)
         except ValueError as exc:
             errors[name] = [str(exc)]
     if errors:
@@ -159,7 +197,7 @@ def clean_household_data(data: dict, *, instance: Household | None = None, user=
 
     path = cleaned.get("heating_path", instance.heating_path if instance else None)
     device = cleaned.get("electric_device", instance.electric_device if instance else "")
-    state = instance.state if instance else LifecycleState.CONFIRMED
+    state = state or (instance.state if instance else LifecycleState.CONFIRMED)
     if path != HeatingPath.ELECTRIC and device:
         cleaned["electric_device"] = ""  # a device type only belongs to 煤改电
     elif path == HeatingPath.ELECTRIC and not device and STATE_ORDER.index(state) >= 1:
@@ -167,13 +205,11 @@ def clean_household_data(data: dict, *, instance: Household | None = None, user=
 
     if "id_number" in cleaned:
         id_hash = pii.blind_index(cleaned["id_number"], "id")
-        clash = Household.objects.filter(id_number_hash=id_hash, archived=False)
-        if instance is not None:
-            clash = clash.exclude(pk=instance.pk)
-        other = clash.select_related("village").first()
+        other = lookups.active_holder(id_hash, exclude_pk=instance.pk if instance else None)
         if other is not None:
-            where = other.village.name if user is None or in_scope(user, other.village_id) else "其他地区"
-            errors["id_number"] = [f"该身份证号已是户 {other.household_no}（{where}）的户主，"
+            number, village = other
+            where = lookups.region_name(village) if user is None or in_scope(user, village) else "其他地区"
+            errors["id_number"] = [f"该身份证号已是户 {number}（{where}）的户主，"
                                    "同一人不能同时为两户户主"]
     if instance is not None and "village" in cleaned and user is not None \
             and not in_scope(user, instance.village_id):

@@ -1,0 +1,125 @@
+import tempfile
+from pathlib import Path
+
+from django.contrib import messages
+from django.db.models import Q
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from cleanheat.access import has_perm, requires, scope_filter, user_prefix
+from cleanheat.accounts.roles import EXPORT, IMPORT, MANAGE_USERS, VIEW
+from cleanheat.audit.services import record
+from cleanheat.ledger.views import FILTERS
+from cleanheat.regions import codes
+from cleanheat.regions.models import Region
+
+from . import jobs, xlsx
+from .models import Job
+
+ALLOWED = {".xlsx", ".xlsm", ".xls", ".ods"}
+MAX_UPLOAD = 60 * 1024 * 1024
+
+
+def visible_jobs(user):
+    """A user's own jobs, and for administrators those of users inside their scope."""
+    mine = Q(user=user)
+    if has_perm(user, MANAGE_USERS):
+        mine |= Q(region_scope__startswith=user_prefix(user))
+    return Job.objects.filter(mine).select_related("user")
+
+
+def _job(request, job_id):
+    return get_object_or_404(visible_jobs(request.user), pk=job_id)
+
+
+@requires(IMPORT)
+def import_page(request):
+    if request.method == "POST":
+        uploaded = request.FILES.get("file")
+        if uploaded is None:
+            messages.error(request, "请选择要上传的 Excel 文件")
+        elif Path(uploaded.name).suffix.lower() not in ALLOWED:
+            messages.error(request, f"“{uploaded.name}”不是 Excel 文件，请上传 .xlsx 或 .xls 文件")
+        elif uploaded.size > MAX_UPLOAD:
+            messages.error(request, "文件超过60MB，请按乡镇拆分后分别上传")
+        else:
+            job = jobs.new_import(request.user, uploaded, scope=user_prefix(request.user))
+            jobs.start(job, jobs.analyse_job)
+            return redirect("job", job_id=job.pk)
+    return render(request, "imports/import.html", {
+        "jobs": visible_jobs(request.user).filter(kind="import")[:30]})
+
+
+@requires(VIEW)
+def job_page(request, job_id):
+    job = _job(request, job_id)
+    return render(request, "imports/job.html", {"job": job, "progress": jobs.progress_of(job)})
+
+
+@requires(VIEW)
+def job_progress(request, job_id):
+    job = _job(request, job_id)
+    response = render(request, "imports/_progress.html", {"job": job, "progress": jobs.progress_of(job)})
+    if job.status not in ("queued", "running", "committing"):
+        response["HX-Refresh"] = "true"  # finished: show the full result page
+    return response
+
+
+@require_POST
+@requires(IMPORT)
+def job_commit(request, job_id):
+    job = _job(request, job_id)
+    if job.kind != "import" or job.status != "previewed" or job.user_id != request.user.pk:
+        messages.error(request, "该任务当前不能确认导入")
+        return redirect("job", job_id=job.pk)
+    job.valid_only = request.POST.get("mode") == "valid_only"
+    job.save(update_fields=["valid_only"])
+    jobs.start(job, jobs.commit_job)
+    return redirect("job", job_id=job.pk)
+
+
+@requires(VIEW)
+def job_download(request, job_id, what):
+    job = _job(request, job_id)
+    path = {"report": job.report_path, "result": job.result_path}.get(what)
+    if not path or not Path(path).exists():
+        raise Http404("文件不存在")
+    name = {"report": f"问题清单-{Path(job.filename).stem}.xlsx",
+            "result": f"{job.get_kind_display()}-{job.created_at:%Y%m%d%H%M}.xlsx"}[what]
+    return FileResponse(open(path, "rb"), as_attachment=True, filename=name)
+
+
+@requires(IMPORT)
+def template_download(request):
+    """The standard template with the scope's townships and villages as a list."""
+    prefix = user_prefix(request.user)
+    names = dict(Region.objects.filter(level__in=(codes.COUNTY, codes.TOWNSHIP)).values_list("code", "name"))
+    villages = [(names.get(codes.full_code(v.code[:6]), ""), names.get(codes.full_code(v.code[:9]), ""), v.name, v.code)
+                for v in scope_filter(Region.objects.filter(level=codes.VILLAGE), request.user, "code").order_by("code")]
+    tmp = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)
+    tmp.close()
+    xlsx.write_template(tmp.name, villages)
+    return FileResponse(open(tmp.name, "rb"), as_attachment=True, filename=f"清洁取暖台账模板-{prefix or '全部'}.xlsx")
+
+
+@requires(EXPORT)
+def export_households(request):
+    params = {k: request.GET.get(k, "").strip() for k in FILTERS}
+    params["archived"] = request.GET.get("archived") == "1"
+    job = Job.objects.create(kind="export_households", user=request.user, region_scope=user_prefix(request.user),
+                             params=params)
+    record("export", request=request, region_code=user_prefix(request.user), target="居民用户清单",
+           detail=str({k: v for k, v in params.items() if v}))
+    jobs.start(job, jobs.export_job)
+    return redirect("job", job_id=job.pk)
+
+
+@requires(EXPORT)
+def export_rollup(request, code):
+    region = get_object_or_404(scope_filter(Region.objects.all(), request.user, "code"), code=code)
+    job = Job.objects.create(kind="export_rollup", user=request.user, region_scope=user_prefix(request.user),
+                             params={"region": region.code})
+    record("export", request=request, region_code=region.code, target=f"五级汇总：{region.name}")
+    jobs.start(job, jobs.export_job)
+    return redirect("job", job_id=job.pk)

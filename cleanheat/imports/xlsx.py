@@ -1,0 +1,105 @@
+"""Workbooks CleanHeat writes: the standard template, the error report, and exports.
+
+xlsxwriter in constant-memory mode: rows go to disk as they are written, so memory stays flat
+whatever the number of households.
+"""
+import xlsxwriter
+
+from cleanheat.ledger.choices import (VULNERABLE_FLAGS, ElectricDevice, HeatingPath, LifecycleState,
+                                      OriginalFacility, Structure)
+
+from .headers import TEMPLATE_HEADERS, column_letter
+
+TEMPLATE_FIELDS = ["household_no", "county", "township", "village", "village_code", "householder_name",
+                   "id_number", "phone", "bank_account", "address", "household_size", "is_dibao", "is_tekun",
+                   "is_tuopin", "is_canji", "heated_area", "structure", "envelope_retrofitted",
+                   "original_facility", "heating_path", "electric_device", "state", "state_date"]
+ENUM_COLUMNS = {"structure": Structure, "original_facility": OriginalFacility, "heating_path": HeatingPath,
+                "electric_device": ElectricDevice, "state": LifecycleState}
+YES_NO = ["是", "否"]
+BOOL_FIELDS = set(VULNERABLE_FLAGS) | {"envelope_retrofitted"}
+TEXT_FIELDS = {"household_no", "village_code", "id_number", "phone", "bank_account"}
+MAX_ROWS = 300000
+
+
+def write_template(path, villages):
+    """The standard ledger template for a scope. `villages`: (county, township, village, code)."""
+    wb = xlsxwriter.Workbook(path)
+    head = wb.add_format({"bold": True, "bg_color": "#DDE6F0", "border": 1, "text_wrap": True})
+    text = wb.add_format({"num_format": "@"})
+    ws = wb.add_worksheet("台账")
+    lists = wb.add_worksheet("选项")
+    regions = wb.add_worksheet("区划")
+    notes = wb.add_worksheet("填写说明")
+    for col, f in enumerate(TEMPLATE_FIELDS):
+        ws.write(0, col, TEMPLATE_HEADERS[f], head)
+        ws.set_column(col, col, 18 if f in TEXT_FIELDS else 12, text if f in TEXT_FIELDS else None)
+    ws.freeze_panes(1, 0)
+    # drop-downs from the option sheet (labels are what clerks read and type)
+    list_col = 0
+    for f, enum in list(ENUM_COLUMNS.items()) + [("__yes_no__", None)]:
+        labels = [str(m.label) for m in enum] if enum else YES_NO
+        lists.write(0, list_col, TEMPLATE_HEADERS.get(f, "是/否"), head)
+        lists.write_column(1, list_col, labels)
+        ref = f"=选项!${column_letter(list_col)}$2:${column_letter(list_col)}${len(labels) + 1}"
+        targets = [f] if enum else sorted(BOOL_FIELDS, key=TEMPLATE_FIELDS.index)
+        for target in targets:
+            col = TEMPLATE_FIELDS.index(target)
+            ws.data_validation(1, col, MAX_ROWS, col, {
+                "validate": "list", "source": ref, "error_title": "请从下拉列表选择",
+                "error_message": f"“{TEMPLATE_HEADERS[target]}”请从下拉列表中选择"})
+        list_col += 1
+    regions.write_row(0, 0, ["县（市、区）", "乡（镇、街道）", "村（社区）", "村区划代码"], head)
+    for i, row in enumerate(villages, start=1):
+        regions.write_row(i, 0, row[:3])
+        regions.write_string(i, 3, row[3])
+    regions.set_column(0, 3, 18)
+    code_col = TEMPLATE_FIELDS.index("village_code")
+    if villages:
+        ws.data_validation(1, code_col, MAX_ROWS, code_col, {
+            "validate": "list", "source": f"=区划!$D$2:$D${len(villages) + 1}", "show_error": False})
+    for i, line in enumerate(NOTES):
+        notes.write(i, 0, line)
+    notes.set_column(0, 0, 110)
+    wb.close()
+
+
+NOTES = [
+    "清洁取暖改造用户台账——填写说明",
+    "1. 每户一行；第一行为表头，请勿修改列名。表头上方可以有标题行，系统会自动识别表头。",
+    "2. 所属村：填写“村区划代码”（12位，见“区划”工作表），或填写县、乡镇、村名称（在您的管辖范围内匹配）。",
+    "3. 身份证号、手机号、银行账号请设置为“文本”格式，否则 Excel 会把身份证号变成 1.40902E+17 并丢失末几位。",
+    "4. 身份证号按 GB 11643 校验最后一位；15位旧号码会自动升为18位。同一人只能是一户的户主。",
+    "5. 取暖路径、房屋结构、原取暖设施、改造状态请从下拉列表选择；低保、特困、脱贫、残疾、围护结构改造填“是”或“否”。",
+    "6. 已有的户：填写“户编号”即更新该户；不填户编号时按身份证号匹配。空白单元格表示不修改。",
+    "7. 改造状态只能按顺序前进一步；回退须在系统中填写原因。日期可写作 2022-05-01、2022/5/1 或 2022年5月1日。",
+    "8. 上传后系统先预检，显示新增、更新、未变、不通过的行数和问题；确认后才写入。",
+]
+
+
+def write_error_report(path, result):
+    """The uploaded rows with each bad cell highlighted and a Chinese message per problem."""
+    wb = xlsxwriter.Workbook(path, {"constant_memory": True})
+    ws = wb.add_worksheet("问题清单")
+    bad = wb.add_format({"bg_color": "#F8C9C4", "border": 1, "border_color": "#B3261E"})
+    head = wb.add_format({"bold": True, "bg_color": "#DDE6F0"})
+    header = list(result.rows[0])
+    ws.write_row(0, 0, ["原行号", *[str(h) for h in header], "问题说明"], head)
+    out = 1
+    for raw, res in zip(result.rows[1:], result.results):
+        if not res.errors:
+            continue
+        bad_cols = {col for col, _ in res.errors if col is not None}
+        ws.write_number(out, 0, res.number)
+        for col, value in enumerate(raw):
+            cell = "" if value is None else (value if isinstance(value, (int, float)) else str(value))
+            ws.write(out, col + 1, cell, bad if col in bad_cols else None)
+        for col in bad_cols - set(range(len(raw))):
+            ws.write_blank(out, col + 1, None, bad)
+        messages = [(f"{column_letter(col)}列“{result.header_text(col)}”：" if col is not None else "") + m
+                    for col, m in res.errors]
+        ws.write(out, len(header) + 1, f"第{res.number}行：" + "；".join(messages))
+        out += 1
+    ws.set_column(len(header) + 1, len(header) + 1, 80)
+    wb.close()
+    return out - 1
