@@ -113,3 +113,41 @@ def test_county_clerk_sees_only_their_county_and_not_found_elsewhere(page, live_
     assert response.status == 404
     assert "未找到" in page.locator("h1").inner_text()
     assert other.householder_name not in page.content()
+
+
+def test_upload_a_sheet_with_errors_preview_download_report_nothing_written(page, live_server, demo_data, tmp_path):
+    from .factories import new_id_number
+    from .sheets import TEMPLATE_HEADER, template_row, write_sheet
+
+    make_user("b_importer", "140902", role="county_clerk")
+    village = Region.objects.filter(level=4, code__startswith="140902").order_by("code").first()
+    good = template_row(village_code=village.code, householder_name="浏览器导入", id_number=new_id_number(),
+                        heated_area="90", original_facility="土暖气", heating_path="煤改气")
+    bad = template_row(village_code=village.code, householder_name="错误行", id_number="14090219800101123",
+                       heated_area="90", original_facility="土暖气", heating_path="煤改气")
+    sheet = write_sheet(tmp_path / "乡镇台账.xlsx", TEMPLATE_HEADER, [good, bad], title_rows=["某镇清洁取暖台账"])
+    before = Household.objects.count()
+
+    login(page, live_server, "b_importer")
+    page.wait_for_url("**/regions/140902000000/")
+    page.click("header nav a[href='/imports/']")
+    page.set_input_files("input[name=file]", str(sheet))
+    page.click("button:has-text('上传并预检')")
+    page.wait_for_url("**/jobs/**")
+    assert page.locator("progress").count() == 1
+    page.wait_for_selector("#preview")
+    assert page.locator("#count-new").inner_text() == "1" and page.locator("#count-refused").inner_text() == "1"
+    assert "第4行" in page.locator(".problems").inner_text()
+
+    with page.expect_download() as download_info:
+        page.click("#download-report")
+    report = tmp_path / "report.xlsx"
+    download_info.value.save_as(report)
+    from python_calamine import CalamineWorkbook
+    rows = CalamineWorkbook.from_path(str(report)).get_sheet_by_index(0).to_python()
+    assert rows[1][0] == 4 and "身份证号" in rows[1][-1]
+
+    page.click("button:has-text('确认导入（全部或全不）')")
+    page.wait_for_selector("#job-message")
+    assert "未写入任何数据" in page.locator("#job-message").inner_text()
+    assert Household.objects.count() == before

@@ -243,9 +243,14 @@ def test_an_import_interrupted_mid_way_leaves_the_ledger_unchanged(clerk, villag
     result = analyse(sheet, clerk)
     before = (Household.objects.count(), HouseholdChange.objects.count(), LifecycleEvent.objects.count())
 
-    def crash(*args, **kwargs):
-        raise OSError("database connection lost")
-    monkeypatch.setattr(HouseholdChange.objects, "bulk_create", crash)  # households are already inserted
+    from cleanheat import bulk
+    real_insert = bulk.insert
+
+    def crash_on_history(model, objs):  # households and events are already inserted by then
+        if model is HouseholdChange:
+            raise OSError("database connection lost")
+        real_insert(model, objs)
+    monkeypatch.setattr(bulk, "insert", crash_on_history)
     with pytest.raises(OSError):
         ledger_import.commit(result, user=clerk)
     assert (Household.objects.count(), HouseholdChange.objects.count(), LifecycleEvent.objects.count()) == before

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from cleanheat import pii
+from cleanheat import bulk, pii
 from cleanheat.access import require_perm, scope_filter, user_prefix
 from cleanheat.accounts.roles import IMPORT
 from cleanheat.ledger import identity, services
@@ -242,7 +242,7 @@ def _check_row(row, number, user, columns, col_of, lookups, finder, existing, se
     state = None
     if values.get("state"):
         try:
-            state = services._enum(values["state"], LifecycleState, "改造状态")
+            state = services.enum_value(values["state"], LifecycleState, "改造状态")
         except ValueError as exc:
             res.errors.append((col_of["state"], str(exc)))
     try:
@@ -330,8 +330,8 @@ def commit(result: ImportResult, *, user, valid_only=False, progress=None) -> di
             for h in households:
                 h.state_changed_at = now
             written = 0
-            for chunk in _chunks(households, 2000):
-                Household.objects.bulk_create(chunk)
+            for chunk in _chunks(households, 10000):
+                bulk.insert(Household, chunk)
                 written += len(chunk)
                 if progress:
                     progress("write", written, len(new) + len(updated))
@@ -361,8 +361,8 @@ def commit(result: ImportResult, *, user, valid_only=False, progress=None) -> di
             if updated:
                 Household.objects.bulk_update([r.household for r in updated], sorted(fields | {"updated_at"}),
                                               batch_size=500)
-            LifecycleEvent.objects.bulk_create(events, batch_size=5000)
-            HouseholdChange.objects.bulk_create(changes, batch_size=5000)
+            bulk.insert(LifecycleEvent, events)
+            bulk.insert(HouseholdChange, changes)
             if progress:
                 progress("write", len(new) + len(updated), len(new) + len(updated))
     except IntegrityError:

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from cleanheat import pii
+from cleanheat import bulk, pii
 from cleanheat.regions.codes import VILLAGE
 from cleanheat.regions.loader import load_regions, read_csv
 from cleanheat.regions.models import Region
@@ -56,7 +56,8 @@ def _household(rec: dict, number: str) -> Household:
 
 
 def _flush(batch):
-    households = Household.objects.bulk_create([h for h, _ in batch])
+    households = [h for h, _ in batch]
+    bulk.insert(Household, households)
     events, changes = [], []
     for household, (_, rec) in zip(households, batch):
         previous = ""
@@ -68,8 +69,8 @@ def _flush(batch):
         changes.append(HouseholdChange(household=household, channel=Channel.SYSTEM,
                                        source="演示数据", field="created",
                                        new_value=household.household_no))
-    LifecycleEvent.objects.bulk_create(events)
-    HouseholdChange.objects.bulk_create(changes)
+    bulk.insert(LifecycleEvent, events)
+    bulk.insert(HouseholdChange, changes)
 
 
 def ensure_demo_users(cfg: dict) -> list[dict]:

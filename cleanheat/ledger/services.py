@@ -6,11 +6,12 @@ either all of it lands or nothing does.
 """
 import re
 from datetime import date
+from functools import lru_cache
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from cleanheat import pii
 from cleanheat.regions.codes import VILLAGE
@@ -82,16 +83,27 @@ def display_value(name: str, value: str) -> str:
     return value
 
 
-def _enum(value, enum, label):
+@lru_cache(maxsize=32)
+def _enum_lookup(enum, language: str) -> dict:
+    """Every spelling a clerk may use for each member: code, Chinese label, current-language label,
+    usual aliases; built once per language, since imports ask it for every row."""
+    lookup = {}
+    with translation.override("zh-hans"):
+        lookup.update({identity.normalise_text(m.label): m.value for m in enum})
+    lookup.update({identity.normalise_text(m.label): m.value for m in enum})
+    lookup.update(ENUM_ALIASES.get(enum, {}))
+    lookup.update({m.value: m.value for m in enum})
+    return lookup
+
+
+def enum_value(value, enum, label):
     """Accept the code, the Chinese label, or a usual alias (what a clerk would type)."""
     text = identity.normalise_text(value)
-    for member in enum:
-        if text in (member.value, identity.normalise_text(member.label)):
-            return member.value
-    if text in ENUM_ALIASES.get(enum, {}):
-        return ENUM_ALIASES[enum][text]
+    found = _enum_lookup(enum, translation.get_language()).get(text)
+    if found is not None:
+        return found
     allowed = "、".join(str(m.label) for m in enum)
-    raise ValueError(f"“{text}”不是有效的{label}，可选：{allowed}")
+    raise ValueError(f"“{text}”不是有效的{label() if callable(label) else label}，可选：{allowed}")
 
 
 def _bool(value):
@@ -169,7 +181,7 @@ def _clean_field(name, value, user, lookups):
     if name == "electric_device" and not str(value or "").strip():
         return ""
     if name in ENUMS:
-        return _enum(value, ENUMS[name], field_label(name))
+        return enum_value(value, ENUMS[name], lambda: field_label(name))
     raise ValueError(f"未知字段 {name}")
 
 

@@ -1,0 +1,258 @@
+"""Import/export at city scale (issue: Excel in, Excel out).
+
+Steps (each measured in its own subprocess, so peak memory is that step's own):
+  make-file   write the full demo ledger (212,549 rows) as a template .xlsx (xlsxwriter)
+  read-*      readers alone on that file: python-calamine, fastexcel, openpyxl (--openpyxl)
+  import      CleanHeat end to end into an empty ledger: parse, validate, write, history
+  export      CleanHeat export of all households
+  die-import  django-import-export on the first --die-rows rows of the same file (it writes row by
+              row; the full file would take far longer), extrapolated per row
+  die-export  django-import-export export of all households
+
+    .venv/bin/pip install -r benchmarks/requirements.txt
+    .venv/bin/python benchmarks/bench_import_export.py [--db sqlite|postgres] [--rows N] [--openpyxl]
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "data" / "bench"
+PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/cleanheat_bench")
+
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def setup_django(db_url, fresh):
+    os.environ["DATABASE_URL"] = db_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cleanheat.settings")
+    os.environ["CLEANHEAT_DEBUG"] = "0"
+    sys.path.insert(0, str(ROOT))
+    import django
+    if fresh:
+        _reset_database(db_url)
+    django.setup()
+    from django.core.management import call_command
+    call_command("migrate", verbosity=0)
+
+
+def _reset_database(db_url):
+    if db_url.startswith("sqlite"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(db_url[len("sqlite:///"):] + suffix).unlink(missing_ok=True)
+    else:
+        import psycopg
+        base, name = db_url.rsplit("/", 1)
+        with psycopg.connect(base + "/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def empty_ledger_with_regions():
+    """Regions and users of the demo, no households."""
+    from django.contrib.auth import get_user_model
+    from cleanheat.ledger import demo
+    from cleanheat.ledger.demo_loader import REGIONS_CSV, ensure_demo_users, read_config
+    from cleanheat.regions.loader import load_regions, read_csv
+    from cleanheat.ledger.models import Household
+    cfg = read_config()
+    load_regions(read_csv(REGIONS_CSV) + demo.build_regions(cfg))
+    ensure_demo_users(cfg)
+    assert not Household.objects.exists()
+    return get_user_model().objects.get(username="city_admin"), cfg
+
+
+def step_make_file(args):
+    setup_django(args.db_url, fresh=True)
+    from collections import defaultdict
+    import xlsxwriter
+    from cleanheat.imports.headers import TEMPLATE_HEADERS
+    from cleanheat.imports.xlsx import TEMPLATE_FIELDS
+    from cleanheat.ledger import demo
+    from cleanheat.ledger.choices import ElectricDevice, HeatingPath, LifecycleState, OriginalFacility, Structure
+    from cleanheat.regions.models import Region
+    _, cfg = empty_ledger_with_regions()
+    villages = defaultdict(list)
+    for code in Region.objects.filter(level=4).values_list("code", flat=True).order_by("code"):
+        villages[code[:6]].append(code)
+    label = {e: {m.value: str(m.label) for m in e} for e in (Structure, OriginalFacility, HeatingPath, ElectricDevice, LifecycleState)}
+    started = time.perf_counter()
+    wb = xlsxwriter.Workbook(str(args.file), {"constant_memory": True})
+    ws = wb.add_worksheet("台账")
+    ws.write_row(0, 0, [TEMPLATE_HEADERS[f] for f in TEMPLATE_FIELDS])
+    n = 0
+    for rec in demo.generate_households(cfg, villages):
+        if args.rows and n >= args.rows:
+            break
+        n += 1
+        yes = lambda v: "是" if v else "否"  # noqa: E731
+        ws.write_row(n, 0, ["", "", "", "", rec["village"], rec["householder_name"], rec["id_number"], rec["phone"], "",
+                            rec["address"], rec["household_size"], yes(rec["is_dibao"]), yes(rec["is_tekun"]),
+                            yes(rec["is_tuopin"]), yes(rec["is_canji"]), rec["heated_area"],
+                            label[Structure][rec["structure"]], yes(rec["envelope_retrofitted"]),
+                            label[OriginalFacility][rec["original_facility"]], label[HeatingPath][rec["heating_path"]],
+                            label[ElectricDevice].get(rec["electric_device"], ""), label[LifecycleState][rec["state"]],
+                            rec["steps"][-1][1].isoformat()])
+    wb.close()
+    return {"rows": n, "seconds": time.perf_counter() - started, "what": "xlsxwriter write of the template"}
+
+
+def step_read(args, reader):
+    started = time.perf_counter()
+    if reader == "calamine":
+        from python_calamine import CalamineWorkbook
+        rows = CalamineWorkbook.from_path(str(args.file)).get_sheet_by_index(0).to_python()
+        n = len(rows)
+    elif reader == "fastexcel":
+        import fastexcel
+        n = fastexcel.read_excel(str(args.file)).load_sheet(0, header_row=0).height + 1
+    else:
+        import openpyxl
+        wb = openpyxl.load_workbook(str(args.file), read_only=True)
+        n = sum(1 for _ in wb.worksheets[0].iter_rows(values_only=True))
+    return {"rows": n, "seconds": time.perf_counter() - started, "what": f"{reader} read only"}
+
+
+def step_import(args):
+    setup_django(args.db_url, fresh=True)
+    user, _ = empty_ledger_with_regions()
+    from cleanheat.imports import ledger_import
+    from cleanheat.ledger.models import Household, HouseholdChange
+    started = time.perf_counter()
+    result = ledger_import.analyse(args.file, user=user, filename=args.file.name)
+    analysed = time.perf_counter() - started
+    ledger_import.commit(result, user=user)
+    seconds = time.perf_counter() - started
+    return {"rows": Household.objects.count(), "history": HouseholdChange.objects.count(), "seconds": seconds,
+            "analyse_seconds": analysed, "counts": result.counts, "what": "CleanHeat import end to end"}
+
+
+def step_export(args):
+    setup_django(args.db_url, fresh=False)
+    from django.contrib.auth import get_user_model
+    from cleanheat.imports.exports import export_households
+    from cleanheat.ledger.queries import household_queryset
+    user = get_user_model().objects.get(username="city_admin")
+    started = time.perf_counter()
+    n = export_households(str(WORK / "export.xlsx"), household_queryset(user), user=user)
+    return {"rows": n, "seconds": time.perf_counter() - started, "what": "CleanHeat export"}
+
+
+def _die_resource():
+    from import_export import fields, resources
+    from cleanheat.ledger.models import Household
+
+    class HouseholdResource(resources.ModelResource):
+        household_no = fields.Field(attribute="household_no", column_name="户编号")
+        village = fields.Field(attribute="village_id", column_name="村区划代码")
+        householder_name = fields.Field(attribute="householder_name", column_name="户主姓名")
+        id_number = fields.Field(attribute="id_number_masked", column_name="身份证号")
+        phone = fields.Field(attribute="phone_masked", column_name="联系电话")
+        address = fields.Field(attribute="address", column_name="住址（门牌号）")
+        household_size = fields.Field(attribute="household_size", column_name="家庭人口")
+        heated_area = fields.Field(attribute="heated_area", column_name="采暖面积（㎡）")
+        structure = fields.Field(attribute="structure", column_name="房屋结构")
+        original_facility = fields.Field(attribute="original_facility", column_name="原取暖设施")
+        heating_path = fields.Field(attribute="heating_path", column_name="取暖路径")
+        electric_device = fields.Field(attribute="electric_device", column_name="煤改电设备类型")
+        state = fields.Field(attribute="state", column_name="改造状态")
+
+        class Meta:
+            model = Household
+            import_id_fields = ["household_no"]
+            fields = ["household_no", "village", "householder_name", "id_number", "phone", "address",
+                      "household_size", "heated_area", "structure", "original_facility", "heating_path",
+                      "electric_device", "state"]
+
+        def before_import_row(self, row, **kwargs):
+            if not row.get("户编号"):
+                row["户编号"] = f"B{kwargs.get('row_number', 0):012d}"
+
+    return HouseholdResource()
+
+
+def step_die_import(args):
+    setup_django(args.db_url, fresh=True)
+    empty_ledger_with_regions()
+    import tablib
+    from python_calamine import CalamineWorkbook
+    rows = CalamineWorkbook.from_path(str(args.file)).get_sheet_by_index(0).to_python()[: args.die_rows + 1]
+    dataset = tablib.Dataset(*[[str(c) for c in r] for r in rows[1:]], headers=[str(h) for h in rows[0]])
+    started = time.perf_counter()
+    result = _die_resource().import_data(dataset, dry_run=False, raise_errors=False)
+    seconds = time.perf_counter() - started
+    return {"rows": len(dataset), "seconds": seconds, "errors": result.has_errors(),
+            "what": f"django-import-export import of {len(dataset)} rows"}
+
+
+def step_die_export(args):
+    setup_django(args.db_url, fresh=False)
+    started = time.perf_counter()
+    dataset = _die_resource().export()
+    data = dataset.export("xlsx")
+    (WORK / "die-export.xlsx").write_bytes(data)
+    return {"rows": len(dataset), "seconds": time.perf_counter() - started, "what": "django-import-export export (xlsx)"}
+
+
+STEPS = {"make-file": step_make_file, "read-calamine": lambda a: step_read(a, "calamine"),
+         "read-fastexcel": lambda a: step_read(a, "fastexcel"), "read-openpyxl": lambda a: step_read(a, "openpyxl"),
+         "import": step_import, "export": step_export, "die-import": step_die_import, "die-export": step_die_export}
+
+
+def run_step(name, args):
+    cmd = [sys.executable, __file__, "--step", name, "--db", args.db, "--rows", str(args.rows),
+           "--die-rows", str(args.die_rows)]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode:
+        print(f"  {name}: FAILED\n{out.stderr[-2000:]}")
+        return None
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"  {name:<14} {data['seconds']:8.1f} s  peak {data['peak_mb']:7.0f} MB  rows {data['rows']:>7}  ({data['what']})")
+    return data
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--rows", type=int, default=0, help="limit rows (0 = the full 212,549)")
+    parser.add_argument("--die-rows", type=int, default=5000)
+    parser.add_argument("--openpyxl", action="store_true")
+    parser.add_argument("--step")
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    args.file = WORK / ("ledger-full.xlsx" if not args.rows else f"ledger-{args.rows}.xlsx")
+    args.db_url = f"sqlite:///{WORK / 'bench.sqlite3'}" if args.db == "sqlite" else PG_URL
+    if args.step:
+        data = STEPS[args.step](args)
+        data["peak_mb"] = peak_mb()
+        print(json.dumps(data, default=str))
+        return
+    print(f"database: {args.db}; file: {args.file.name}")
+    results = {}
+    steps = ["make-file", "read-calamine", "read-fastexcel"] + (["read-openpyxl"] if args.openpyxl else []) + \
+        ["import", "export", "die-export", "die-import"]
+    for step in steps:
+        results[step] = run_step(step, args)
+    reads = [r["seconds"] for k, r in results.items() if k.startswith("read-") and r]
+    imp, exp = results.get("import"), results.get("export")
+    if imp and reads:
+        print(f"import / fastest reader: {imp['seconds'] / min(reads):.2f}x (target <= 2.5x)")
+    if imp and results.get("die-import"):
+        die = results["die-import"]
+        per_row = die["seconds"] / die["rows"]
+        print(f"django-import-export: {per_row * 1000:.2f} ms/row -> {per_row * imp['rows']:.0f} s for {imp['rows']} rows"
+              f" (extrapolated); CleanHeat is {per_row * imp['rows'] / imp['seconds']:.1f}x faster (target >= 20x)")
+    if exp and results.get("die-export"):
+        print(f"export: CleanHeat {exp['seconds']:.1f} s vs django-import-export {results['die-export']['seconds']:.1f} s"
+              f" = {results['die-export']['seconds'] / exp['seconds']:.1f}x (target >= 5x)")
+
+
+if __name__ == "__main__":
+    main()
