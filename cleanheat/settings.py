@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "cleanheat.ledger",
     "cleanheat.audit",
     "cleanheat.imports",
+    "cleanheat.plan",
 ]
 
 MIDDLEWARE = [

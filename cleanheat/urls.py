@@ -8,12 +8,14 @@ from cleanheat.api import api
 from cleanheat.audit import views as audit
 from cleanheat.imports import views as imports
 from cleanheat.ledger import views as ledger
+from cleanheat.plan import views as plan
 from cleanheat.regions import views as regions
 
 urlpatterns = [
     path("", regions.home, name="home"),
     path("regions/villages/", regions.village_picker, name="village_picker"),
     path("regions/<str:code>/", regions.region_page, name="region"),
+    path("progress/<str:code>/", plan.progress_page, name="progress"),
     path("households/", ledger.household_list, name="households"),
     path("households/export/", imports.export_households, name="export_households"),
     path("households/new/", ledger.household_create, name="household_create"),

@@ -116,4 +116,6 @@ def load_demo(cfg: dict, scale: float = 1.0, progress=None) -> int:
     HouseholdNumberSequence.objects.bulk_create(
         [HouseholdNumberSequence(county_code=c, last=n) for c, n in serial.items()])
     ensure_demo_users(cfg)
+    from cleanheat.plan.services import load_plan
+    load_plan()
     return written
