@@ -1,5 +1,6 @@
-"""Full-city ledger benchmark: load the 212,549-household demo, then time the city rollup page
-and filtered household lists (medians of repeated requests through Django's test client).
+"""Full-city ledger benchmark: load the 212,549-household demo, then time the city rollup page,
+filtered household lists, the city dashboard and progress for a past date (medians of repeated
+requests through Django's test client).
 
 Baseline, measured in the same run: the naive rollup (one COUNT query per county × path × state).
 
@@ -50,6 +51,8 @@ def main():
     from cleanheat.ledger.demo_loader import load_demo, read_config
     from cleanheat.ledger.models import Household
     from cleanheat.regions.models import Region
+    from cleanheat.plan.progress import counts_on
+    from datetime import date
 
     setup_test_environment()
     Path(args.db).parent.mkdir(exist_ok=True)
@@ -59,7 +62,8 @@ def main():
         started = time.perf_counter()
         n = load_demo(read_config())
         print(f"demo load: {n} households in {time.perf_counter() - started:.1f} s")
-    user, _ = User.objects.get_or_create(username="bench", defaults={"is_superuser": True, "region_scope": "1409"})
+    user, _ = User.objects.get_or_create(username="bench", defaults={"role": "city_admin", "region_scope": "1409",
+                                                                   "must_change_password": False})
     client = Client()
     client.force_login(user)
 
@@ -83,14 +87,17 @@ def main():
         ("list: region=140981 flag=is_dibao page 3", get("/households/?region=140981&flag=is_dibao&page=3")),
         ("list: search name 王", get("/households/?q=%E7%8E%8B")),
         ("list: unfiltered, page 2000", get("/households/?page=2000")),
+        ("city dashboard /dashboard/", get("/dashboard/")),
+        ("progress page for a past date (2022-08-31)", get("/progress/140900000000/?date=2022-08-31")),
+        ("progress recompute for a past date (counts only)", lambda: counts_on("1409", 6, date(2022, 8, 31))),
     ]
     results = {}
     for name, fn in cases:
         results[name] = median_ms(fn, args.repeat)
-        print(f"{name:<45} median {results[name]:8.1f} ms  (n={args.repeat})")
+        print(f"{name:<48} median {results[name]:8.1f} ms  (n={args.repeat})")
     baseline = median_ms(naive_rollup, max(3, args.repeat // 5))
     city = results[cases[0][0]]
-    print(f"{'baseline: naive per-cell COUNT rollup':<45} median {baseline:8.1f} ms")
+    print(f"{'baseline: naive per-cell COUNT rollup':<48} median {baseline:8.1f} ms")
     print(f"city rollup page vs naive baseline: {baseline / city:.1f}x faster")
 
 

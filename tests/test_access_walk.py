@@ -10,6 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from cleanheat.imports.models import Job
 from cleanheat.ledger.models import Household
+from cleanheat.plan.models import DispatchReport, Plan
 from cleanheat.regions.models import Region
 
 from .conftest import make_user
@@ -35,12 +36,17 @@ def county_b():
     household = Household.objects.filter(village__code__startswith=B, archived=False).order_by("pk").first()
     b_user = make_user("b_someone", B, role="county_clerk")
     job = Job.objects.create(kind="export_households", user=b_user, region_scope=B, params={})
+    plan = Plan.objects.get(year=2022)
+    report = DispatchReport.objects.create(plan=plan, county_code=B, period_start=plan.works_start,
+                                           period_end=plan.works_start, figures={}, responsible_person="乙",
+                                           submitted_by=b_user)
     return {
         "household": household,
         "values": {
             "code": household.village.parent_id,          # a township of county B
             "household_no": household.household_no,
             "user_id": b_user.pk, "job_id": job.pk, "what": "result",
+            "report_id": report.pk,
             "object_id": household.pk, "app_label": "ledger", "model_name": "household",
             "content_type_id": "1", "url": "x", "id": household.pk,
         },

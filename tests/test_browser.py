@@ -151,3 +151,42 @@ def test_upload_a_sheet_with_errors_preview_download_report_nothing_written(page
     page.wait_for_selector("#job-message")
     assert "未写入任何数据" in page.locator("#job-message").inner_text()
     assert Household.objects.count() == before
+
+
+def test_dashboard_charts_render_drill_down_and_download_the_dispatch_table(page, live_server, demo_data, tmp_path):
+    from cleanheat.plan.services import load_plan
+    load_plan()  # transactional tests start empty
+    make_user("b_leader", "1409", role="city_viewer")
+    login(page, live_server, "b_leader")
+    page.wait_for_url("**/regions/140900000000/")
+    page.click("header nav a[href='/dashboard/']")
+    page.wait_for_selector("#chart-completion canvas")
+    for chart in ("#chart-completion", "#chart-mix", "#chart-curve", "#chart-map"):
+        assert page.locator(f"{chart} canvas").count() >= 1, chart
+    names = page.evaluate("window.cleanheatCharts[0].getOption().xAxis[0].data")
+    assert names == list(Region.objects.filter(level=2).order_by("code").values_list("name", flat=True))
+    assert "五台山风景名胜区" in page.locator("#wutai-tile").inner_text()
+    assert "今天" in page.locator("#milestones").inner_text()
+
+    with page.expect_download() as download_info:
+        page.click("#export-dispatch")
+    path = tmp_path / "dispatch.xlsx"
+    download_info.value.save_as(path)
+    from python_calamine import CalamineWorkbook
+    assert "调度表" in CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()[0][0]
+
+    # drill down with real clicks on an 已完工 bar, level by level: city → county → township → village
+    for level in ("county", "township", "village"):
+        page.wait_for_function("window.cleanheatCharts && window.cleanheatCharts.length > 0")
+        page.wait_for_timeout(1500)  # let the bars finish growing (ECharts animation)
+        x, y, code = page.evaluate("""() => { const c = window.cleanheatCharts[0]; const o = c.getOption();
+            const units = JSON.parse(document.getElementById("dashboard-data").textContent).units;
+            const i = o.series[1].data.findIndex(v => v > 0);
+            const [x, y] = c.convertToPixel({xAxisIndex: 0, yAxisIndex: 0}, [o.xAxis[0].data[i], o.series[1].data[i] / 2]);
+            return [x, y, units[i].code]; }""")
+        page.locator("#chart-completion").scroll_into_view_if_needed()
+        box = page.locator("#chart-completion").bounding_box()
+        page.mouse.click(box["x"] + x, box["y"] + y)
+        page.wait_for_url(f"**/{'regions' if level == 'village' else 'dashboard'}/{code}/")
+    village = Region.objects.get(code=code)
+    assert village.level == 4 and page.locator("h1").inner_text().startswith(village.name)

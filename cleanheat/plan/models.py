@@ -21,6 +21,10 @@ class Plan(models.Model):
     assessment_end = models.DateField(_("统一考核结束"))
     heating_season_end = models.DateField(_("采暖季结束"))
     annual_report_due = models.DateField(_("年度总结报送期限"))
+    dispatch_every_days = models.PositiveSmallIntegerField(_("调度周期（天）"), default=7)
+    map_script = models.CharField(_("地图轮廓文件"), max_length=120, blank=True,
+                                  help_text=_("static 下的 ECharts 地图脚本，如 vendor/map-xinzhou-….js"))
+    map_name = models.CharField(_("地图名称"), max_length=20, blank=True)
 
     class Meta:
         verbose_name = _("年度计划")
@@ -92,3 +96,34 @@ class PlanChange(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+
+class DispatchReport(models.Model):
+    """A county's routine dispatch report (调度) for one cycle. Each submission is a new row kept
+    exactly as submitted; returning one for correction only records who returned it and why."""
+
+    HELP_CHOICES = [("land", _("占地")), ("demolition", _("拆迁")), ("compensation", _("青赔")),
+                    ("grid", _("电网")), ("gas", _("燃气")), ("other", _("其他"))]
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="dispatch_reports")
+    county_code = models.CharField(_("县级区划代码"), max_length=6)
+    period_start = models.DateField(_("周期开始"))
+    period_end = models.DateField(_("周期结束"))
+    version = models.PositiveSmallIntegerField(_("版本"), default=1)
+    figures = models.JSONField(_("进度数据（报送时自动生成）"))
+    problems = models.TextField(_("遇到的问题"), blank=True)
+    help_needed = models.JSONField(_("需协调事项"), default=list, blank=True)
+    responsible_person = models.CharField(_("责任人"), max_length=40)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField(_("报送时间"), auto_now_add=True)
+    returned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    returned_at = models.DateTimeField(_("退回时间"), null=True, blank=True)
+    return_reason = models.CharField(_("退回原因"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-period_start", "county_code", "-version"]
+        unique_together = [("plan", "county_code", "period_start", "version")]
+
+    @property
+    def status(self):
+        return "returned" if self.returned_at else "submitted"

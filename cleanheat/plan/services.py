@@ -28,6 +28,8 @@ def load_plan(path: Path = DATA / "xinzhou-2022-plan.json") -> Plan:
     plan, _ = Plan.objects.update_or_create(
         city_code=spec["city_code"], year=spec["year"],
         defaults={"name": spec["name"], "document_no": spec.get("document_no", ""),
+                  "dispatch_every_days": spec.get("dispatch_every_days", 7),
+                  "map_script": spec.get("map_script", ""), "map_name": spec.get("map_name", ""),
                   **{f: date.fromisoformat(spec[f]) for f in DATE_FIELDS}})
     for county, c in spec["counties"].items():
         cp, _ = CountyPlan.objects.update_or_create(plan=plan, county_code=county, defaults={

@@ -1,17 +1,21 @@
 from datetime import date
 
-from django.shortcuts import get_object_or_404, render
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from cleanheat.access import requires
-from cleanheat.accounts.roles import VIEW
+from cleanheat.accounts.roles import EXPORT, VIEW
+from cleanheat.audit.services import record
 from cleanheat.ledger.choices import HeatingPath, LifecycleState
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import require_in_scope, user_prefix
 
-from . import progress
-from .models import Plan
+from . import dashboard, dispatch, exports, progress
+from .models import DispatchReport, Plan
 
 
 def current_plan(city_code: str):
@@ -61,3 +65,117 @@ def progress_page(request, code):
         "paths": HeatingPath.choices, "states": LifecycleState.choices,
         "behind": [r for r in rows if r["behind"]],
     })
+
+
+@requires(VIEW)
+def dashboard_page(request, code=None):
+    """City dashboard (and the same for a county or township when drilling down)."""
+    prefix = user_prefix(request.user)
+    code = code or codes.full_code(prefix or "1409")
+    region = get_object_or_404(Region, code=code)
+    require_in_scope(request.user, region.code)
+    if region.level == codes.VILLAGE:
+        return redirect("region", code=region.code)
+    plan = current_plan(codes.full_code(region.code[:4]))
+    data = dashboard.build(region, plan)
+    ancestors = [a for a in region.ancestors() if a.code.startswith(prefix)]
+    return render(request, "plan/dashboard.html", {
+        "region": region, "ancestors": ancestors, "plan": plan, "data": data,
+        "map_script": plan.map_script if plan and region.level == codes.CITY else "",
+    })
+
+
+def _xlsx_response(writer, filename):
+    import tempfile
+
+    from django.http import FileResponse
+    tmp = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)
+    tmp.close()
+    writer(tmp.name)
+    return FileResponse(open(tmp.name, "rb"), as_attachment=True, filename=filename)
+
+
+def _region_and_date(request, code):
+    region = get_object_or_404(Region, code=code)
+    require_in_scope(request.user, region.code)
+    try:
+        on = date.fromisoformat(request.GET.get("date", "")) if request.GET.get("date") else timezone.localdate()
+    except ValueError:
+        on = timezone.localdate()
+    return region, on
+
+
+@requires(EXPORT)
+def export_progress(request, code):
+    region, on = _region_and_date(request, code)
+    plan = current_plan(codes.full_code(region.code[:4]))
+    rows = progress_rows(region, plan, on, None)
+    record("export", request=request, region_code=region.code, target=f"进度表：{region.name}")
+    return _xlsx_response(lambda p: exports.write_progress(p, rows, region, on), f"改造进度-{region.name}-{on:%Y%m%d}.xlsx")
+
+
+@requires(EXPORT)
+def export_dispatch_table(request, code):
+    region, on = _region_and_date(request, code)
+    plan = current_plan(codes.full_code(region.code[:4]))
+    record("export", request=request, region_code=region.code, target=f"调度表：{region.name}")
+    return _xlsx_response(lambda p: exports.write_dispatch_table(p, region, plan, on),
+                          f"调度表-{region.name}-{on:%Y%m%d}.xlsx")
+
+
+def _visible_reports(user):
+    prefix = user_prefix(user)
+    reports = DispatchReport.objects.select_related("submitted_by", "returned_by")
+    return reports.filter(county_code__startswith=prefix[:6]) if len(prefix) <= 6 else reports.none()
+
+
+@requires(VIEW)
+def dispatch_page(request):
+    prefix = user_prefix(request.user)
+    plan = current_plan(codes.full_code(prefix[:4] or "1409"))
+    if plan is None:
+        raise Http404("没有年度计划")
+    try:
+        on = date.fromisoformat(request.GET["date"]) if request.GET.get("date") else timezone.localdate()
+    except ValueError:
+        on = timezone.localdate()
+    start, end = dispatch.cycle_of(plan, on)
+    context = {"plan": plan, "start": start, "end": end, "help_choices": DispatchReport.HELP_CHOICES,
+               "reviewer": dispatch.can_review(request.user)}
+    if len(prefix) == 6:  # a county reports
+        county = get_object_or_404(Region, code=codes.full_code(prefix))
+        if request.method == "POST":
+            try:
+                dispatch.submit(plan, prefix, user=request.user, problems=request.POST.get("problems", ""),
+                                help_needed=request.POST.getlist("help_needed"),
+                                responsible_person=request.POST.get("responsible_person", ""))
+                messages.success(request, "调度报告已报送")
+                return redirect("dispatch")
+            except ValidationError as error:
+                for msgs in error.message_dict.values():
+                    for msg in msgs:
+                        messages.error(request, msg)
+        context.update(county=county, figures=dispatch.figures(plan, prefix, timezone.localdate()),
+                       history=_visible_reports(request.user).filter(plan=plan)[:50])
+    else:
+        counties = [c for c in Region.objects.filter(level=codes.COUNTY).order_by("code") if c.code.startswith(prefix[:4])]
+        context["board"] = dispatch.status_board(plan, start, counties)
+    return render(request, "plan/dispatch.html", context)
+
+
+@requires(VIEW)
+def dispatch_report(request, report_id):
+    report = get_object_or_404(_visible_reports(request.user), pk=report_id)
+    if request.method == "POST":
+        try:
+            dispatch.return_report(report, user=request.user, reason=request.POST.get("reason", ""))
+            messages.success(request, "已退回，县级可修改后重新报送")
+        except (ValidationError, PermissionDenied) as error:
+            messages.error(request, "；".join(sum(error.message_dict.values(), [])) if hasattr(error, "message_dict") else str(error))
+        return redirect("dispatch_report", report_id=report.pk)
+    versions = DispatchReport.objects.filter(plan=report.plan, county_code=report.county_code,
+                                             period_start=report.period_start).order_by("version")
+    county = Region.objects.filter(code=codes.full_code(report.county_code)).first()
+    return render(request, "plan/dispatch_report.html", {
+        "report": report, "versions": versions, "county": county, "reviewer": dispatch.can_review(request.user),
+        "help_labels": [str(dict(DispatchReport.HELP_CHOICES).get(h, h)) for h in report.help_needed]})
