@@ -46,7 +46,7 @@ def county_b():
             "code": household.village.parent_id,          # a township of county B
             "household_no": household.household_no,
             "user_id": b_user.pk, "job_id": job.pk, "what": "result",
-            "report_id": report.pk,
+            "report_id": report.pk, "county_code": B,
             "object_id": household.pk, "app_label": "ledger", "model_name": "household",
             "content_type_id": "1", "url": "x", "id": household.pk,
         },

@@ -132,3 +132,44 @@ def test_progress_page_renders_with_past_dates_and_scope(client):
     client.force_login(make_user("prog_county", "140902", role="county_clerk"))
     assert client.get("/progress/140900000000/").status_code == 404
     assert client.get("/progress/140902000000/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_county_edits_submits_and_city_approves_or_returns_the_schedule(client):
+    cp = CountyPlan.objects.get(plan__year=2022, county_code="140923")
+    clerk = make_user("sch_clerk", "140923", role="county_clerk")
+    city = make_user("sch_city", "1409", role="city_admin")
+    client.force_login(clerk)
+    entry = ScheduleEntry.objects.filter(county_plan=cp, heating_path="gas").order_by("checkpoint").first()
+    key = f"gas|{entry.checkpoint:%Y-%m-%d}"
+    # more than the target is refused with a Chinese message, and nothing is saved
+    response = client.post(f"/plan/schedule/140923/", {"action": "save", f"i|{key}": "999999"}, follow=True)
+    assert "超过目标" in response.content.decode()
+    entry.refresh_from_db()
+    before = entry.installed
+    client.post(f"/plan/schedule/140923/", {"action": "save", f"i|{key}": str(before - 1), f"a|{key}": "0"})
+    entry.refresh_from_db()
+    assert entry.installed == before - 1
+    client.post(f"/plan/schedule/140923/", {"action": "submit"})
+    cp.refresh_from_db()
+    assert cp.schedule_status == "submitted" and cp.schedule_submitted_at
+    assert "已报送" in client.post(f"/plan/schedule/140923/", {"action": "save"}, follow=True).content.decode()
+    client.force_login(city)
+    client.post(f"/plan/schedule/140923/", {"action": "return", "note": ""})
+    cp.refresh_from_db()
+    assert cp.schedule_status == "submitted"  # a return needs a reason
+    client.post(f"/plan/schedule/140923/", {"action": "return", "note": "7月安排过于集中"})
+    cp.refresh_from_db()
+    assert cp.schedule_status == "returned" and cp.schedule_review_note == "7月安排过于集中"
+    assert list(PlanChange.objects.filter(plan=cp.plan).order_by("id").values_list("what", flat=True)) == \
+        ["140923 月度计划修改", "140923 月度计划报送", "140923 月度计划退回"]
+
+
+@pytest.mark.django_db
+def test_plan_page_lists_counties_and_city_edits_targets_with_a_reason(client):
+    client.force_login(make_user("plan_page_city", "1409", role="city_admin"))
+    page = client.get("/plan/").content.decode()
+    assert "五台山风景名胜区" in page and "2022-10-01" in page and "县级方案备案" in page
+    client.post("/plan/", {"county": "140924", "path": "biomass", "households": "700", "reason": "生物质电厂扩容"})
+    change = PlanChange.objects.get(what__startswith="140924")
+    assert change.new_value == "700" and "生物质电厂扩容" in client.get("/plan/").content.decode()

@@ -118,4 +118,12 @@ def load_demo(cfg: dict, scale: float = 1.0, progress=None) -> int:
     ensure_demo_users(cfg)
     from cleanheat.plan.services import load_plan
     load_plan()
+    analyze()
     return written
+
+
+def analyze():
+    """Fresh planner statistics after a bulk load, so list pages use their indexes."""
+    from django.db import connection
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")

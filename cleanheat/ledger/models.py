@@ -108,7 +108,8 @@ class LifecycleEvent(models.Model):
         verbose_name = _("改造进度记录")
         verbose_name_plural = _("改造进度记录")
         ordering = ["household", "id"]
-        indexes = [models.Index(fields=["to_state", "occurred_on"], name="lc_state_date_idx")]
+        # Covers "who reached which state when" (progress curves, past dates) without row lookups.
+        indexes = [models.Index(fields=["to_state", "occurred_on", "is_backstep", "household"], name="lc_state_date_idx")]
 
 
 class HouseholdChange(models.Model):

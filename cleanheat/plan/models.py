@@ -48,6 +48,9 @@ class CountyPlan(models.Model):
     responsible_person = models.CharField(_("责任人"), max_length=40, blank=True)
     schedule_status = models.CharField(_("月度计划状态"), max_length=12, default="draft", choices=[
         ("draft", _("编制中")), ("submitted", _("已报送")), ("approved", _("已批准")), ("returned", _("已退回"))])
+    schedule_submitted_at = models.DateTimeField(_("月度计划报送时间"), null=True, blank=True)
+    schedule_reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    schedule_review_note = models.CharField(_("审核意见"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("县级计划")

@@ -81,3 +81,76 @@ def set_target(county_plan: CountyPlan, heating_path: str, households: int, *, u
     target.households = households
     target.save(update_fields=["households"])
     generate_schedule(county_plan)
+
+
+def _can_edit_county(user, county_plan):
+    from cleanheat.accounts.roles import EDIT
+    require_perm(user, EDIT)
+    require_in_scope(user, county_plan.county_code.ljust(12, "0"))
+
+
+@transaction.atomic
+def save_schedule(county_plan: CountyPlan, values: dict, *, user) -> None:
+    """The county edits its monthly schedule: values[(path, checkpoint)] = (installed, accepted),
+    cumulative. Checked: never decreasing, accepted never above installed, the target reached by
+    the county's deadline, everything accepted by the end of the assessment."""
+    _can_edit_county(user, county_plan)
+    if county_plan.schedule_status in ("submitted", "approved"):
+        raise ValidationError({"__all__": ["月度计划已报送，须市级退回后才能修改"]})
+    targets = {t.heating_path: t.households for t in county_plan.targets.all()}
+    entries = {(e.heating_path, e.checkpoint): e for e in county_plan.schedule.all()}
+    errors = []
+    for path, target in targets.items():
+        points = sorted(c for p, c in entries if p == path)
+        last_installed = last_accepted = 0
+        for point in points:
+            installed, accepted = values.get((path, point), (entries[(path, point)].installed, entries[(path, point)].accepted))
+            label = f"{dict(Target._meta.get_field('heating_path').choices)[path]} {point:%Y-%m-%d}"
+            if installed < last_installed or accepted < last_accepted:
+                errors.append(f"{label}：累计数不能小于上一节点")
+            if accepted > installed:
+                errors.append(f"{label}：累计验收不能多于累计完工")
+            if installed > target:
+                errors.append(f"{label}：累计完工超过目标{target}户")
+            if point == county_plan.deadline and installed != target:
+                errors.append(f"{label}：完成期限时累计完工须达到目标{target}户")
+            if point == county_plan.plan.assessment_end and accepted != target:
+                errors.append(f"{label}：考核结束时累计验收须达到目标{target}户")
+            last_installed, last_accepted = installed, accepted
+            entry = entries[(path, point)]
+            entry.installed, entry.accepted = installed, accepted
+    if errors:
+        raise ValidationError({"__all__": errors})
+    ScheduleEntry.objects.bulk_update(entries.values(), ["installed", "accepted"])
+    PlanChange.objects.create(plan=county_plan.plan, user=user, what=f"{county_plan.county_code} 月度计划修改")
+
+
+@transaction.atomic
+def submit_schedule(county_plan: CountyPlan, *, user) -> None:
+    from django.utils import timezone
+    _can_edit_county(user, county_plan)
+    if county_plan.schedule_status in ("submitted", "approved"):
+        raise ValidationError({"__all__": ["月度计划已报送"]})
+    county_plan.schedule_status, county_plan.schedule_submitted_at = "submitted", timezone.now()
+    county_plan.save(update_fields=["schedule_status", "schedule_submitted_at"])
+    late = timezone.localdate() > county_plan.plan.county_plans_due
+    PlanChange.objects.create(plan=county_plan.plan, user=user, what=f"{county_plan.county_code} 月度计划报送",
+                              new_value="逾期报送" if late else "按期报送")
+
+
+@transaction.atomic
+def review_schedule(county_plan: CountyPlan, *, user, approve: bool, note: str = "") -> None:
+    from django.utils import timezone
+    require_perm(user, MANAGE_USERS)
+    from cleanheat.access import user_prefix
+    if len(user_prefix(user)) > 4:
+        raise ValidationError({"__all__": ["月度计划由市级审核"]})
+    if county_plan.schedule_status != "submitted":
+        raise ValidationError({"__all__": ["只有已报送的月度计划才能审核"]})
+    if not approve and not (note or "").strip():
+        raise ValidationError({"note": ["退回须说明原因"]})
+    county_plan.schedule_status = "approved" if approve else "returned"
+    county_plan.schedule_reviewed_at, county_plan.schedule_review_note = timezone.now(), (note or "").strip()
+    county_plan.save(update_fields=["schedule_status", "schedule_reviewed_at", "schedule_review_note"])
+    PlanChange.objects.create(plan=county_plan.plan, user=user, reason=county_plan.schedule_review_note,
+                              what=f"{county_plan.county_code} 月度计划{'批准' if approve else '退回'}")

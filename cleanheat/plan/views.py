@@ -1,3 +1,4 @@
+from collections import defaultdict
 from datetime import date
 
 from django.contrib import messages
@@ -6,16 +7,16 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from cleanheat.access import requires
-from cleanheat.accounts.roles import EXPORT, VIEW
+from cleanheat.access import has_perm, requires
+from cleanheat.accounts.roles import EDIT, EXPORT, VIEW
 from cleanheat.audit.services import record
 from cleanheat.ledger.choices import HeatingPath, LifecycleState
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import require_in_scope, user_prefix
 
-from . import dashboard, dispatch, exports, progress
-from .models import DispatchReport, Plan
+from . import dashboard, dispatch, exports, progress, services
+from .models import CountyPlan, DispatchReport, Plan
 
 
 def current_plan(city_code: str):
@@ -179,3 +180,76 @@ def dispatch_report(request, report_id):
     return render(request, "plan/dispatch_report.html", {
         "report": report, "versions": versions, "county": county, "reviewer": dispatch.can_review(request.user),
         "help_labels": [str(dict(DispatchReport.HELP_CHOICES).get(h, h)) for h in report.help_needed]})
+
+
+@requires(VIEW)
+def plan_page(request):
+    """The year's plan: milestones, each county's targets, deadline and schedule status;
+    the city office edits targets here (every edit is kept with its reason)."""
+    prefix = user_prefix(request.user)
+    plan = current_plan(codes.full_code(prefix[:4] or "1409"))
+    if plan is None:
+        raise Http404("没有年度计划")
+    if request.method == "POST":
+        cp = get_object_or_404(CountyPlan, plan=plan, county_code=request.POST.get("county", ""))
+        try:
+            households = int(request.POST.get("households", ""))
+            services.set_target(cp, request.POST.get("path", ""), households, user=request.user,
+                                reason=request.POST.get("reason", ""))
+            messages.success(request, "目标已修改，月度计划已按新目标重排")
+        except ValueError:
+            messages.error(request, "目标户数应为整数")
+        except (ValidationError, PermissionDenied) as error:
+            messages.error(request, "；".join(sum(error.message_dict.values(), [])) if hasattr(error, "message_dict") else str(error))
+        return redirect("plan")
+    names = dict(Region.objects.filter(level=codes.COUNTY).values_list("code", "name"))
+    counties = []
+    for cp in plan.counties.prefetch_related("targets").order_by("county_code"):
+        if not cp.county_code.startswith(prefix[:6]) and not cp.county_code.ljust(12, "0").startswith(prefix):
+            continue
+        targets = {t.heating_path: t.households for t in cp.targets.all()}
+        counties.append({"cp": cp, "name": names.get(codes.full_code(cp.county_code), cp.county_code),
+                         "targets": [targets.get(p, 0) for p in HeatingPath.values[:4]], "total": sum(targets.values())})
+    return render(request, "plan/plan.html", {
+        "plan": plan, "counties": counties, "paths": HeatingPath.choices[:4], "changes": plan.changes.select_related("user")[:50],
+        "milestones": dashboard.milestones(plan, timezone.localdate()), "reviewer": dispatch.can_review(request.user)})
+
+
+@requires(VIEW)
+def schedule_page(request, county_code):
+    prefix = user_prefix(request.user)
+    plan = current_plan(codes.full_code(prefix[:4] or "1409"))
+    cp = get_object_or_404(CountyPlan, plan=plan, county_code=county_code)
+    require_in_scope(request.user, cp.county_code.ljust(12, "0"))
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "save":
+                values = {}
+                for e in cp.schedule.all():
+                    key = f"{e.heating_path}|{e.checkpoint:%Y-%m-%d}"
+                    values[(e.heating_path, e.checkpoint)] = (int(request.POST.get(f"i|{key}", e.installed)),
+                                                              int(request.POST.get(f"a|{key}", e.accepted)))
+                services.save_schedule(cp, values, user=request.user)
+                messages.success(request, "月度计划已保存")
+            elif action == "submit":
+                services.submit_schedule(cp, user=request.user)
+                messages.success(request, "月度计划已报送市清洁取暖办")
+            elif action in ("approve", "return"):
+                services.review_schedule(cp, user=request.user, approve=action == "approve", note=request.POST.get("note", ""))
+                messages.success(request, "已审核")
+        except ValueError:
+            messages.error(request, "累计户数应为整数")
+        except (ValidationError, PermissionDenied) as error:
+            for msg in (sum(error.message_dict.values(), []) if hasattr(error, "message_dict") else [str(error)]):
+                messages.error(request, msg)
+        return redirect("schedule", county_code=cp.county_code)
+    rows = defaultdict(list)
+    for e in cp.schedule.order_by("checkpoint", "heating_path"):
+        rows[e.checkpoint].append(e)
+    county = Region.objects.filter(code=codes.full_code(cp.county_code)).first()
+    return render(request, "plan/schedule.html", {
+        "plan": plan, "cp": cp, "county": county, "rows": sorted(rows.items()),
+        "paths": [HeatingPath(t.heating_path) for t in cp.targets.order_by("heating_path")],
+        "editable": cp.schedule_status in ("draft", "returned") and has_perm(request.user, EDIT)
+        and len(prefix) >= 6, "reviewer": dispatch.can_review(request.user)})

@@ -1,7 +1,6 @@
 import time
 
 from django.core.management.base import BaseCommand
-from django.db import connection
 from tqdm import tqdm
 
 from cleanheat.ledger import demo
@@ -25,7 +24,5 @@ class Command(BaseCommand):
         started = time.perf_counter()
         with tqdm(total=expected, desc="写入台账 / households", unit="户", disable=options["verbosity"] == 0) as bar:
             written = load_demo(cfg, scale, progress=bar.update)
-        with connection.cursor() as cursor:  # fresh planner statistics after a bulk load
-            cursor.execute("ANALYZE")
         self.stdout.write(f"已加载 {written} 户，用时 {time.perf_counter() - started:.1f} 秒 / "
                           f"{written} households loaded")
