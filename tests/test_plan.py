@@ -173,3 +173,21 @@ def test_plan_page_lists_counties_and_city_edits_targets_with_a_reason(client):
     client.post("/plan/", {"county": "140924", "path": "biomass", "households": "700", "reason": "生物质电厂扩容"})
     change = PlanChange.objects.get(what__startswith="140924")
     assert change.new_value == "700" and "生物质电厂扩容" in client.get("/plan/").content.decode()
+
+
+@pytest.mark.django_db
+def test_capacity_regenerates_the_schedule_or_explains_why_it_cannot(client):
+    cp = CountyPlan.objects.get(plan__year=2022, county_code="140932")
+    client.force_login(make_user("cap_clerk", "140932", role="county_clerk"))
+    page = client.post("/plan/schedule/140932/", {"action": "capacity", "monthly_capacity": "10"}, follow=True).content.decode()
+    assert "施工能力" in page and "不足目标" in page
+    biggest = max(t.households for t in cp.targets.all())
+    capacity = -(-biggest // 6)  # just enough for six checkpoints
+    client.post("/plan/schedule/140932/", {"action": "capacity", "monthly_capacity": str(capacity)})
+    cp.refresh_from_db()
+    assert cp.monthly_capacity == capacity
+    for t in cp.targets.all():
+        points = list(ScheduleEntry.objects.filter(county_plan=cp, heating_path=t.heating_path,
+                                                   checkpoint__lte=cp.deadline).order_by("checkpoint"))
+        steps = [b.installed - a.installed for a, b in zip([None] + points[:-1], points) if a] + [points[0].installed]
+        assert max(steps) <= capacity and points[-1].installed == t.households

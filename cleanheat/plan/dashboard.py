@@ -47,7 +47,8 @@ def build(region, plan, today: date | None = None) -> dict:
     return {
         "region": {"code": region.code, "name": region.name, "level": region.level},
         "units": units,
-        "path_mix": [{"name": str(HeatingPath(p).label), "value": n} for p, n in sorted(path_mix.items())],
+        "path_mix": [{"name": str(HeatingPath(p).label), "value": n, "path": p} for p, n in sorted(path_mix.items())],
+        "prefix": region.prefix,
         "curve": curve(region, plan, today) if plan else None,
         "milestones": milestones(plan, today) if plan else [],
         "behind": sorted([u for u in units if u["behind"]], key=lambda u: -u["behind"]),

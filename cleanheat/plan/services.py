@@ -154,3 +154,20 @@ def review_schedule(county_plan: CountyPlan, *, user, approve: bool, note: str =
     county_plan.save(update_fields=["schedule_status", "schedule_reviewed_at", "schedule_review_note"])
     PlanChange.objects.create(plan=county_plan.plan, user=user, reason=county_plan.schedule_review_note,
                               what=f"{county_plan.county_code} 月度计划{'批准' if approve else '退回'}")
+
+
+@transaction.atomic
+def set_capacity(county_plan: CountyPlan, capacity: int | None, *, user) -> None:
+    """The county states its monthly construction capacity; the schedule is generated again."""
+    _can_edit_county(user, county_plan)
+    if county_plan.schedule_status in ("submitted", "approved"):
+        raise ValidationError({"__all__": ["月度计划已报送，须市级退回后才能修改"]})
+    old = county_plan.monthly_capacity
+    county_plan.monthly_capacity = capacity
+    try:
+        generate_schedule(county_plan)
+    except ValueError as exc:
+        raise ValidationError({"monthly_capacity": [str(exc)]}) from None
+    county_plan.save(update_fields=["monthly_capacity"])
+    PlanChange.objects.create(plan=county_plan.plan, user=user, what=f"{county_plan.county_code} 月施工能力",
+                              old_value=str(old or ""), new_value=str(capacity or ""))

@@ -232,6 +232,10 @@ def schedule_page(request, county_code):
                                                               int(request.POST.get(f"a|{key}", e.accepted)))
                 services.save_schedule(cp, values, user=request.user)
                 messages.success(request, "月度计划已保存")
+            elif action == "capacity":
+                text = request.POST.get("monthly_capacity", "").strip()
+                services.set_capacity(cp, int(text) if text else None, user=request.user)
+                messages.success(request, "已按月施工能力重新生成月度计划")
             elif action == "submit":
                 services.submit_schedule(cp, user=request.user)
                 messages.success(request, "月度计划已报送市清洁取暖办")
