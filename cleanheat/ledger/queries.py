@@ -9,7 +9,7 @@ from django.db.models import Q
 
 from cleanheat import pii
 from cleanheat.regions.codes import prefix_of
-from cleanheat.regions.scope import code_q, user_prefix
+from cleanheat.regions.scope import code_q, narrowing_prefix, user_prefix
 
 from . import identity
 from .choices import VULNERABLE_FLAGS, HeatingPath, LifecycleState
@@ -17,8 +17,8 @@ from .models import Household
 
 
 def scoped_households(user):
-    return Household.objects.filter(code_q("village_id", user_prefix(user))) \
-        if user_prefix(user) else Household.objects.all()
+    prefix = narrowing_prefix(user_prefix(user))
+    return Household.objects.filter(code_q("village_id", prefix)) if prefix else Household.objects.all()
 
 
 def search_q(text: str) -> Q:

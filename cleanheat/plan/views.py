@@ -37,7 +37,7 @@ def progress_rows(region: Region, plan, on: date, path: str | None):
         county = targets.get(child.code[:6]) if child.level == codes.COUNTY else None
         if county:
             expected_installed, expected_accepted = progress.expected_by(county, plan.works_start, on)
-            installed = reached[STATE_INDEX["installed"]]
+            installed = reached[LifecycleState.values.index("installed")]
             row.update(target=county["target"], expected=expected_installed, deadline=county["deadline"],
                        days_left=(county["deadline"] - on).days,
                        rate=round(100 * installed / county["target"], 1) if county["target"] else None,
@@ -46,17 +46,9 @@ def progress_rows(region: Region, plan, on: date, path: str | None):
     return rows
 
 
-STATE_INDEX = {s: i for i, s in enumerate(LifecycleState.values)}
-
-
 @requires(VIEW)
 def progress_page(request, code):
-    region = get_object_or_404(Region, code=code)
-    require_in_scope(request.user, region.code)
-    try:
-        on = date.fromisoformat(request.GET.get("date", "")) if request.GET.get("date") else timezone.localdate()
-    except ValueError:
-        on = timezone.localdate()
+    region, on = _region_and_date(request, code)
     path = request.GET.get("path") if request.GET.get("path") in HeatingPath.values else None
     plan = current_plan(codes.full_code(region.code[:4]))
     rows = progress_rows(region, plan, on, path)
@@ -96,14 +88,18 @@ def _xlsx_response(writer, filename):
     return FileResponse(open(tmp.name, "rb"), as_attachment=True, filename=filename)
 
 
+def _date_param(request) -> date:
+    """?date=YYYY-MM-DD, or today when absent or not a date."""
+    try:
+        return date.fromisoformat(request.GET["date"]) if request.GET.get("date") else timezone.localdate()
+    except ValueError:
+        return timezone.localdate()
+
+
 def _region_and_date(request, code):
     region = get_object_or_404(Region, code=code)
     require_in_scope(request.user, region.code)
-    try:
-        on = date.fromisoformat(request.GET.get("date", "")) if request.GET.get("date") else timezone.localdate()
-    except ValueError:
-        on = timezone.localdate()
-    return region, on
+    return region, _date_param(request)
 
 
 @requires(EXPORT)
@@ -136,11 +132,7 @@ def dispatch_page(request):
     plan = current_plan(codes.full_code(prefix[:4] or "1409"))
     if plan is None:
         raise Http404("没有年度计划")
-    try:
-        on = date.fromisoformat(request.GET["date"]) if request.GET.get("date") else timezone.localdate()
-    except ValueError:
-        on = timezone.localdate()
-    start, end = dispatch.cycle_of(plan, on)
+    start, end = dispatch.cycle_of(plan, _date_param(request))
     context = {"plan": plan, "start": start, "end": end, "help_choices": DispatchReport.HELP_CHOICES,
                "reviewer": dispatch.can_review(request.user)}
     if len(prefix) == 6:  # a county reports

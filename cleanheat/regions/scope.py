@@ -34,3 +34,14 @@ def require_in_scope(user, code: str) -> None:
     """Outside the scope answers 404: its existence is not revealed."""
     if not in_scope(user, code):
         raise Http404("未找到")
+
+
+def narrowing_prefix(prefix: str) -> str:
+    """The prefix to filter by, or '' when it already covers every region in the database (a
+    city-wide user of a single-city installation): an all-covering range filter only misleads the
+    query planner into sorting the whole ledger."""
+    from .models import Region
+    if prefix and prefix != NOTHING and len(prefix) <= 4 and \
+            not Region.objects.exclude(code__startswith=prefix).exists():
+        return ""
+    return prefix
