@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "cleanheat.audit",
     "cleanheat.imports",
     "cleanheat.plan",
+    "cleanheat.rules",
 ]
 
 MIDDLEWARE = [

@@ -29,6 +29,7 @@ def household_data(**overrides):
         "structure": "brick_concrete",
         "original_facility": "tunuanqi",
         "heating_path": "central",
+        "heat_source": f"{county}示范热源（演示）",
     }
     data.update(overrides)
     return data

@@ -41,7 +41,7 @@ def names_of(village):
 def row(village, **overrides):
     values = dict(village_code=village.code, householder_name="导入测试", id_number=new_id_number("140902"),
                   phone="13900001111", heated_area="90", structure="砖混", original_facility="土暖气",
-                  heating_path="煤改气", household_size="3")
+                  heating_path="集中供热", household_size="3")
     values.update(overrides)
     return template_row(**values)
 
@@ -232,7 +232,7 @@ def test_reimport_changes_nothing_and_a_changed_row_updates_with_history(clerk, 
 
 def test_state_moves_one_step_through_import(clerk, village, tmp_path):
     h = services.create_household({"village": village.code, "householder_name": "进度", "id_number": new_id_number(),
-                                   "heated_area": "80", "original_facility": "kang", "heating_path": "gas"}, user=clerk)
+                                   "heated_area": "80", "original_facility": "kang", "heating_path": "central"}, user=clerk)
     run(write_sheet(tmp_path / "s.xlsx", TEMPLATE_HEADER, [template_row(household_no=h.household_no, state="已选型")]), clerk)
     h.refresh_from_db()
     assert h.state == "selected" and h.lifecycle_events.last().channel == "import"

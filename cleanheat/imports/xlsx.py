@@ -13,7 +13,8 @@ from .headers import TEMPLATE_HEADERS, column_letter
 TEMPLATE_FIELDS = ["household_no", "county", "township", "village", "village_code", "householder_name",
                    "id_number", "phone", "bank_account", "address", "household_size", "is_dibao", "is_tekun",
                    "is_tuopin", "is_canji", "heated_area", "structure", "envelope_retrofitted",
-                   "original_facility", "heating_path", "electric_device", "state", "state_date"]
+                   "original_facility", "heating_path", "electric_device", "state", "state_date",
+                   "heat_source", "removal_consent_on"]
 ENUM_COLUMNS = {"structure": Structure, "original_facility": OriginalFacility, "heating_path": HeatingPath,
                 "electric_device": ElectricDevice, "state": LifecycleState}
 YES_NO = ["是", "否"]

@@ -36,9 +36,14 @@ def _aware(day):
     return datetime.combine(day, time(10, 0), tzinfo=ZoneInfo(settings.TIME_ZONE))
 
 
-def _household(rec: dict, number: str) -> Household:
+def _household(rec: dict, number: str, sources: dict) -> Household:
     phone = rec["phone"]
+    central, biomass = sources.get(rec["county"], (None, None))
+    installed = rec["state"] in ("installed", "accepted", "proven", "removed")
+    source = central if rec["heating_path"] == "central" else biomass if rec["heating_path"] == "biomass" else None
     return Household(
+        heat_source_id=source if installed else None,
+        removal_consent_on=rec["steps"][-1][1] if rec["state"] == "removed" else None,
         household_no=number, village_id=rec["village"], householder_name=rec["householder_name"],
         id_number_cipher=pii.encrypt(rec["id_number"]),
         id_number_hash=pii.blind_index(rec["id_number"], "id"),
@@ -94,14 +99,18 @@ def ensure_demo_users(cfg: dict) -> list[dict]:
 @transaction.atomic
 def load_demo(cfg: dict, scale: float = 1.0, progress=None) -> int:
     """Load regions, households and demo users; returns households written."""
+    from cleanheat.rules.loader import demo_gas_contracts, demo_heat_sources, load_rules, read_rules
+    rules = read_rules()
+    load_rules(rules)
     load_regions(read_csv(REGIONS_CSV) + demo.build_regions(cfg))
+    sources = demo_heat_sources(list(cfg["counties"]))
     villages = defaultdict(list)
     for code in Region.objects.filter(level=VILLAGE).values_list("code", flat=True).order_by("code"):
         villages[code[:6]].append(code)
     serial, batch, written = defaultdict(int), [], 0
     for rec in demo.generate_households(cfg, villages, scale):
         serial[rec["county"]] += 1
-        batch.append((_household(rec, f"{rec['county']}{serial[rec['county']]:07d}"), rec))
+        batch.append((_household(rec, f"{rec['county']}{serial[rec['county']]:07d}", sources), rec))
         if len(batch) == BATCH:
             _flush(batch)
             written += len(batch)
@@ -116,6 +125,7 @@ def load_demo(cfg: dict, scale: float = 1.0, progress=None) -> int:
     HouseholdNumberSequence.objects.bulk_create(
         [HouseholdNumberSequence(county_code=c, last=n) for c, n in serial.items()])
     ensure_demo_users(cfg)
+    demo_gas_contracts(rules)
     from cleanheat.plan.services import load_plan
     load_plan()
     analyze()

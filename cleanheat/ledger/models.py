@@ -43,6 +43,9 @@ class Household(models.Model):
     heating_path = models.CharField(_("取暖路径"), max_length=20, choices=HeatingPath.choices)
     electric_device = models.CharField(_("煤改电设备类型"), max_length=20, blank=True,
                                        choices=ElectricDevice.choices)
+    heat_source = models.ForeignKey("rules.HeatSource", verbose_name=_("热源"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="households")
+    removal_consent_on = models.DateField(_("居民同意拆除原设施日期"), null=True, blank=True)
     # -- conversion lifecycle
     state = models.CharField(_("改造状态"), max_length=20, choices=LifecycleState.choices,
                              default=LifecycleState.CONFIRMED)
@@ -199,6 +202,7 @@ class MaintenanceRecord(models.Model):
     reported_on = models.DateField(_("报修日期"))
     description = models.CharField(_("情况"), max_length=200)
     resolved_on = models.DateField(_("修复日期"), null=True, blank=True)
+    is_outage = models.BooleanField(_("停暖"), default=True)
 
     class Meta:
         verbose_name = _("运行维护记录")

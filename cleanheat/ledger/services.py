@@ -28,7 +28,7 @@ EDITABLE_FIELDS = [
     "village", "householder_name", "id_number", "phone", "bank_account", "address", "household_size",
     "is_dibao", "is_tekun", "is_tuopin", "is_canji",
     "heated_area", "structure", "envelope_retrofitted",
-    "original_facility", "heating_path", "electric_device",
+    "original_facility", "heating_path", "electric_device", "heat_source", "removal_consent_on",
 ]
 REQUIRED_ON_CREATE = ["village", "householder_name", "id_number", "heated_area",
                       "original_facility", "heating_path"]
@@ -80,6 +80,9 @@ def display_value(name: str, value: str) -> str:
         return str(enum(value).label)
     if name in BOOL_FIELDS and value in ("True", "False"):
         return "是" if value == "True" else "否"
+    if name == "heat_source" and value.isdigit():
+        from cleanheat.rules.models import HeatSource
+        return HeatSource.objects.filter(pk=value).values_list("name", flat=True).first() or value
     return value
 
 
@@ -134,6 +137,12 @@ class Lookups:
     def region_name(self, code: str) -> str:
         return Region.objects.filter(code=code).values_list("name", flat=True).first() or code
 
+    def heat_source(self, value):
+        from cleanheat.rules.models import HeatSource
+        text = str(value).strip()
+        return HeatSource.objects.filter(pk=int(text)).first() if text.isdigit() else \
+            HeatSource.objects.filter(name=text).first()
+
 
 def _clean_field(name, value, user, lookups):
     if name == "village":
@@ -180,6 +189,20 @@ def _clean_field(name, value, user, lookups):
         return area
     if name == "electric_device" and not str(value or "").strip():
         return ""
+    if name == "heat_source":
+        from cleanheat.rules.models import HeatSource
+        if value in (None, ""):
+            return None
+        source = value if isinstance(value, HeatSource) else lookups.heat_source(value)
+        if source is None:
+            raise ValueError(f"“{value}”不是已登记的热源，请先在热源登记中登记")
+        return source
+    if name == "removal_consent_on":
+        from cleanheat.imports.cells import as_date
+        consent = as_date(value)
+        if consent and consent > timezone.localdate():
+            raise ValueError("居民同意日期不能晚于今天")
+        return consent
     if name in ENUMS:
         return enum_value(value, ENUMS[name], lambda: field_label(name))
     raise ValueError(f"未知字段 {name}")
@@ -226,6 +249,18 @@ def clean_household_data(data: dict, *, instance: Household | None = None, user=
     if instance is not None and "village" in cleaned and user is not None \
             and not in_scope(user, instance.village_id):
         errors["village"] = ["该户不在您的管辖范围内"]
+    if not errors:  # the plan's rules, on the household as it would be after this write
+        from cleanheat.rules import engine
+        village = cleaned["village"].code if "village" in cleaned else instance.village_id
+        entering = instance is None or any(
+            f in cleaned and cleaned[f] != (getattr(instance, "village_id") if f == "village" else getattr(instance, f))
+            for f in ("heating_path", "village"))
+        for field, message in engine.for_state(
+                instance, path=path, village_code=village,
+                area=cleaned.get("heated_area", instance.heated_area if instance else 0), state=state,
+                heat_source=cleaned["heat_source"] if "heat_source" in cleaned else (instance.heat_source if instance else None),
+                entering=entering).items():
+            errors.setdefault(field, [message])
     if errors:
         raise ValidationError(errors)
     return cleaned
@@ -248,11 +283,16 @@ def _apply(household: Household, cleaned: dict) -> list[tuple[str, str, str]]:
             if household.village_id != value.code:
                 changes.append((name, household.village_id or "", value.code))
                 household.village = value
+        elif name == "heat_source":
+            new_id = value.pk if value is not None else None
+            if household.heat_source_id != new_id:
+                changes.append((name, str(household.heat_source_id or ""), str(new_id or "")))
+                household.heat_source = value
         else:
             old = getattr(household, name)
             if old != value:
                 setattr(household, name, value)
-                changes.append((name, "" if old is None else str(old), str(value)))
+                changes.append((name, "" if old is None else str(old), "" if value is None else str(value)))
     return changes
 
 
@@ -338,6 +378,11 @@ def transition(household: Household, to_state: str, *, user=None, channel=Channe
     if to_state == LifecycleState.SELECTED and household.heating_path == HeatingPath.ELECTRIC \
             and not household.electric_device:
         raise ValidationError({"to_state": ["煤改电用户须先填写煤改电设备类型才能标记为已选型"]})
+    if target > current:  # the plan's rules (先立后破, 以气定改, heat sources)
+        from cleanheat.rules import engine
+        problems = engine.for_transition(household, to_state, occurred_on)
+        if problems:
+            raise ValidationError({k: [v] for k, v in problems.items()})
     event = LifecycleEvent.objects.create(
         household=household, from_state=household.state, to_state=to_state,
         occurred_on=occurred_on, user=user, channel=channel, reason=reason,

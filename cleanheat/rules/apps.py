@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RulesConfig(AppConfig):
+    name = "cleanheat.rules"
+    verbose_name = "政策规则"

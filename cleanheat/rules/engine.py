@@ -1,0 +1,96 @@
+"""Gathers what the rule checks need from the database and applies them on the write paths.
+
+Called by ledger.services (transition, create, update) — the single door UI, API, import and
+commands all pass through — so no door bypasses a rule."""
+from datetime import date
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from cleanheat.ledger.choices import STATE_ORDER, HeatingPath, LifecycleState
+
+from . import checks
+from .models import GasContract, HeatingSeason, RuleConfig
+
+CONFIRMED = STATE_ORDER.index(LifecycleState.CONFIRMED)
+INSTALLED = STATE_ORDER.index(LifecycleState.INSTALLED)
+
+
+def config_for(village_code: str, on: date | None = None) -> RuleConfig:
+    city = village_code[:4].ljust(12, "0")
+    year = (on or timezone.localdate()).year
+    return (RuleConfig.objects.filter(city_code=city, year__lte=year).order_by("-year").first()
+            or RuleConfig(city_code=city, year=year))
+
+
+def seasons_for(village_code: str) -> list[tuple[date, date]]:
+    city = village_code[:4].ljust(12, "0")
+    own = list(HeatingSeason.objects.filter(city_code=city, county_code=village_code[:6]).values_list("start", "end"))
+    return own or list(HeatingSeason.objects.filter(city_code=city, county_code="").values_list("start", "end"))
+
+
+def commissioned_on(household) -> date | None:
+    """When the new system went into use: the last forward move into 已完工."""
+    event = household.lifecycle_events.filter(to_state=LifecycleState.INSTALLED, is_backstep=False) \
+        .order_by("-id").first()
+    return event.occurred_on if event else None
+
+
+def gas_demand_m3(area, config) -> float:
+    return float(area) * float(config.gas_index_m3_per_m2)
+
+
+def gas_problem(household, village_code: str, area) -> str | None:
+    from cleanheat.ledger.models import Household
+    contracts = list(GasContract.objects.filter(villages__code=village_code).distinct())
+    config = config_for(village_code)
+    covered_villages = {code for c in contracts for code in c.villages.values_list("code", flat=True)}
+    covered = Household.objects.filter(village_id__in=covered_villages, heating_path=HeatingPath.GAS, archived=False) \
+        .exclude(state=LifecycleState.CONFIRMED)
+    if household is not None and household.pk:
+        covered = covered.exclude(pk=household.pk)
+    area_sum = covered.aggregate(a=Sum("heated_area"))["a"] or 0
+    return checks.gas_supply(
+        [{"name": c.name, "volume": c.season_volume_m3, "pipeline_done": c.pipeline_done,
+          "safety_passed": c.safety_passed} for c in contracts],
+        gas_demand_m3(area_sum, config), gas_demand_m3(area, config))
+
+
+def heat_source_problem(source, village_code: str) -> str | None:
+    data = None if source is None else {"name": source.name, "kind": source.kind, "grade": source.grade,
+                                        "on_exit_list": source.on_exit_list, "flue_gas_cleaning": source.flue_gas_cleaning}
+    return checks.heat_source(data, config_for(village_code).grades())
+
+
+def for_state(household, *, path, village_code, area, state, heat_source, consent_on=None,
+              entering: bool = False) -> dict:
+    """Rules about a household being in `state` with these values: {field: message}."""
+    errors = {}
+    index = STATE_ORDER.index(state)
+    if path == HeatingPath.GAS and index > CONFIRMED and entering:
+        if problem := gas_problem(household, village_code, area):
+            errors["heating_path"] = problem
+    if path in (HeatingPath.CENTRAL, HeatingPath.BIOMASS) and index >= INSTALLED:
+        if path == HeatingPath.CENTRAL or heat_source is not None:
+            if problem := heat_source_problem(heat_source, village_code):
+                errors["heat_source"] = problem
+    return errors
+
+
+def for_transition(household, to_state: str, today: date) -> dict:
+    """The lifecycle rules of a move: 先立后破 for proven and removed, plus the state rules."""
+    errors = {}
+    if to_state in (LifecycleState.PROVEN, LifecycleState.REMOVED):
+        config = config_for(household.village_id, today)
+        outages = list(household.maintenance.filter(is_outage=True).values_list("reported_on", "resolved_on"))
+        if problem := checks.proven_season(commissioned_on(household), seasons_for(household.village_id),
+                                           outages, config.outage_limit_days, today):
+            errors["to_state"] = problem
+    if to_state == LifecycleState.REMOVED and (problem := checks.removal_consent(household.removal_consent_on)):
+        errors.setdefault("to_state", problem)
+    entering = STATE_ORDER.index(household.state) == CONFIRMED
+    for field, message in for_state(household, path=household.heating_path, village_code=household.village_id,
+                                    area=household.heated_area, state=to_state, heat_source=household.heat_source,
+                                    entering=entering).items():
+        errors.setdefault("to_state", message)
+    return errors
