@@ -94,7 +94,7 @@ def create_user(manager, data: dict, *, request=None):
 @transaction.atomic
 def update_user(manager, user, data: dict, *, request=None):
     require_perm(manager, MANAGE_USERS)
-    user = manageable_users(manager).select_for_update().get(pk=user.pk)
+    user = manageable_users(manager).select_for_update(of=("self",)).get(pk=user.pk)
     values = _check(manager, data)
     before = _describe(user)
     for field, value in values.items():
