@@ -19,6 +19,7 @@ from cleanheat.ledger import identity, services
 from cleanheat.ledger.choices import STATE_ORDER, Channel, LifecycleState
 from cleanheat.ledger.models import Household, HouseholdChange, HouseholdNumberSequence, LifecycleEvent
 from cleanheat.regions import codes
+from cleanheat.rules import engine as rules_engine
 from cleanheat.regions.models import Region
 
 from .cells import as_date, as_text
@@ -258,6 +259,12 @@ def _check_row(row, number, user, columns, col_of, lookups, finder, existing, se
         elif target > current + 1:
             res.errors.append((col_of["state"], f"不能跳过状态：当前为“{household.get_state_display()}”，"
                                                 f"下一步只能是“{LifecycleState(STATE_ORDER[current + 1]).label}”"))
+        else:  # the plan's rules for this move, as on every other door
+            for message in rules_engine.for_transition(household, state, res.state_date or timezone.localdate()).values():
+                res.errors.append((col_of["state"], message))
+    elif household is None and state in (LifecycleState.PROVEN, LifecycleState.REMOVED):
+        res.errors.append((col_of["state"], f"新建档的户不能直接导入为“{LifecycleState(state).label}”：须先登记完工日期，"
+                                            f"经过一个采暖季稳定运行后再变更（《实施方案》四：先立后破、不立不破）"))
 
     # the same validation as every other door
     try:
