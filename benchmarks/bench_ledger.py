@@ -1,5 +1,6 @@
 """Full-city ledger benchmark: load the 212,549-household demo, then time the city rollup page,
-filtered household lists, the city dashboard and progress for a past date (medians of repeated
+filtered household lists, the city dashboard, progress for a past date and the city-wide
+compliance scan (medians of repeated
 requests through Django's test client).
 
 Baseline, measured in the same run: the naive rollup (one COUNT query per county × path × state).
@@ -52,6 +53,7 @@ def main():
     from cleanheat.ledger.models import Household
     from cleanheat.regions.models import Region
     from cleanheat.plan.progress import counts_on
+    from cleanheat.rules.compliance import scan
     from datetime import date
 
     setup_test_environment()
@@ -90,6 +92,8 @@ def main():
         ("city dashboard /dashboard/", get("/dashboard/")),
         ("progress page for a past date (2022-08-31)", get("/progress/140900000000/?date=2022-08-31")),
         ("progress recompute for a past date (counts only)", lambda: counts_on("1409", 6, date(2022, 8, 31))),
+        ("city-wide compliance scan (all rules)", lambda: scan("1409")),
+        ("compliance page /compliance/", get("/compliance/")),
     ]
     results = {}
     for name, fn in cases:

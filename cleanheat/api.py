@@ -120,6 +120,9 @@ class HouseholdIn(Schema):
     original_facility: str | None = None
     heating_path: str | None = None
     electric_device: str | None = None
+    heat_source: str | None = None
+    removal_consent_on: date | None = None
+    envelope_gain_pct: int | None = None
 
 
 class TransitionIn(Schema):

@@ -10,6 +10,7 @@ from cleanheat.imports import views as imports
 from cleanheat.ledger import views as ledger
 from cleanheat.plan import views as plan
 from cleanheat.regions import views as regions
+from cleanheat.rules import views as rules
 
 urlpatterns = [
     path("", regions.home, name="home"),
@@ -18,6 +19,9 @@ urlpatterns = [
     path("progress/<str:code>/", plan.progress_page, name="progress"),
     path("progress/<str:code>/export.xlsx", plan.export_progress, name="export_progress"),
     path("progress/<str:code>/dispatch-table.xlsx", plan.export_dispatch_table, name="export_dispatch_table"),
+    path("compliance/", rules.compliance_page, name="compliance_home"),
+    path("compliance/<str:code>/", rules.compliance_page, name="compliance"),
+    path("compliance/<str:code>/export.xlsx", rules.compliance_export, name="compliance_export"),
     path("plan/", plan.plan_page, name="plan"),
     path("plan/schedule/<str:county_code>/", plan.schedule_page, name="schedule"),
     path("dispatch/", plan.dispatch_page, name="dispatch"),

@@ -21,7 +21,7 @@ DB_FIELDS = ["household_no", "village_id", "householder_name", "id_number_masked
              "bank_account_masked", "address", "household_size", "is_dibao", "is_tekun", "is_tuopin",
              "is_canji", "heated_area", "structure", "envelope_retrofitted", "original_facility",
              "heating_path", "electric_device", "state", "state_changed_at", "heat_source__name",
-             "removal_consent_on"]
+             "removal_consent_on", "envelope_gain_pct"]
 
 
 def export_households(path, queryset, *, user, progress=None) -> int:
@@ -42,7 +42,7 @@ def export_households(path, queryset, *, user, progress=None) -> int:
         yes = {True: "是", False: "否"}
         for row in queryset.order_by("household_no").values_list(*DB_FIELDS).iterator(chunk_size=5000):
             (no, village, name, id_masked, phone, bank, address, size, dibao, tekun, tuopin, canji, area,
-             structure, envelope, facility, path_, device, state, changed, source, consent) = row
+             structure, envelope, facility, path_, device, state, changed, source, consent, gain) = row
             written += 1
             if progress and written % 5000 == 0:
                 progress("write", written, total)
@@ -54,7 +54,7 @@ def export_households(path, queryset, *, user, progress=None) -> int:
                 labels["original_facility"].get(facility, facility), labels["heating_path"].get(path_, path_),
                 labels["electric_device"].get(device, ""), labels["state"].get(state, state),
                 changed.astimezone(tz).strftime("%Y-%m-%d") if changed else "", source or "",
-                consent.isoformat() if consent else ""]))
+                consent.isoformat() if consent else "", "" if gain is None else gain]))
 
     if total:
         rustpy_xlsxwriter.write_worksheet(

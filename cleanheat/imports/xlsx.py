@@ -14,7 +14,7 @@ TEMPLATE_FIELDS = ["household_no", "county", "township", "village", "village_cod
                    "id_number", "phone", "bank_account", "address", "household_size", "is_dibao", "is_tekun",
                    "is_tuopin", "is_canji", "heated_area", "structure", "envelope_retrofitted",
                    "original_facility", "heating_path", "electric_device", "state", "state_date",
-                   "heat_source", "removal_consent_on"]
+                   "heat_source", "removal_consent_on", "envelope_gain_pct"]
 ENUM_COLUMNS = {"structure": Structure, "original_facility": OriginalFacility, "heating_path": HeatingPath,
                 "electric_device": ElectricDevice, "state": LifecycleState}
 YES_NO = ["是", "否"]

@@ -54,6 +54,7 @@ def _household(rec: dict, number: str, sources: dict) -> Household:
         is_dibao=rec["is_dibao"], is_tekun=rec["is_tekun"], is_tuopin=rec["is_tuopin"],
         is_canji=rec["is_canji"], heated_area=Decimal(str(rec["heated_area"])),
         structure=rec["structure"], envelope_retrofitted=rec["envelope_retrofitted"],
+        envelope_gain_pct=rec["envelope_gain_pct"],
         original_facility=rec["original_facility"], heating_path=rec["heating_path"],
         electric_device=rec["electric_device"], state=rec["state"],
         state_changed_at=_aware(rec["steps"][-1][1]),
@@ -126,6 +127,8 @@ def load_demo(cfg: dict, scale: float = 1.0, progress=None) -> int:
         [HouseholdNumberSequence(county_code=c, last=n) for c, n in serial.items()])
     ensure_demo_users(cfg)
     demo_gas_contracts(rules)
+    from cleanheat.rules.loader import demo_breaches
+    demo_breaches()
     from cleanheat.plan.services import load_plan
     load_plan()
     analyze()

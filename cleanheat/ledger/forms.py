@@ -24,6 +24,10 @@ class HouseholdForm(forms.Form):
     heated_area = forms.CharField(label=_("采暖面积（㎡）"), required=False)
     structure = forms.ChoiceField(label=_("房屋结构"), choices=_choices(Structure, blank=False), required=False)
     envelope_retrofitted = forms.BooleanField(label=_("已做围护结构节能改造"), required=False)
+    envelope_gain_pct = forms.CharField(label=_("节能改造能效提升（%）"), required=False, max_length=6)
+    heat_source = forms.CharField(label=_("热源（名称）"), required=False, max_length=80)
+    removal_consent_on = forms.DateField(label=_("居民同意拆除原设施日期"), required=False,
+                                         widget=forms.DateInput(attrs={"type": "date"}))
     original_facility = forms.ChoiceField(label=_("原取暖设施"), choices=_choices(OriginalFacility), required=False)
     heating_path = forms.ChoiceField(label=_("取暖路径"), choices=_choices(HeatingPath), required=False)
     electric_device = forms.ChoiceField(label=_("煤改电设备类型"), choices=_choices(ElectricDevice), required=False)
@@ -31,8 +35,8 @@ class HouseholdForm(forms.Form):
     GROUPS = [
         (_("居民信息"), ["householder_name", "id_number", "phone", "bank_account", "address", "household_size",
                         "is_dibao", "is_tekun", "is_tuopin", "is_canji"]),
-        (_("房屋"), ["heated_area", "structure", "envelope_retrofitted"]),
-        (_("取暖路径"), ["original_facility", "heating_path", "electric_device"]),
+        (_("房屋"), ["heated_area", "structure", "envelope_retrofitted", "envelope_gain_pct"]),
+        (_("取暖路径"), ["original_facility", "heating_path", "electric_device", "heat_source", "removal_consent_on"]),
     ]
 
     def __init__(self, *args, editing=False, **kwargs):

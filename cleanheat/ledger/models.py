@@ -38,6 +38,7 @@ class Household(models.Model):
     structure = models.CharField(_("房屋结构"), max_length=20, choices=Structure.choices,
                                  default=Structure.BRICK_CONCRETE)
     envelope_retrofitted = models.BooleanField(_("已做围护结构节能改造"), default=False)
+    envelope_gain_pct = models.PositiveSmallIntegerField(_("节能改造能效提升（%）"), null=True, blank=True)
     # -- heating (取暖路径)
     original_facility = models.CharField(_("原取暖设施"), max_length=20, choices=OriginalFacility.choices)
     heating_path = models.CharField(_("取暖路径"), max_length=20, choices=HeatingPath.choices)

@@ -27,7 +27,7 @@ from .models import Household, HouseholdChange, HouseholdNumberSequence, Lifecyc
 EDITABLE_FIELDS = [
     "village", "householder_name", "id_number", "phone", "bank_account", "address", "household_size",
     "is_dibao", "is_tekun", "is_tuopin", "is_canji",
-    "heated_area", "structure", "envelope_retrofitted",
+    "heated_area", "structure", "envelope_retrofitted", "envelope_gain_pct",
     "original_facility", "heating_path", "electric_device", "heat_source", "removal_consent_on",
 ]
 REQUIRED_ON_CREATE = ["village", "householder_name", "id_number", "heated_area",
@@ -168,6 +168,17 @@ def _clean_field(name, value, user, lookups):
         return identity.normalise_bank_account(value) if identity.normalise_text(value) else ""
     if name == "address":
         return " ".join(str(value or "").split())[:120]
+    if name == "envelope_gain_pct":
+        text = identity.normalise_text(value).rstrip("%％")
+        if not text:
+            return None
+        try:
+            gain = int(float(text))
+        except ValueError:
+            raise ValueError(f"能效提升“{value}”应为百分数（如 35）") from None
+        if not 0 <= gain <= 100:
+            raise ValueError("能效提升应在0到100之间")
+        return gain
     if name == "household_size":
         try:
             size = int(str(value).strip())
@@ -255,6 +266,11 @@ def clean_household_data(data: dict, *, instance: Household | None = None, user=
         entering = instance is None or any(
             f in cleaned and cleaned[f] != (getattr(instance, "village_id") if f == "village" else getattr(instance, f))
             for f in ("heating_path", "village"))
+        retrofitted = cleaned.get("envelope_retrofitted", instance.envelope_retrofitted if instance else False)
+        gain = cleaned["envelope_gain_pct"] if "envelope_gain_pct" in cleaned else \
+            (instance.envelope_gain_pct if instance else None)
+        if problem := engine.retrofit_problem(retrofitted, gain, village):
+            errors.setdefault("envelope_gain_pct", [problem])
         for field, message in engine.for_state(
                 instance, path=path, village_code=village,
                 area=cleaned.get("heated_area", instance.heated_area if instance else 0), state=state,

@@ -93,6 +93,7 @@ def _initial(household):
     initial = {name: getattr(household, name) for name in services.EDITABLE_FIELDS
                if name not in services.PII_FIELDS and name != "village"}
     initial["village"] = household.village_id
+    initial["heat_source"] = household.heat_source.name if household.heat_source else ""
     return initial
 
 

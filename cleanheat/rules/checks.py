@@ -5,6 +5,7 @@ from datetime import date
 SECTION_REMOVAL = "（《实施方案》四：先立后破、不立不破）"
 SECTION_GAS = "（《实施方案》四：以气定改、以供定改）"
 SECTION_HEAT = "（《实施方案》四.1：热源企业环保绩效须达到B级及以上）"
+SECTION_RETROFIT = "（《实施方案》三（四）：既有建筑节能改造后能效水平须提高30%以上）"
 SECTION_BIOMASS = "（《实施方案》四：生物质成型燃料锅炉须配备高效烟气净化设施）"
 
 
@@ -67,4 +68,11 @@ def heat_source(source: dict | None, accepted_grades: set[str]) -> str | None:
             return f"热源“{source['name']}”已列入淘汰关停或产能退出范围，不得作为热源{SECTION_HEAT}"
     if source["kind"] == "biomass_chp" and not source["flue_gas_cleaning"]:
         return f"热源“{source['name']}”未配备高效烟气净化设施{SECTION_BIOMASS}"
+    return None
+
+
+def retrofit_gain(retrofitted: bool, gain_pct: int | None, minimum: int) -> str | None:
+    """Building envelope retrofit must raise efficiency by at least the minimum (30 %)."""
+    if retrofitted and gain_pct is not None and gain_pct < minimum:
+        return f"节能改造能效提升{gain_pct}%，低于要求的{minimum}%{SECTION_RETROFIT}"
     return None

@@ -62,6 +62,10 @@ def heat_source_problem(source, village_code: str) -> str | None:
     return checks.heat_source(data, config_for(village_code).grades())
 
 
+def retrofit_problem(retrofitted, gain, village_code: str) -> str | None:
+    return checks.retrofit_gain(retrofitted, gain, config_for(village_code).retrofit_min_gain_pct)
+
+
 def for_state(household, *, path, village_code, area, state, heat_source, consent_on=None,
               entering: bool = False) -> dict:
     """Rules about a household being in `state` with these values: {field: message}."""

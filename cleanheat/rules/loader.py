@@ -57,3 +57,41 @@ def demo_gas_contracts(spec: dict) -> None:
             season_volume_m3=int(demand * spec.get("gas_contract_headroom", 1.15)) + 1,
             pipeline_done=True, safety_passed=True)
         contract.villages.set(Region.objects.filter(code__in=[v for v, _ in villages]))
+
+
+def demo_breaches() -> None:
+    """A few realistic breaches per rule, so the compliance view has something to show."""
+    from cleanheat.ledger.choices import HeatingPath, LifecycleState
+    from cleanheat.ledger.models import Household, MaintenanceRecord
+
+    def pick(qs, n):
+        return list(qs.order_by("household_no").values_list("pk", flat=True)[:n])
+
+    # 先立后破: removed without a recorded consent; a long outage in the proven season
+    Household.objects.filter(pk__in=pick(Household.objects.filter(state=LifecycleState.REMOVED,
+                                                                  village__code__startswith="140923"), 6)) \
+        .update(removal_consent_on=None)
+    MaintenanceRecord.objects.bulk_create([
+        MaintenanceRecord(household_id=pk, reported_on=date(2022, 12, 20), resolved_on=date(2022, 12, 27),
+                          description="热泵故障，停暖8天（演示）")
+        for pk in pick(Household.objects.filter(state=LifecycleState.PROVEN, village__code__startswith="140924"), 8)])
+    # 以气定改: one county's contract short of demand, another without safety acceptance
+    GasContract.objects.filter(county_code="140925").update(
+        season_volume_m3=models_F_times("season_volume_m3", 0.8))
+    GasContract.objects.filter(county_code="140932").update(safety_passed=False)
+    # heat source: a waste-heat plant whose grade dropped to B-
+    dropped = HeatSource.objects.create(name="某焦化厂余热（演示，绩效降为B-）", kind="waste_heat",
+                                        county_code="140926", capacity_mw=20, grade="B-")
+    Household.objects.filter(pk__in=pick(Household.objects.filter(
+        heating_path=HeatingPath.CENTRAL, village__code__startswith="140926", heat_source__isnull=False), 12)) \
+        .update(heat_source=dropped)
+    # retrofit below 30 %
+    Household.objects.filter(pk__in=pick(Household.objects.filter(envelope_retrofitted=True,
+                                                                  village__code__startswith="140927"), 10)) \
+        .update(envelope_gain_pct=22)
+
+
+def models_F_times(field, factor):
+    from django.db.models import F, IntegerField
+    from django.db.models.functions import Cast
+    return Cast(F(field) * factor, IntegerField())

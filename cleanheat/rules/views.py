@@ -1,0 +1,66 @@
+import tempfile
+
+import xlsxwriter
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404, render
+
+from cleanheat.access import requires, user_prefix
+from cleanheat.accounts.roles import EXPORT, VIEW
+from cleanheat.audit.services import record
+from cleanheat.regions import codes
+from cleanheat.regions.models import Region
+from cleanheat.regions.scope import require_in_scope
+
+from . import compliance
+
+
+def _region(request, code):
+    code = code or codes.full_code(user_prefix(request.user) or "1409")
+    region = get_object_or_404(Region, code=code)
+    require_in_scope(request.user, region.code)
+    return region
+
+
+@requires(VIEW)
+def compliance_page(request, code=None):
+    """Every current breach and warning by rule, counted per unit, with drill-down to households."""
+    region = _region(request, code)
+    findings = compliance.scan(region.prefix)
+    unit_length = codes.PREFIX_LENGTH[min(region.level + 1, codes.VILLAGE)]
+    counts = compliance.summary(findings, unit_length)
+    keys = [(rule, sev) for rule in compliance.RULES for sev in ("breach", "warning")]
+    rows = [{"region": child, "cells": [counts.get(child.prefix, {}).get(k, 0) for k in keys]}
+            for child in region.children.order_by("code")] if region.level < codes.VILLAGE else []
+    totals = [sum(r["cells"][i] for r in rows) for i in range(len(keys))] if rows else \
+        [sum(1 for f in findings if (f.rule, f.severity) == k) for k in keys]
+    rule, severity = request.GET.get("rule", ""), request.GET.get("severity", "")
+    detail = [f for f in findings if (not rule or f.rule == rule) and (not severity or f.severity == severity)] \
+        if rule else []
+    return render(request, "rules/compliance.html", {
+        "region": region, "rules": compliance.RULES, "keys": keys, "rows": rows, "totals": totals,
+        "detail": detail[:500], "detail_count": len(detail), "rule": rule, "severity": severity,
+        "rule_name": compliance.RULES.get(rule, ""),
+        "ancestors": [a for a in region.ancestors() if a.code.startswith(user_prefix(request.user))],
+    })
+
+
+@requires(EXPORT)
+def compliance_export(request, code):
+    region = _region(request, code)
+    findings = compliance.scan(region.prefix)
+    names = dict(Region.objects.filter(code__startswith=region.prefix[:6]).values_list("code", "name"))
+    tmp = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)
+    tmp.close()
+    wb = xlsxwriter.Workbook(tmp.name, {"constant_memory": True})
+    ws = wb.add_worksheet("合规检查")
+    ws.write_row(0, 0, ["规则", "级别", "户编号", "县（市、区）", "乡（镇）", "村（社区）", "说明"],
+                 wb.add_format({"bold": True, "bg_color": "#DDE6F0"}))
+    for i, f in enumerate(findings, start=1):
+        ws.write_row(i, 0, [compliance.RULES[f.rule], "违规" if f.severity == "breach" else "预警", f.household_no,
+                            names.get(codes.full_code(f.village[:6]), ""), names.get(codes.full_code(f.village[:9]), ""),
+                            names.get(f.village, ""), f.message])
+    ws.set_column(6, 6, 90)
+    wb.close()
+    record("export", request=request, region_code=region.code, target=f"合规检查：{region.name}",
+           detail=f"{len(findings)}条")
+    return FileResponse(open(tmp.name, "rb"), as_attachment=True, filename=f"合规检查-{region.name}.xlsx")
