@@ -36,6 +36,7 @@ urlpatterns = [
     path("households/<str:household_no>/transition/", ledger.household_transition, name="household_transition"),
     path("households/<str:household_no>/archive/", ledger.household_archive, name="household_archive"),
     path("households/<str:household_no>/restore/", ledger.household_restore, name="household_restore"),
+    path("households/<str:household_no>/outage/", ledger.household_outage, name="household_outage"),
     path("households/<str:household_no>/reveal/", ledger.household_reveal, name="household_reveal"),
     path("imports/", imports.import_page, name="imports"),
     path("imports/template.xlsx", imports.template_download, name="import_template"),

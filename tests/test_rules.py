@@ -86,48 +86,66 @@ def _walk(h, user, states_and_dates):
 
 
 def scenario(rule, clerk):
-    """A household one step before the move the rule must refuse: (household, target state)."""
+    """A household one write away from breaking `rule`: (household, the write, what the message cites).
+    The write is a target state, or a dict of field changes."""
     village = Region.objects.filter(level=4, code__startswith="140928").order_by("code").first().code
     if rule == "先立后破":
         h = services.create_household(household_data(county="140928", village=village), user=clerk)
         _walk(h, clerk, [("selected", date(2023, 6, 1)), ("installing", date(2023, 7, 1)),
                          ("installed", date(2023, 10, 1)), ("accepted", date(2023, 10, 20))])
-        MaintenanceRecord.objects.create(household=h, reported_on=date(2023, 12, 1), resolved_on=date(2023, 12, 10),
-                                         description="热源故障停暖")
+        services.record_outage(h, reported_on=date(2023, 12, 1), resolved_on=date(2023, 12, 10),
+                               description="热源故障停暖", user=clerk)
         return h, "proven", "先立后破"
     if rule == "以气定改":
         h = services.create_household(household_data(county="140928", village=village, heating_path="gas"), user=clerk)
         GasContract.objects.filter(villages__code=village).delete()
         return h, "selected", "以气定改"
-    source = HeatSource.objects.create(name="某钢厂余热（B-）", kind="waste_heat", county_code="140928", grade="B-")
-    h = services.create_household(household_data(county="140928", village=village, heat_source=str(source.pk)), user=clerk)
+    if rule == "节能改造30%":
+        h = services.create_household(household_data(county="140928", village=village), user=clerk)
+        return h, {"envelope_retrofitted": "是", "envelope_gain_pct": "20"}, "30%以上"
+    if rule == "生物质烟气净化":
+        source = HeatSource.objects.create(name="某生物质锅炉房（无烟气净化）", kind="biomass_chp", county_code="140928",
+                                           grade="B", flue_gas_cleaning=False)
+        data = household_data(county="140928", village=village, heating_path="biomass", heat_source=str(source.pk))
+    else:
+        source = HeatSource.objects.create(name="某钢厂余热（B-）", kind="waste_heat", county_code="140928", grade="B-")
+        data = household_data(county="140928", village=village, heat_source=str(source.pk))
+    h = services.create_household(data, user=clerk)
     _walk(h, clerk, [("selected", date(2023, 6, 1)), ("installing", date(2023, 7, 1))])
-    return h, "installed", "B级及以上"
+    return h, "installed", "烟气净化" if rule == "生物质烟气净化" else "B级及以上"
 
 
 DOORS = ["ui", "api", "import", "command"]
+RULE_NAMES = ["先立后破", "以气定改", "热源环保绩效", "生物质烟气净化", "节能改造30%"]
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("door", DOORS)
-@pytest.mark.parametrize("rule", ["先立后破", "以气定改", "热源环保绩效"])
+@pytest.mark.parametrize("rule", RULE_NAMES)
 def test_each_rule_blocks_every_door(client, clerk, tmp_path, rule, door, capsys):
-    household, to_state, cited = scenario(rule, clerk)
+    household, write, cited = scenario(rule, clerk)
     household.refresh_from_db()
-    before = household.state
-    label = dict(services.LifecycleState.choices)[to_state]
+    before = (household.state, household.envelope_retrofitted)
     client.force_login(clerk)
+    url = f"/households/{household.household_no}"
     if door == "ui":
-        page = client.post(f"/households/{household.household_no}/transition/", {"to_state": to_state}, follow=True)
-        shown = page.content.decode()
+        if isinstance(write, str):
+            shown = client.post(f"{url}/transition/", {"to_state": write}, follow=True).content.decode()
+        else:
+            from .test_views import _form_values
+            shown = client.post(f"{url}/edit/", {**_form_values(household), "envelope_retrofitted": "on",
+                                                 "envelope_gain_pct": write["envelope_gain_pct"]}).content.decode()
     elif door == "api":
-        response = client.post(f"/api/households/{household.household_no}/transition",
-                               json.dumps({"to_state": to_state}), content_type="application/json")
+        response = client.post(f"/api{url}/transition", json.dumps({"to_state": write}), content_type="application/json") \
+            if isinstance(write, str) else \
+            client.patch(f"/api{url}", json.dumps({"envelope_retrofitted": True, "envelope_gain_pct": 20}),
+                         content_type="application/json")
         assert response.status_code == 422
         shown = json.dumps(response.json(), ensure_ascii=False)
     else:
+        cells = {"state": str(dict(services.LifecycleState.choices)[write])} if isinstance(write, str) else write
         sheet = write_sheet(tmp_path / "rule.xlsx", TEMPLATE_HEADER,
-                            [template_row(household_no=household.household_no, state=str(label))])
+                            [template_row(household_no=household.household_no, **cells)])
         if door == "import":
             result = ledger_import.analyse(sheet, user=clerk, filename="rule.xlsx")
             shown = "\n".join(result.problems())
@@ -139,7 +157,7 @@ def test_each_rule_blocks_every_door(client, clerk, tmp_path, rule, door, capsys
             shown = capsys.readouterr().out
     assert cited in shown and "《实施方案》" in shown, shown[-500:]
     household.refresh_from_db()
-    assert household.state == before
+    assert (household.state, household.envelope_retrofitted) == before
 
 
 @pytest.mark.django_db
@@ -154,3 +172,20 @@ def test_removal_needs_the_residents_consent(clerk):
     services.transition(h, "removed", user=clerk, occurred_on=date(2023, 4, 15))
     h.refresh_from_db()
     assert h.state == "removed" and h.original_facility_removed
+
+
+@pytest.mark.django_db
+def test_an_outage_is_recorded_on_the_household_page_with_history(client, clerk):
+    village = Region.objects.filter(level=4, code__startswith="140928").order_by("code").first().code
+    h = services.create_household(household_data(county="140928", village=village), user=clerk)
+    client.force_login(clerk)
+    client.post(f"/households/{h.household_no}/outage/", {"reported_on": "2023-01-05", "resolved_on": "2023-01-09",
+                                                          "description": "电网故障"})
+    record = MaintenanceRecord.objects.get(household=h)
+    assert (record.is_outage, record.reported_on, record.resolved_on) == (True, date(2023, 1, 5), date(2023, 1, 9))
+    page = client.get(f"/households/{h.household_no}/").content.decode()
+    assert "电网故障" in page and "停暖记录" in page
+    refused = client.post(f"/households/{h.household_no}/outage/", {"reported_on": "2023-01-09",
+                                                                    "resolved_on": "2023-01-05", "description": "x"},
+                          follow=True).content.decode()
+    assert "修复日期不能早于停暖日期" in refused and MaintenanceRecord.objects.filter(household=h).count() == 1

@@ -70,3 +70,9 @@ class TransitionForm(forms.Form):
 
 class ArchiveForm(forms.Form):
     reason = forms.CharField(label=_("原因"), required=False, max_length=200)
+
+
+class OutageForm(forms.Form):
+    reported_on = forms.DateField(label=_("停暖日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    resolved_on = forms.DateField(label=_("恢复日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    description = forms.CharField(label=_("情况"), max_length=200, required=False)

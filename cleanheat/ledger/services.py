@@ -68,8 +68,8 @@ def field_label(name: str) -> str:
         return "联系电话"
     if name == "bank_account":
         return "补贴发放账号"
-    if name in ("state", "archived", "created"):
-        return {"state": "改造状态", "archived": "归档", "created": "建档"}[name]
+    if name in ("state", "archived", "created", "outage"):
+        return {"state": "改造状态", "archived": "归档", "created": "建档", "outage": "停暖记录"}[name]
     return str(Household._meta.get_field(name).verbose_name)
 
 
@@ -457,3 +457,21 @@ def reveal(household: Household, field: str, *, user, reason: str, request=None)
     record("pii_reveal", request=request, user=user, region_code=household.village_id,
            target=household.household_no, detail=f"{field_label(field)}；事由：{reason}")
     return value
+
+
+@transaction.atomic
+def record_outage(household: Household, *, reported_on: date, resolved_on: date | None, description: str,
+                  user=None, channel=Channel.UI):
+    """An interruption of heating (停暖) on the household, until the hotline module records them."""
+    from .models import MaintenanceRecord
+    household = Household.objects.select_for_update().get(pk=household.pk)
+    description = " ".join((description or "").split())
+    if not description:
+        raise ValidationError({"description": ["请填写停暖情况"]})
+    if reported_on > timezone.localdate() or (resolved_on and resolved_on < reported_on):
+        raise ValidationError({"resolved_on": ["日期不合理：修复日期不能早于停暖日期，停暖日期不能晚于今天"]})
+    record = MaintenanceRecord.objects.create(household=household, reported_on=reported_on, resolved_on=resolved_on,
+                                              description=description, is_outage=True)
+    _log(household, [("outage", "", f"{reported_on}至{resolved_on or '未修复'}：{description}")],
+         user=user, channel=channel)
+    return record

@@ -10,7 +10,7 @@ from cleanheat.regions.views import counties_for
 
 from . import services
 from .choices import VULNERABLE_FLAGS, Channel, HeatingPath, LifecycleState
-from .forms import ArchiveForm, HouseholdForm, TransitionForm
+from .forms import ArchiveForm, HouseholdForm, OutageForm, TransitionForm
 from .models import Household
 from .queries import household_queryset, scoped_households
 
@@ -57,6 +57,7 @@ def household_detail(request, household_no):
         if has_perm(user, roles.HISTORY) else None,
         "transition_form": TransitionForm(initial={"to_state": _next_state(household)}),
         "archive_form": ArchiveForm(),
+        "outage_form": OutageForm(),
     })
 
 
@@ -160,3 +161,11 @@ def household_reveal(request, household_no):
         return render(request, "ledger/_reveal.html", {"household": household, "field": field,
                                                        "errors": sum(error.message_dict.values(), [])})
     return render(request, "ledger/_reveal.html", {"household": household, "field": field, "value": value})
+
+
+@require_POST
+@requires(roles.EDIT)
+def household_outage(request, household_no):
+    return _post_action(request, household_no, OutageForm, lambda h, d: services.record_outage(
+        h, reported_on=d["reported_on"], resolved_on=d["resolved_on"], description=d["description"],
+        user=request.user, channel=Channel.UI), "已登记停暖")
