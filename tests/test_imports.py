@@ -10,7 +10,6 @@ from cleanheat.audit.models import AuditEvent
 from cleanheat.imports import ledger_import, xlsx
 from cleanheat.imports.exports import export_households, export_rollup
 from cleanheat.ledger import services
-from cleanheat.ledger.identity import id_check_char
 from cleanheat.ledger.models import Household, HouseholdChange, LifecycleEvent
 from cleanheat.ledger.queries import household_queryset
 from cleanheat.regions.models import Region

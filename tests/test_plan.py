@@ -143,22 +143,22 @@ def test_county_edits_submits_and_city_approves_or_returns_the_schedule(client):
     entry = ScheduleEntry.objects.filter(county_plan=cp, heating_path="gas").order_by("checkpoint").first()
     key = f"gas|{entry.checkpoint:%Y-%m-%d}"
     # more than the target is refused with a Chinese message, and nothing is saved
-    response = client.post(f"/plan/schedule/140923/", {"action": "save", f"i|{key}": "999999"}, follow=True)
+    response = client.post("/plan/schedule/140923/", {"action": "save", f"i|{key}": "999999"}, follow=True)
     assert "超过目标" in response.content.decode()
     entry.refresh_from_db()
     before = entry.installed
-    client.post(f"/plan/schedule/140923/", {"action": "save", f"i|{key}": str(before - 1), f"a|{key}": "0"})
+    client.post("/plan/schedule/140923/", {"action": "save", f"i|{key}": str(before - 1), f"a|{key}": "0"})
     entry.refresh_from_db()
     assert entry.installed == before - 1
-    client.post(f"/plan/schedule/140923/", {"action": "submit"})
+    client.post("/plan/schedule/140923/", {"action": "submit"})
     cp.refresh_from_db()
     assert cp.schedule_status == "submitted" and cp.schedule_submitted_at
-    assert "已报送" in client.post(f"/plan/schedule/140923/", {"action": "save"}, follow=True).content.decode()
+    assert "已报送" in client.post("/plan/schedule/140923/", {"action": "save"}, follow=True).content.decode()
     client.force_login(city)
-    client.post(f"/plan/schedule/140923/", {"action": "return", "note": ""})
+    client.post("/plan/schedule/140923/", {"action": "return", "note": ""})
     cp.refresh_from_db()
     assert cp.schedule_status == "submitted"  # a return needs a reason
-    client.post(f"/plan/schedule/140923/", {"action": "return", "note": "7月安排过于集中"})
+    client.post("/plan/schedule/140923/", {"action": "return", "note": "7月安排过于集中"})
     cp.refresh_from_db()
     assert cp.schedule_status == "returned" and cp.schedule_review_note == "7月安排过于集中"
     assert list(PlanChange.objects.filter(plan=cp.plan).order_by("id").values_list("what", flat=True)) == \

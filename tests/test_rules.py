@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 
 from cleanheat.imports import ledger_import
 from cleanheat.ledger import services
-from cleanheat.ledger.models import Household, MaintenanceRecord
+from cleanheat.ledger.models import MaintenanceRecord
 from cleanheat.rules import checks, engine
 from cleanheat.rules.models import GasContract, HeatSource, RuleConfig
 from cleanheat.regions.models import Region

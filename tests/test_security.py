@@ -9,11 +9,9 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from django.utils import timezone
 
-from cleanheat.accounts import services as account_services
 from cleanheat.accounts.roles import ROLES
 from cleanheat.audit.models import AuditEvent
 from cleanheat.ledger import services
-from cleanheat.ledger.models import Household
 
 from .conftest import PASSWORD, make_user
 from .factories import household_data

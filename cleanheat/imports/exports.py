@@ -9,7 +9,6 @@ from django.utils import timezone
 from cleanheat.access import has_perm, scope_filter
 from cleanheat.accounts.roles import SEE_ID
 from cleanheat.ledger.choices import HeatingPath, LifecycleState
-from cleanheat.ledger.models import Household
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 from cleanheat.regions.rollup import counts_by_unit
