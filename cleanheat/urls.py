@@ -20,6 +20,7 @@ urlpatterns = [
     path("progress/<str:code>/export.xlsx", plan.export_progress, name="export_progress"),
     path("progress/<str:code>/dispatch-table.xlsx", plan.export_dispatch_table, name="export_dispatch_table"),
     path("compliance/", rules.compliance_page, name="compliance_home"),
+    path("registers/", rules.registers_page, name="registers"),
     path("compliance/<str:code>/", rules.compliance_page, name="compliance"),
     path("compliance/<str:code>/export.xlsx", rules.compliance_export, name="compliance_export"),
     path("plan/", plan.plan_page, name="plan"),

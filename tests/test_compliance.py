@@ -72,3 +72,11 @@ def test_compliance_page_counts_drills_down_exports_and_keeps_to_scope(client, t
     client.force_login(make_user("comp_county", "140902", role="county_clerk"))
     assert client.get("/compliance/140900000000/").status_code == 404
     assert client.get("/compliance/").status_code == 200
+
+
+def test_registers_show_sources_and_contract_use(client):
+    client.force_login(make_user("reg_city", "1409", role="inspector"))
+    page = client.get("/registers/").content.decode()
+    assert "某焦化厂余热（演示，绩效降为B-）" in page and 'id="gas-contracts"' in page
+    contract = GasContract.objects.first()
+    assert contract.name in page

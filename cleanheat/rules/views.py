@@ -64,3 +64,30 @@ def compliance_export(request, code):
     record("export", request=request, region_code=region.code, target=f"合规检查：{region.name}",
            detail=f"{len(findings)}条")
     return FileResponse(open(tmp.name, "rb"), as_attachment=True, filename=f"合规检查-{region.name}.xlsx")
+
+
+@requires(VIEW)
+def registers_page(request):
+    """Heat sources and gas contracts with what depends on them (maintained in the system admin)."""
+    from django.db.models import Count, Q, Sum
+
+    from cleanheat.ledger.choices import HeatingPath, LifecycleState
+    from cleanheat.ledger.models import Household
+
+    from .engine import config_for
+    from .models import GasContract, HeatSource
+    prefix = user_prefix(request.user)
+    config = config_for(codes.full_code(prefix[:4] or "1409"))
+    grades = config.grades()
+    sources = HeatSource.objects.filter(county_code__startswith=prefix[:6]).annotate(
+        n=Count("households", filter=Q(households__archived=False))).order_by("county_code", "name")
+    contracts = []
+    for c in GasContract.objects.filter(county_code__startswith=prefix[:6]).prefetch_related("villages"):
+        area = Household.objects.filter(village_id__in=[v.code for v in c.villages.all()], heating_path=HeatingPath.GAS,
+                                        archived=False).exclude(state=LifecycleState.CONFIRMED) \
+            .aggregate(a=Sum("heated_area"))["a"] or 0
+        demand = float(area) * float(config.gas_index_m3_per_m2)
+        contracts.append({"c": c, "villages": c.villages.count(), "demand": round(demand),
+                          "use": round(100 * demand / c.season_volume_m3, 1) if c.season_volume_m3 else None})
+    return render(request, "rules/registers.html", {"sources": sources, "contracts": contracts, "grades": grades,
+                                                    "config": config})
