@@ -88,11 +88,11 @@ def step_make_file(args):
     ws = wb.add_worksheet("台账")
     ws.write_row(0, 0, [TEMPLATE_HEADERS[f] for f in TEMPLATE_FIELDS])
     n = 0
+    yes = {True: "是", False: "否"}.__getitem__
     for rec in demo.generate_households(cfg, villages):
         if args.rows and n >= args.rows:
             break
         n += 1
-        yes = lambda v: "是" if v else "否"  # noqa: E731
         ws.write_row(n, 0, ["", "", "", "", rec["village"], rec["householder_name"], rec["id_number"], rec["phone"], "",
                             rec["address"], rec["household_size"], yes(rec["is_dibao"]), yes(rec["is_tekun"]),
                             yes(rec["is_tuopin"]), yes(rec["is_canji"]), rec["heated_area"],
