@@ -56,14 +56,23 @@ def _reset_database(db_url):
 
 
 def empty_ledger_with_regions():
-    """Regions and users of the demo, no households."""
+    """Regions, users, rule data, heat sources and gas contracts of the demo; no households."""
     from django.contrib.auth import get_user_model
     from cleanheat.ledger import demo
     from cleanheat.ledger.demo_loader import REGIONS_CSV, ensure_demo_users, read_config
     from cleanheat.regions.loader import load_regions, read_csv
+    from cleanheat.regions.models import Region
     from cleanheat.ledger.models import Household
+    from cleanheat.rules.loader import demo_heat_sources, load_rules, read_rules
+    from cleanheat.rules.models import GasContract
     cfg = read_config()
+    load_rules(read_rules())
     load_regions(read_csv(REGIONS_CSV) + demo.build_regions(cfg))
+    demo_heat_sources(list(cfg["counties"]))
+    for county in cfg["counties"]:  # enough gas for every coal-to-gas household of the file
+        contract = GasContract.objects.create(name=f"{county}基准测试供气合同", gas_company="基准", county_code=county,
+                                              season_volume_m3=10**9, pipeline_done=True, safety_passed=True)
+        contract.villages.set(Region.objects.filter(level=4, code__startswith=county))
     ensure_demo_users(cfg)
     assert not Household.objects.exists()
     return get_user_model().objects.get(username="city_admin"), cfg
@@ -89,17 +98,24 @@ def step_make_file(args):
     ws.write_row(0, 0, [TEMPLATE_HEADERS[f] for f in TEMPLATE_FIELDS])
     n = 0
     yes = {True: "是", False: "否"}.__getitem__
+    # New households may be imported up to 已验收 (proven/removed need their season history, 先立后破)
+    capped = {"proven": "accepted", "removed": "accepted"}
     for rec in demo.generate_households(cfg, villages):
         if args.rows and n >= args.rows:
             break
         n += 1
+        state = capped.get(rec["state"], rec["state"])
+        installed = state in ("installed", "accepted")
+        source = (f"{rec['county']}示范热源（演示）" if rec["heating_path"] == "central" else
+                  f"{rec['county']}生物质热电（演示）" if rec["heating_path"] == "biomass" else "") if installed else ""
         ws.write_row(n, 0, ["", "", "", "", rec["village"], rec["householder_name"], rec["id_number"], rec["phone"], "",
                             rec["address"], rec["household_size"], yes(rec["is_dibao"]), yes(rec["is_tekun"]),
                             yes(rec["is_tuopin"]), yes(rec["is_canji"]), rec["heated_area"],
                             label[Structure][rec["structure"]], yes(rec["envelope_retrofitted"]),
                             label[OriginalFacility][rec["original_facility"]], label[HeatingPath][rec["heating_path"]],
-                            label[ElectricDevice].get(rec["electric_device"], ""), label[LifecycleState][rec["state"]],
-                            rec["steps"][-1][1].isoformat()])
+                            label[ElectricDevice].get(rec["electric_device"], ""), label[LifecycleState][state],
+                            rec["steps"][min(len(rec["steps"]), 5) - 1][1].isoformat(), source, "",
+                            rec["envelope_gain_pct"] if rec["envelope_gain_pct"] is not None else ""])
     wb.close()
     return {"rows": n, "seconds": time.perf_counter() - started, "what": "xlsxwriter write of the template"}
 

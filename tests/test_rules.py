@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 
 from cleanheat.imports import ledger_import
 from cleanheat.ledger import services
-from cleanheat.ledger.models import MaintenanceRecord
+from cleanheat.ledger.models import Household, MaintenanceRecord
 from cleanheat.rules import checks, engine
 from cleanheat.rules.models import GasContract, HeatSource, RuleConfig
 from cleanheat.regions.models import Region
@@ -189,3 +189,23 @@ def test_an_outage_is_recorded_on_the_household_page_with_history(client, clerk)
                                                                     "resolved_on": "2023-01-05", "description": "x"},
                           follow=True).content.decode()
     assert "修复日期不能早于停暖日期" in refused and MaintenanceRecord.objects.filter(household=h).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_import_counts_earlier_rows_of_the_same_file_against_the_gas_contract(clerk, tmp_path):
+    village = Region.objects.filter(level=4, code__startswith="140928").order_by("code").last()
+    GasContract.objects.filter(villages=village).delete()
+    index = float(engine.config_for(village.code).gas_index_m3_per_m2)
+    contract = GasContract.objects.create(name="两户合同", gas_company="某燃气", county_code="140928",
+                                          season_volume_m3=int(2 * 100 * index), pipeline_done=True, safety_passed=True)
+    contract.villages.add(village)
+    existing = float(sum(h.heated_area for h in Household.objects.filter(village=village, heating_path="gas")
+                         .exclude(state="confirmed")))
+    assert existing == 0
+    rows = [template_row(village_code=village.code, householder_name=f"气{i}", id_number=household_data()["id_number"],
+                         heated_area="100", original_facility="土暖气", heating_path="煤改气", state="已选型")
+            for i in range(3)]
+    result = ledger_import.analyse(write_sheet(tmp_path / "gas.xlsx", TEMPLATE_HEADER, rows), user=clerk,
+                                   filename="gas.xlsx")
+    assert [r.action for r in result.results] == ["new", "new", "refused"]
+    assert "缺口" in result.problems()[0] and result.problems()[0].startswith("第4行")

@@ -145,6 +145,17 @@ def analyse(path, *, user, filename: str, progress=None) -> ImportResult:
     existing = _existing_households(user, data_rows, col_of)
     seen_ids, seen_numbers = {}, {}
     total = len(data_rows)
+    with rules_engine.batch():
+        _check_rows(result, data_rows, header_index, user, columns, col_of, lookups, finder, existing,
+                    seen_ids, seen_numbers, progress)
+    if progress:
+        progress("validate", total, total)
+    return result
+
+
+def _check_rows(result, data_rows, header_index, user, columns, col_of, lookups, finder, existing,
+                seen_ids, seen_numbers, progress):
+    total = len(data_rows)
     for offset, row in enumerate(data_rows):
         if not any(str(c).strip() for c in row if c is not None):
             continue  # blank row
@@ -156,9 +167,6 @@ def analyse(path, *, user, filename: str, progress=None) -> ImportResult:
                                          seen_ids, seen_numbers))
         if progress and offset % 2000 == 0:
             progress("validate", offset, total)
-    if progress:
-        progress("validate", total, total)
-    return result
 
 
 def _existing_households(user, data_rows, col_of):

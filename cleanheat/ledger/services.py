@@ -263,9 +263,8 @@ def clean_household_data(data: dict, *, instance: Household | None = None, user=
     if not errors:  # the plan's rules, on the household as it would be after this write
         from cleanheat.rules import engine
         village = cleaned["village"].code if "village" in cleaned else instance.village_id
-        entering = instance is None or any(
-            f in cleaned and cleaned[f] != (getattr(instance, "village_id") if f == "village" else getattr(instance, f))
-            for f in ("heating_path", "village"))
+        entering = instance is None or cleaned.get("heating_path", instance.heating_path) != instance.heating_path \
+            or village != instance.village_id
         retrofitted = cleaned.get("envelope_retrofitted", instance.envelope_retrofitted if instance else False)
         gain = cleaned["envelope_gain_pct"] if "envelope_gain_pct" in cleaned else \
             (instance.envelope_gain_pct if instance else None)

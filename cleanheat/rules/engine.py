@@ -2,6 +2,8 @@
 
 Called by ledger.services (transition, create, update) — the single door UI, API, import and
 commands all pass through — so no door bypasses a rule."""
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 
 from django.db.models import Sum
@@ -16,11 +18,46 @@ CONFIRMED = STATE_ORDER.index(LifecycleState.CONFIRMED)
 INSTALLED = STATE_ORDER.index(LifecycleState.INSTALLED)
 
 
+class _Batch:
+    """Caches for checking many rows at once (an import): rule data is read once, and the gas
+    demand of rows accepted earlier in the same file counts against the contracts."""
+
+    def __init__(self):
+        self.configs, self.source_problems, self.demand = {}, {}, {}
+        self.contracts = None
+
+    def contracts_for(self, village_code):
+        if self.contracts is None:
+            self.contracts = {}
+            for c in GasContract.objects.prefetch_related("villages"):
+                for v in c.villages.all():
+                    self.contracts.setdefault(v.code, []).append(c)
+        return self.contracts.get(village_code, [])
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("rules_batch", default=None)
+
+
+@contextmanager
+def batch():
+    token = _batch.set(_Batch())
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+
+
 def config_for(village_code: str, on: date | None = None) -> RuleConfig:
     city = village_code[:4].ljust(12, "0")
     year = (on or timezone.localdate()).year
-    return (RuleConfig.objects.filter(city_code=city, year__lte=year).order_by("-year").first()
-            or RuleConfig(city_code=city, year=year))
+    state = _batch.get()
+    if state is not None and (city, year) in state.configs:
+        return state.configs[(city, year)]
+    config = (RuleConfig.objects.filter(city_code=city, year__lte=year).order_by("-year").first()
+              or RuleConfig(city_code=city, year=year))
+    if state is not None:
+        state.configs[(city, year)] = config
+    return config
 
 
 def seasons_for(village_code: str) -> list[tuple[date, date]]:
@@ -40,26 +77,50 @@ def gas_demand_m3(area, config) -> float:
     return float(area) * float(config.gas_index_m3_per_m2)
 
 
-def gas_problem(household, village_code: str, area) -> str | None:
+def _contract_demand(contract, index: float, exclude_pk=None) -> float:
     from cleanheat.ledger.models import Household
-    contracts = list(GasContract.objects.filter(villages__code=village_code).distinct())
-    config = config_for(village_code)
-    covered_villages = {code for c in contracts for code in c.villages.values_list("code", flat=True)}
-    covered = Household.objects.filter(village_id__in=covered_villages, heating_path=HeatingPath.GAS, archived=False) \
+    covered = Household.objects.filter(village_id__in=[v.code for v in contract.villages.all()],
+                                       heating_path=HeatingPath.GAS, archived=False) \
         .exclude(state=LifecycleState.CONFIRMED)
-    if household is not None and household.pk:
-        covered = covered.exclude(pk=household.pk)
-    area_sum = covered.aggregate(a=Sum("heated_area"))["a"] or 0
-    return checks.gas_supply(
+    if exclude_pk is not None:
+        covered = covered.exclude(pk=exclude_pk)
+    return float(covered.aggregate(a=Sum("heated_area"))["a"] or 0) * index
+
+
+def gas_problem(household, village_code: str, area) -> str | None:
+    state = _batch.get()
+    config = config_for(village_code)
+    index = float(config.gas_index_m3_per_m2)
+    exclude = household.pk if household is not None and household.pk else None
+    if state is None:
+        contracts = list(GasContract.objects.filter(villages__code=village_code).distinct().prefetch_related("villages"))
+        demand = sum(_contract_demand(c, index, exclude) for c in contracts)
+    else:
+        contracts = state.contracts_for(village_code)
+        for c in contracts:
+            if c.pk not in state.demand:
+                state.demand[c.pk] = _contract_demand(c, index)
+        demand = sum(state.demand[c.pk] for c in contracts)
+    this = gas_demand_m3(area, config)
+    problem = checks.gas_supply(
         [{"name": c.name, "volume": c.season_volume_m3, "pipeline_done": c.pipeline_done,
-          "safety_passed": c.safety_passed} for c in contracts],
-        gas_demand_m3(area_sum, config), gas_demand_m3(area, config))
+          "safety_passed": c.safety_passed} for c in contracts], demand, this)
+    if problem is None and state is not None and contracts:
+        state.demand[contracts[0].pk] += this  # later rows of the file see this household's demand
+    return problem
 
 
 def heat_source_problem(source, village_code: str) -> str | None:
+    state = _batch.get()
+    key = (source.pk if source is not None else None, village_code[:4])
+    if state is not None and key in state.source_problems:
+        return state.source_problems[key]
     data = None if source is None else {"name": source.name, "kind": source.kind, "grade": source.grade,
                                         "on_exit_list": source.on_exit_list, "flue_gas_cleaning": source.flue_gas_cleaning}
-    return checks.heat_source(data, config_for(village_code).grades())
+    problem = checks.heat_source(data, config_for(village_code).grades())
+    if state is not None:
+        state.source_problems[key] = problem
+    return problem
 
 
 def retrofit_problem(retrofitted, gain, village_code: str) -> str | None:
