@@ -93,6 +93,14 @@ class BatchLookups(services.Lookups):
     def region_name(self, code):
         return self.names.get(code, code)
 
+    def heat_source(self, value):
+        if not hasattr(self, "sources"):
+            from cleanheat.rules.models import HeatSource
+            self.sources = {}
+            for source in HeatSource.objects.all():
+                self.sources[str(source.pk)] = self.sources[source.name] = source
+        return self.sources.get(str(value).strip())
+
 
 class VillageFinder:
     """Villages named the way clerks write them, within the uploader's scope."""
