@@ -26,8 +26,9 @@ def insert(model, objs: list) -> None:
     if not objs:
         return
     fields = [f for f in model._meta.concrete_fields]
-    for obj, pk in zip(objs, _allocate_ids(model, len(objs))):
-        obj.pk = pk
+    if isinstance(model._meta.pk, models.AutoField):  # else the caller set the key (one-to-one)
+        for obj, pk in zip(objs, _allocate_ids(model, len(objs))):
+            obj.pk = pk
     for f in fields:  # auto_now / auto_now_add, as save() would
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
             value = f.pre_save(objs[0], add=True)

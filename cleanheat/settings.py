@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "cleanheat.imports",
     "cleanheat.plan",
     "cleanheat.rules",
+    "cleanheat.procurement",
 ]
 
 MIDDLEWARE = [

@@ -20,6 +20,10 @@ class AuditEvent(models.Model):
         ("export", _("导出")),
         ("import", _("导入")),
         ("denied", _("越权访问被拒绝")),
+        ("catalog_import", _("导入中标产品")),
+        ("catalog_edit", _("修改中标产品")),
+        ("contract", _("采购合同")),
+        ("sizing", _("选型测算")),
     ]
     at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True,

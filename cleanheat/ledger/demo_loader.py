@@ -131,6 +131,8 @@ def load_demo(cfg: dict, scale: float = 1.0, progress=None) -> int:
     demo_breaches()
     from cleanheat.plan.services import load_plan
     load_plan()
+    from cleanheat.procurement.demo import load_demo_procurement
+    load_demo_procurement()
     analyze()
     return written
 

@@ -68,8 +68,9 @@ def field_label(name: str) -> str:
         return "联系电话"
     if name == "bank_account":
         return "补贴发放账号"
-    if name in ("state", "archived", "created", "outage"):
-        return {"state": "改造状态", "archived": "归档", "created": "建档", "outage": "停暖记录"}[name]
+    if name in ("state", "archived", "created", "outage", "equipment"):
+        return {"state": "改造状态", "archived": "归档", "created": "建档", "outage": "停暖记录",
+                "equipment": "分配设备"}[name]
     return str(Household._meta.get_field(name).verbose_name)
 
 

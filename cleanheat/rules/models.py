@@ -67,6 +67,8 @@ class HeatSource(models.Model):
     grade = models.CharField(_("环保绩效等级"), max_length=2, choices=GRADES)
     on_exit_list = models.BooleanField(_("列入淘汰关停/产能退出"), default=False)
     flue_gas_cleaning = models.BooleanField(_("配备高效烟气净化设施"), default=True)
+    villages = models.ManyToManyField("regions.Region", verbose_name=_("供热管网覆盖村"), blank=True,
+                                      related_name="heat_sources")
 
     class Meta:
         verbose_name = _("热源")
