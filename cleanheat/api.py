@@ -17,6 +17,7 @@ from cleanheat.ledger import services
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.models import Household
 from cleanheat.ledger.queries import household_queryset, scoped_households
+from cleanheat.procurement.api import router as procurement_router
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import require_in_scope, user_prefix
 from cleanheat.regions.views import region_rollup
@@ -243,3 +244,6 @@ def restore(request, household_no: str, payload: ReasonIn):
     services.restore_household(_household(request, household_no), reason=payload.reason,
                                user=request.user, channel=Channel.API)
     return _household(request, household_no)
+
+
+api.add_router("/procurement", procurement_router)

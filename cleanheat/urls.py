@@ -9,6 +9,7 @@ from cleanheat.audit import views as audit
 from cleanheat.imports import views as imports
 from cleanheat.ledger import views as ledger
 from cleanheat.plan import views as plan
+from cleanheat.procurement import views as procurement
 from cleanheat.regions import views as regions
 from cleanheat.rules import views as rules
 
@@ -39,6 +40,18 @@ urlpatterns = [
     path("households/<str:household_no>/restore/", ledger.household_restore, name="household_restore"),
     path("households/<str:household_no>/outage/", ledger.household_outage, name="household_outage"),
     path("households/<str:household_no>/reveal/", ledger.household_reveal, name="household_reveal"),
+    path("households/<str:household_no>/advice/", procurement.advice_page, name="advice"),
+    path("households/<str:household_no>/advice/print/", procurement.advice_print, name="advice_print"),
+    path("households/<str:household_no>/allocate/", procurement.allocate, name="allocate"),
+    path("households/<str:household_no>/allocations/<int:allocation_id>/release/", procurement.release,
+         name="release_allocation"),
+    path("procurement/catalog/", procurement.catalog_page, name="catalog"),
+    path("procurement/catalog/template.xlsx", procurement.catalog_template, name="catalog_template"),
+    path("procurement/catalog/<int:model_id>/edit/", procurement.catalog_model_edit, name="catalog_model_edit"),
+    path("procurement/contracts/", procurement.contract_list, name="contracts"),
+    path("procurement/contracts/new/", procurement.contract_create, name="contract_create"),
+    path("procurement/contracts/<int:contract_id>/", procurement.contract_page, name="contract"),
+    path("procurement/sizing/", procurement.sizing_page, name="sizing"),
     path("imports/", imports.import_page, name="imports"),
     path("imports/template.xlsx", imports.template_download, name="import_template"),
     path("jobs/<uuid:job_id>/", imports.job_page, name="job"),

@@ -18,9 +18,12 @@ REVEAL_PHONE = "pii.reveal_phone"   # reveal one full phone number (logged)
 REVEAL_BANK = "pii.reveal_bank"     # reveal one bank account (logged)
 MANAGE_USERS = "users.manage"
 VIEW_AUDIT = "audit.view_log"
+CATALOG = "procurement.catalog"     # import and edit the tender catalog, run batch sizing
+CONTRACTS = "procurement.contracts"  # enter county purchase contracts
+ALLOCATE = "procurement.allocate"   # allocate a contracted model to a household
 
 ALL = {VIEW, EDIT, LIFECYCLE, ARCHIVE, EXPORT, IMPORT, HISTORY, SEE_ID, REVEAL_ID, REVEAL_PHONE,
-       REVEAL_BANK, MANAGE_USERS, VIEW_AUDIT}
+       REVEAL_BANK, MANAGE_USERS, VIEW_AUDIT, CATALOG, CONTRACTS, ALLOCATE}
 CLERK = {VIEW, EDIT, LIFECYCLE, EXPORT, IMPORT, HISTORY, SEE_ID}
 
 
@@ -36,9 +39,9 @@ class Role:
 ROLES = {r.code: r for r in [
     Role("city_admin", "市级管理员", 4, frozenset(ALL), city_only=True),
     Role("city_viewer", "市级领导/查看", 4, frozenset({VIEW, EXPORT, HISTORY, SEE_ID}), city_only=True),
-    Role("county_admin", "县级管理员", 6, frozenset(ALL)),
-    Role("county_clerk", "县级业务员", 6, frozenset(CLERK | {ARCHIVE, REVEAL_ID, REVEAL_PHONE})),
-    Role("township_clerk", "乡镇业务员", 9, frozenset(CLERK | {REVEAL_ID, REVEAL_PHONE})),
+    Role("county_admin", "县级管理员", 6, frozenset(ALL - {CATALOG})),
+    Role("county_clerk", "县级业务员", 6, frozenset(CLERK | {ARCHIVE, REVEAL_ID, REVEAL_PHONE, ALLOCATE})),
+    Role("township_clerk", "乡镇业务员", 9, frozenset(CLERK | {REVEAL_ID, REVEAL_PHONE, ALLOCATE})),
     Role("village_clerk", "村级信息员", 12, frozenset(CLERK - {IMPORT, EXPORT} | {REVEAL_PHONE})),
     Role("bureau_staff", "市直部门人员", 4, frozenset({VIEW, EXPORT, SEE_ID}), city_only=True),
     Role("finance_staff", "财政部门人员", 4, frozenset({VIEW, EXPORT, SEE_ID, REVEAL_ID, REVEAL_BANK}), city_only=True),
