@@ -4,7 +4,7 @@ import time
 
 import numpy as np
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from cleanheat import bulk
@@ -13,7 +13,7 @@ from cleanheat.regions.scope import code_q
 
 from . import selection
 from .models import Advice, Allocation
-from .sizing import PATHS, demand, load_params, load_supply
+from .sizing import PATHS, MissingData, demand, load_params, load_supply
 
 CHUNK = 20_000
 METHOD = "稳态传热+换气（GB 50736 §5.2），度日法采暖季需热量"
@@ -25,15 +25,18 @@ def installed_models(prefix: str) -> dict[int, int]:
                 .values_list("household_id", "line__model_id"))
 
 
-def size_region(prefix: str = "", progress=None, params=None) -> dict:
-    """Compute and store EnergyDemand and Advice for every active household under `prefix`."""
+def size_region(prefix: str = "", progress=None, params=None, household_ids=None) -> dict:
+    """Compute and store EnergyDemand and Advice for every active household under `prefix`
+    (or only for `household_ids`, as after an allocation)."""
     started = time.perf_counter()
     params = params or load_params((prefix[:4] or "1409").ljust(12, "0"))
     supply = load_supply(prefix)
     cfg, catalog = params.config, params.catalog
-    rows = list(Household.objects.filter(code_q("village_id", prefix), archived=False)
-                .values_list("pk", "village_id", "heated_area", "structure", "envelope_retrofitted",
-                             "envelope_gain_pct", "heating_path").order_by())
+    households = Household.objects.filter(code_q("village_id", prefix), archived=False)
+    if household_ids is not None:
+        households = households.filter(pk__in=household_ids)
+    rows = list(households.values_list("pk", "village_id", "heated_area", "structure", "envelope_retrofitted",
+                                       "envelope_gain_pct", "heating_path").order_by())
     n = len(rows)
     if progress:
         progress("read", n, n)
@@ -85,8 +88,13 @@ def size_region(prefix: str = "", progress=None, params=None) -> dict:
         if progress:
             progress("validate", min(start + CHUNK, n), n)
     with transaction.atomic():
-        EnergyDemand.objects.filter(code_q("household__village_id", prefix)).delete()
-        Advice.objects.filter(code_q("village_code", prefix)).delete()
+        old_demand = EnergyDemand.objects.filter(code_q("household__village_id", prefix))
+        old_advice = Advice.objects.filter(code_q("village_code", prefix))
+        if household_ids is not None:
+            old_demand, old_advice = old_demand.filter(household_id__in=household_ids), old_advice.filter(
+                household_id__in=household_ids)
+        old_demand.delete()
+        old_advice.delete()
         bulk.insert(EnergyDemand, demands)
         if progress:
             progress("write", n // 2, n)
@@ -95,3 +103,63 @@ def size_region(prefix: str = "", progress=None, params=None) -> dict:
             progress("write", n, n)
     stats["seconds"] = round(time.perf_counter() - started, 2)
     return stats
+
+
+def undersized(prefix: str = "") -> list[tuple]:
+    """Households whose allocated unit cannot cover their design load at the county's design
+    temperature, computed afresh: (id, household no, village, load kW, capacity kW or nan, model)."""
+    try:
+        params = load_params((prefix[:4] or "1409").ljust(12, "0"))
+    except MissingData:
+        return []
+    catalog = params.catalog
+    rows = list(Allocation.objects.filter(code_q("household__village_id", prefix), released_at__isnull=True,
+                                          household__archived=False)
+                .values_list("household_id", "household__household_no", "household__village_id",
+                             "household__heated_area", "household__structure", "household__envelope_retrofitted",
+                             "household__envelope_gain_pct", "line__model_id", "line__model__model_name"))
+    if not rows:
+        return []
+    ids, numbers, villages, area, structure, retro, gain, model_ids, names = zip(*rows)
+    county = np.array([params.county(v) for v in villages])
+    gain = np.array([np.nan if g is None else g for g in gain], dtype=float)
+    _, load, _ = demand(params, np.array(area, dtype=float), np.array(structure, dtype=object), np.array(retro), gain,
+                        county)
+    column = {int(mid): j for j, mid in enumerate(catalog.ids)}
+    cols = np.array([column.get(m, -1) for m in model_ids])
+    cap = np.where(cols >= 0, catalog.capacity[county, np.maximum(cols, 0)], np.nan)
+    short = (cap < load) | np.isnan(cap)
+    return [(ids[i], numbers[i], villages[i], float(load[i]), float(cap[i]), names[i]) for i in np.flatnonzero(short)]
+
+
+def sizing_rollup(region) -> dict:
+    """The stored batch results per child unit of `region` (and its total): households sized,
+    design load, seasonal heat, allocated units too small, households with no fitting model."""
+    from django.db.models import Count, Sum
+    from django.db.models.functions import Substr
+
+    from cleanheat.regions import codes
+    unit_length = codes.PREFIX_LENGTH[min(region.level + 1, codes.VILLAGE)]
+    demand_rows = (EnergyDemand.objects.filter(code_q("household__village_id", region.prefix), household__archived=False)
+                   .annotate(unit=Substr("household__village_id", 1, unit_length)).values("unit")
+                   .annotate(n=Count("pk"), load=Sum("design_load_kw"), heat=Sum("seasonal_heat_kwh")).order_by())
+    advice_rows = (Advice.objects.filter(code_q("village_code", region.prefix), household__archived=False)
+                   .annotate(unit=Substr("village_code", 1, unit_length)).values("unit")
+                   .annotate(short=Count("pk", filter=Q(undersized=True)),
+                             no_fit=Count("pk", filter=Q(recommended_model__isnull=True)
+                                          & ~Q(household__heating_path="central")),
+                             at=Max("computed_at")).order_by())
+    units = {}
+    for r in demand_rows:
+        units[r["unit"]] = {"households": r["n"], "load_mw": float(r["load"] or 0) / 1000,
+                            "heat_gwh": float(r["heat"] or 0) / 1e6, "undersized": 0, "no_fit": 0}
+    computed_at = None
+    for r in advice_rows:
+        row = units.setdefault(r["unit"], {"households": 0, "load_mw": 0.0, "heat_gwh": 0.0})
+        row.update(undersized=r["short"], no_fit=r["no_fit"])
+        computed_at = max(filter(None, [computed_at, r["at"]]), default=None)
+    total = {k: sum(u.get(k, 0) for u in units.values()) for k in ("households", "load_mw", "heat_gwh", "undersized",
+                                                                   "no_fit")}
+    children = [{"region": child, **units.get(child.prefix, {})} for child in region.children.all()] \
+        if region.level < codes.VILLAGE else []
+    return {"children": children, "total": total, "computed_at": computed_at}

@@ -341,7 +341,17 @@ def allocate(household: Household, line: ContractLine, *, user=None, channel=Cha
     if household.state == LifecycleState.CONFIRMED:
         ledger.transition(household, LifecycleState.SELECTED, user=user, channel=channel,
                           reason=f"分配型号{model.model_name}")
+    _refresh_advice(household)
     return allocation
+
+
+def _refresh_advice(household):
+    """Keep the stored sizing of this household (rollups) in step with its allocation."""
+    from . import batch, sizing
+    try:
+        batch.size_region(household.village_id, household_ids=[household.pk])
+    except sizing.MissingData:
+        pass
 
 
 @transaction.atomic
@@ -360,3 +370,4 @@ def release(allocation: Allocation, *, reason: str, user=None, channel=Channel.U
     ledger._log(allocation.household, [("equipment", f"{model.vendor} {model.model_name}"
                                                      f"（合同{allocation.line.contract.contract_no}）", "")],
                 user=user, channel=channel, source=reason)
+    _refresh_advice(allocation.household)

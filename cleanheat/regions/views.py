@@ -4,6 +4,7 @@ from cleanheat.access import any_user, requires
 from cleanheat.accounts.roles import VIEW
 from cleanheat.ledger.choices import HeatingPath, LifecycleState
 from cleanheat.ledger.queries import household_queryset
+from cleanheat.procurement.batch import sizing_rollup
 
 from . import codes
 from .models import Region
@@ -65,7 +66,7 @@ def region_page(request, code):
     require_in_scope(request.user, region.code)
     context = {"region": region, "ancestors": [a for a in region.ancestors()
                                                if a.code.startswith(user_prefix(request.user))],
-               "rollup": region_rollup(region)}
+               "rollup": region_rollup(region), "sizing": sizing_rollup(region)}
     if region.level == codes.VILLAGE:
         context["households"] = household_queryset(request.user, region=region.code)[:200]
     return render(request, "regions/region.html", context)

@@ -17,7 +17,7 @@ from . import checks, engine
 from .models import GasContract, HeatingSeason, HeatSource
 
 RULES = {"removal": "先立后破、不立不破", "gas": "以气定改", "heat_source": "热源环保绩效与烟气净化",
-         "retrofit": "节能改造能效提升30%"}
+         "retrofit": "节能改造能效提升30%", "sizing": "设备容量满足设计热负荷"}
 INSTALLED = STATE_ORDER.index(LifecycleState.INSTALLED)
 
 
@@ -40,6 +40,7 @@ def scan(prefix: str, today: date | None = None) -> list[Finding]:
     findings += _gas(households, config)
     findings += _heat_sources(households, config)
     findings += _retrofit(households, config)
+    findings += _sizing(prefix)
     return findings
 
 
@@ -133,6 +134,18 @@ def _retrofit(households, config):
                                f"已做节能改造但未登记能效提升比例{checks.SECTION_RETROFIT}"))
         elif problem := checks.retrofit_gain(True, gain, config.retrofit_min_gain_pct):
             out.append(Finding("retrofit", "breach", pk, no, village, problem))
+    return out
+
+
+def _sizing(prefix):
+    """Allocated units too small for the household's design load (§四.2: sized to the demand)."""
+    from cleanheat.procurement.batch import undersized
+    out = []
+    for pk, no, village, load, cap, model in undersized(prefix):
+        what = f"设计工况制热量{cap:.1f} kW" if cap == cap else "没有不高于设计温度的额定工况数据"
+        out.append(Finding("sizing", "warning", pk, no, village,
+                           f"已分配型号{model}{what}，小于本户设计热负荷{load:.1f} kW，低温天气可能供暖不足、"
+                           f"返烧散煤（§四.2）"))
     return out
 
 

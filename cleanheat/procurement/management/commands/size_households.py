@@ -1,0 +1,31 @@
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from cleanheat.audit.services import record
+from cleanheat.procurement import batch, sizing
+
+
+class Command(BaseCommand):
+    help = "批量选型测算：各户设计热负荷、采暖季需热量、推荐型号与各路径费用 / batch sizing and advice"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--region", default="", help="区划代码前缀，如 140902（默认全市）")
+
+    def handle(self, region, **options):
+        bars = {}
+
+        def progress(stage, done, total):
+            bar = bars.get(stage) or bars.setdefault(stage, tqdm(total=total, desc={"read": "读取", "validate": "计算",
+                                                                                  "write": "写入"}[stage], unit="户"))
+            bar.update(done - bar.n)
+        try:
+            stats = batch.size_region(region, progress=progress)
+        except sizing.MissingData as missing:
+            raise CommandError(str(missing)) from None
+        for bar in bars.values():
+            bar.close()
+        message = (f"已测算{stats['households']}户：设计热负荷合计{stats['design_load_mw']:.1f} MW，采暖季需热量"
+                   f"{stats['seasonal_heat_gwh']:.1f} GWh，已分配设备容量不足{stats['undersized']}户，"
+                   f"用时{stats['seconds']}秒")
+        record("sizing", target=f"命令行 {region or '全市'}", region_code=region, detail=message)
+        self.stdout.write(message)
