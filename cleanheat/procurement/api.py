@@ -2,7 +2,7 @@
 from datetime import date
 
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from cleanheat.access import requires
 from cleanheat.accounts import roles
@@ -144,7 +144,7 @@ def create_contract(request, payload: ContractIn):
     lines = [{"model": get_object_or_404(CatalogModel.objects.select_related("lot"), pk=x.model_id),
               "quantity": x.quantity, "unit_price": x.unit_price, "install_price": x.install_price}
              for x in payload.lines]
-    return 201, _contract_out(services.create_contract(data, lines, user=request.user))
+    return Status(201, _contract_out(services.create_contract(data, lines, user=request.user)))
 
 
 class OptionOut(Schema):
@@ -233,8 +233,8 @@ def allocate(request, household_no: str, payload: AllocateIn):
     household = _household(request, household_no)
     line = get_object_or_404(ContractLine.objects.select_related("model", "contract"), pk=payload.line_id)
     a = services.allocate(household, line, user=request.user, channel=Channel.API)
-    return 201, {"id": a.pk, "household_no": household.household_no, "line_id": line.pk,
-                 "model_name": line.model.model_name, "contract_no": line.contract.contract_no}
+    return Status(201, {"id": a.pk, "household_no": household.household_no, "line_id": line.pk,
+                 "model_name": line.model.model_name, "contract_no": line.contract.contract_no})
 
 
 class ReleaseIn(Schema):
@@ -247,7 +247,7 @@ def release(request, household_no: str, payload: ReleaseIn):
     household = _household(request, household_no)
     current = get_object_or_404(household.allocations, released_at__isnull=True)
     services.release(current, reason=payload.reason, user=request.user, channel=Channel.API)
-    return 204, None
+    return Status(204, None)
 
 
 class SizingIn(Schema):
@@ -271,4 +271,4 @@ def start_sizing(request, payload: SizingIn):
                              params={"prefix": prefix}, filename=f"选型测算：{prefix or '全市'}")
     jobs.start(job, sizing_job)
     job.refresh_from_db()
-    return 202, {"id": str(job.pk), "status": job.status, "message": job.message, "counts": job.counts}
+    return Status(202, {"id": str(job.pk), "status": job.status, "message": job.message, "counts": job.counts})

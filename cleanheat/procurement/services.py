@@ -141,6 +141,7 @@ def parse_catalog_sheet(path) -> tuple[list[dict], list[str]]:
     if header_index < 0 or missing:
         return [], [f"未找到表头或缺少必需的列：{'、'.join(missing)}（请使用“中标产品导入模板”）"]
     labels = {f: h for f, h, _ in CATALOG_COLUMNS}
+    present = set(columns.values())
     out, errors = [], []
     for r, row in enumerate(rows[header_index + 1:], start=header_index + 2):
         values = {f: row[c] if c < len(row) else None for c, f in columns.items()}
@@ -162,16 +163,16 @@ def parse_catalog_sheet(path) -> tuple[list[dict], list[str]]:
                             f"，可填：{'、'.join(str(lbl) for _, lbl in EquipmentType.choices)}")
         item["equipment_type"] = kind
         for f in ("rated_capacity_kw", "seasonal_efficiency", "unit_price", "install_price", "min_operating_temp_c"):
-            if f in columns:
+            if f in present:
                 item[f] = _number(values.get(f), labels[f], problems, where(f), required=f in REQUIRED)
         for f in ("efficiency_grade", "warranty_years", "year"):
-            if f in columns:
+            if f in present:
                 item[f] = _number(values.get(f), labels[f], problems, where(f), integer=True)
         points = []
         for t in RATING_TEMPS:
             cap_f, cop_f = f"cap_{t}", f"cop_{t}"
-            cap = _number(values.get(cap_f), labels[cap_f], problems, where(cap_f)) if cap_f in columns else None
-            cop = _number(values.get(cop_f), labels[cop_f], problems, where(cop_f)) if cop_f in columns else None
+            cap = _number(values.get(cap_f), labels[cap_f], problems, where(cap_f)) if cap_f in present else None
+            cop = _number(values.get(cop_f), labels[cop_f], problems, where(cop_f)) if cop_f in present else None
             if cap is not None:
                 points.append({"t": t, "kw": float(cap), "cop": float(cop) if cop is not None else None})
             elif cop is not None:
