@@ -35,6 +35,15 @@ def all_patterns(resolvers=None, prefix=""):
 def county_b():
     household = Household.objects.filter(village__code__startswith=B, archived=False).order_by("pk").first()
     b_user = make_user("b_someone", B, role="county_clerk")
+    from cleanheat.procurement.models import Allocation, CatalogModel, ContractLine, CountyContract, TenderLot
+    lot = TenderLot.objects.create(tender_no="B-ZB", code="1", name="乙县自行招标", year=2022, county_code=B,
+                                   path="biomass")
+    b_model = CatalogModel.objects.create(lot=lot, vendor="乙县企业", equipment_type="biomass_boiler", model_name="B-1",
+                                          rated_capacity_kw=15, seasonal_efficiency="0.85", unit_price=6000)
+    b_contract = CountyContract.objects.create(county_code=B, contract_no="B-CG-1", vendor="乙县企业", title="乙县合同")
+    b_line = ContractLine.objects.create(contract=b_contract, model=b_model, quantity=5, unit_price=6000)
+    b_allocation = household.allocations.first() or Allocation.objects.create(household=household, line=b_line,
+                                                                              channel="ui")
     job = Job.objects.create(kind="export_households", user=b_user, region_scope=B, params={})
     plan = Plan.objects.get(year=2022)
     report = DispatchReport.objects.create(plan=plan, county_code=B, period_start=plan.works_start,
@@ -49,6 +58,8 @@ def county_b():
             "report_id": report.pk, "county_code": B,
             "object_id": household.pk, "app_label": "ledger", "model_name": "household",
             "content_type_id": "1", "url": "x", "id": household.pk,
+            "model_id": b_model.pk, "contract_id": b_contract.pk, "allocation_id": b_allocation.pk,
+            "line_id": b_line.pk,
         },
         "names": set(Region.objects.filter(code__startswith=B).values_list("name", flat=True)[:200]),
     }
@@ -124,6 +135,7 @@ def test_every_api_route_denies_county_b(a_client, county_b):
     for path, method in api_routes(a_client):
         url = re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
         body = {"to_state": "selected", "reason": "越权测试", "heated_area": 999, "village": hh.village_id,
+                "line_id": values["line_id"],
                 **household_data(county=B)}
         if method == "get":
             response = a_client.get(url, {"region": B, "parent": values["code"]})

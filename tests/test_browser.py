@@ -190,3 +190,40 @@ def test_dashboard_charts_render_drill_down_and_download_the_dispatch_table(page
         page.wait_for_url(f"**/{'regions' if level == 'village' else 'dashboard'}/{code}/")
     village = Region.objects.get(code=code)
     assert village.level == 4 and page.locator("h1").inner_text().startswith(village.name)
+
+
+def test_advisor_ranked_models_cost_chart_and_allocation_from_a_county_contract(page, live_server, demo_data):
+    from cleanheat.ledger import services as ledger
+    from cleanheat.procurement import advisor, services
+
+    from .factories import household_data
+    household = ledger.create_household(household_data(
+        heating_path="electric", electric_device="ashp_water", heat_source="", heated_area="110"))
+    best = next(p for p in advisor.advise(household).paths if p.path == "electric").best.model
+    contract = services.create_contract({"county_code": "140902", "contract_no": "B-2022-01", "vendor": best.vendor,
+                                         "title": "浏览器测试合同"}, [{"model": best, "quantity": 5}])
+    make_user("b_alloc", "140902", role="county_clerk")
+    login(page, live_server, "b_alloc")
+    page.wait_for_url("**/regions/**")
+
+    page.goto(f"{live_server.url}/households/{household.household_no}/")
+    page.click("#open-advice")
+    page.wait_for_url(f"**/households/{household.household_no}/advice/")
+    assert "kW" in page.locator("#design-load").inner_text()
+    ranked = page.locator("#options-electric tr.option")
+    assert ranked.count() >= 2 and ranked.first.get_attribute("data-model") == best.model_name
+    page.wait_for_selector("#cost-chart[data-ready='1'] canvas")
+    assert page.locator("#path-summary tr[data-path='electric']").inner_text()
+
+    page.goto(f"{live_server.url}/procurement/contracts/{contract.pk}/")
+    row = page.locator(f"#contract-lines tr[data-model='{best.model_name}']")
+    assert row.locator(".allocated").inner_text() == "0" and row.locator(".left").inner_text() == "5"
+
+    page.goto(f"{live_server.url}/households/{household.household_no}/advice/")
+    ranked.first.locator("button.allocate", has_text="B-2022-01").click()
+    page.wait_for_selector("#current-allocation >> text=" + best.model_name)
+    page.click("#current-contract")
+    page.wait_for_url(f"**/procurement/contracts/{contract.pk}/")
+    row = page.locator(f"#contract-lines tr[data-model='{best.model_name}']")
+    assert row.locator(".allocated").inner_text() == "1" and row.locator(".left").inner_text() == "4"
+    assert household.household_no in page.locator("main").inner_text()

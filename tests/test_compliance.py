@@ -18,7 +18,7 @@ def by_rule(findings, rule, severity="breach"):
 def test_the_demo_has_breaches_of_every_rule_and_the_scan_finds_exactly_them():
     findings = compliance.scan("1409")
     for rule in compliance.RULES:
-        assert by_rule(findings, rule), rule
+        assert by_rule(findings, rule) or by_rule(findings, rule, "warning"), rule
     removed_without_consent = set(Household.objects.filter(state=LifecycleState.REMOVED, removal_consent_on__isnull=True,
                                                            archived=False).values_list("household_no", flat=True))
     assert removed_without_consent <= by_rule(findings, "removal")
@@ -32,6 +32,9 @@ def test_the_demo_has_breaches_of_every_rule_and_the_scan_finds_exactly_them():
     low_gain = set(Household.objects.filter(envelope_retrofitted=True, envelope_gain_pct__lt=30, archived=False)
                    .values_list("household_no", flat=True))
     assert by_rule(findings, "retrofit") == low_gain
+    from cleanheat.procurement.models import Advice
+    assert by_rule(findings, "sizing", "warning") == set(Advice.objects.filter(undersized=True, household__archived=False)
+                                              .values_list("household__household_no", flat=True))
 
 
 def test_a_source_whose_grade_drops_flags_every_household_depending_on_it():

@@ -53,15 +53,16 @@ def _model_out(m: CatalogModel) -> dict:
 @router.get("/catalog", response=list[CatalogModelOut])
 @requires(roles.VIEW)
 def list_catalog(request, path: str = "", active: bool = True):
-    qs = CatalogModel.objects.select_related("lot").filter(active=active) if active else \
-        CatalogModel.objects.select_related("lot")
+    qs = services.visible_models(request.user).select_related("lot")
+    if active:
+        qs = qs.filter(active=True)
     return [_model_out(m) for m in qs if not path or m.path == path]
 
 
 @router.get("/catalog/{model_id}", response=CatalogModelOut)
 @requires(roles.VIEW)
 def get_catalog_model(request, model_id: int):
-    return _model_out(get_object_or_404(CatalogModel.objects.select_related("lot"), pk=model_id))
+    return _model_out(get_object_or_404(services.visible_models(request.user).select_related("lot"), pk=model_id))
 
 
 class LineOut(Schema):
@@ -141,7 +142,7 @@ class ContractIn(Schema):
 def create_contract(request, payload: ContractIn):
     require_in_scope(request.user, payload.county_code)
     data = payload.dict(exclude={"lines"})
-    lines = [{"model": get_object_or_404(CatalogModel.objects.select_related("lot"), pk=x.model_id),
+    lines = [{"model": get_object_or_404(services.visible_models(request.user).select_related("lot"), pk=x.model_id),
               "quantity": x.quantity, "unit_price": x.unit_price, "install_price": x.install_price}
              for x in payload.lines]
     return Status(201, _contract_out(services.create_contract(data, lines, user=request.user)))

@@ -15,7 +15,7 @@ from . import batch, selection, services
 from .models import Allocation, ContractLine, CountyContract
 from .sizing import PATHS, demand, load_params, load_supply
 
-UNDERSIZED_EVERY = 150   # every 150th allocation gets a unit one size too small (for the compliance view)
+UNDERSIZED_EVERY = 150   # about one allocation in 150 gets a unit one size too small (for the compliance view)
 SELECTED = STATE_ORDER.index(LifecycleState.SELECTED)
 
 
@@ -49,7 +49,7 @@ def _pick_models(params) -> list[tuple[int, str, int]]:
                                          state__in=STATE_ORDER[SELECTED:])
                 .values_list("pk", "village_id", "heated_area", "structure", "envelope_retrofitted",
                              "envelope_gain_pct", "heating_path", "electric_device").order_by("pk"))
-    picks = []
+    picks, due = [], True
     for start in range(0, len(rows), batch.CHUNK):
         chunk = rows[start:start + batch.CHUNK]
         ids, villages, area, structure, retro, gain, path, device = zip(*chunk)
@@ -66,11 +66,11 @@ def _pick_models(params) -> list[tuple[int, str, int]]:
             j = int(np.argmin(annual))
             if not np.isfinite(annual[j]):
                 continue
-            if (len(picks) + 1) % UNDERSIZED_EVERY == 0:
-                smaller = [k for k in np.flatnonzero(wanted & catalog.available[county[i]])
-                           if catalog.capacity[county[i], k] < load[i]]
-                if smaller:
-                    j = int(max(smaller, key=lambda k: catalog.capacity[county[i], k]))
+            due = due or len(picks) % UNDERSIZED_EVERY == 0
+            smaller = [k for k in np.flatnonzero(wanted & catalog.available[county[i]])
+                       if catalog.capacity[county[i], k] < load[i]] if due else []
+            if smaller:  # else the next household takes the turn
+                j, due = int(max(smaller, key=lambda k: catalog.capacity[county[i], k])), False
             picks.append((pk, villages[i][:6], j))
     return picks
 

@@ -60,6 +60,13 @@ def load_catalog(lots: list[dict]) -> int:
     return count
 
 
+def visible_models(user):
+    """The city's tender is everyone's; a county's own tender only its county's (and the city's)."""
+    from cleanheat.regions.scope import user_prefix
+    prefix = user_prefix(user)[:6]
+    return CatalogModel.objects.filter(Q(lot__county_code="") | Q(lot__county_code__startswith=prefix))
+
+
 # ---- the tender's results sheet
 
 CATALOG_COLUMNS = [  # field, header in our template, other spellings seen in tender result sheets

@@ -5,6 +5,7 @@ from pathlib import Path
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -45,7 +46,9 @@ def catalog_page(request):
                         messages.error(request, problem)
                     messages.error(request, "文件有问题，未导入任何型号（全部或全不）")
             return redirect("catalog")
-    lots = TenderLot.objects.prefetch_related("models").order_by("-year", "tender_no", "code")
+    prefix = user_prefix(request.user)[:6]
+    lots = (TenderLot.objects.filter(Q(county_code="") | Q(county_code__startswith=prefix))
+            .prefetch_related("models").order_by("-year", "tender_no", "code"))
     return render(request, "procurement/catalog.html", {"lots": lots})
 
 
@@ -84,7 +87,7 @@ def contract_list(request):
 @requires(roles.CONTRACTS)
 def contract_create(request):
     counties = [c for c in counties_for(request.user)]
-    models = list(CatalogModel.objects.filter(active=True).select_related("lot"))
+    models = list(services.visible_models(request.user).filter(active=True).select_related("lot"))
     vendors = sorted({m.vendor for m in models})
     form = ContractForm(request.POST or None, counties=counties, vendors=vendors)
     if request.method == "POST" and form.is_valid():
