@@ -80,7 +80,7 @@ class Advice:
 
 def advise(household, params: Params | None = None, supply: Supply | None = None) -> Advice:
     params = params or load_params(household.village_id[:4].ljust(12, "0"))
-    supply = supply or load_supply(household.village_id[:6])
+    supply = supply or load_supply(household.village_id)
     config, catalog = params.config, params.catalog
     county = params.county(household.village_id)
     village = household.village_id

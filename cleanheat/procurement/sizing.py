@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from django.db.models import Q
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from cleanheat.ledger.choices import HeatingPath, Structure
@@ -140,18 +140,21 @@ class Supply:
 
 
 def load_supply(prefix: str = "", on: date | None = None) -> Supply:
+    """Heat-network reach, gas coverage and grid capacity of the villages under `prefix`."""
     config = RuleConfig.objects.filter(city_code=(prefix[:4] or "1409").ljust(12, "0")).order_by("-year").first() \
         or RuleConfig()
     grades = config.grades()
+    villages = Region.objects.filter(code_q("code", prefix)).only("code")
     central = set()
-    for source in HeatSource.objects.prefetch_related("villages"):
+    for source in HeatSource.objects.prefetch_related(Prefetch("villages", queryset=villages)):
         problem = checks.heat_source({"name": source.name, "kind": source.kind, "grade": source.grade,
                                       "on_exit_list": source.on_exit_list,
                                       "flue_gas_cleaning": source.flue_gas_cleaning}, grades)
         if not problem:
             central.update(v.code for v in source.villages.all())
     gas = set()
-    for contract in GasContract.objects.filter(pipeline_done=True, safety_passed=True).prefetch_related("villages"):
+    for contract in GasContract.objects.filter(pipeline_done=True, safety_passed=True) \
+            .prefetch_related(Prefetch("villages", queryset=villages)):
         gas.update(v.code for v in contract.villages.all())
     grid = {code: float(kw) for code, kw in GridCapacity.objects.filter(code_q("village_id", prefix))
             .values_list("village_id", "spare_kw")}
