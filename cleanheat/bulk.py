@@ -55,3 +55,20 @@ def insert(model, objs: list) -> None:
     cols = ", ".join(f'"{c}"' for c in columns)
     with connection.cursor() as cur:
         cur.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({placeholders})', rows)
+
+
+def insert_rows(model, attnames: list[str], rows) -> None:
+    """INSERT plain tuples, already in database form, into `model`'s table (columns `attnames`;
+    the primary key is left to the database when not named). For batch results written as
+    arrays, where building model instances would cost more than the work itself."""
+    table = model._meta.db_table
+    columns = [model._meta.get_field(a).column for a in attnames]
+    cols = ", ".join(f'"{c}"' for c in columns)
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            with cur.cursor.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        placeholders = ", ".join(["%s"] * len(columns))
+        cur.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({placeholders})', rows)

@@ -1,10 +1,12 @@
 """Sizing and advice for a whole village, county or city at once: one query for the households,
 NumPy for the arithmetic (in chunks, to bound memory), one bulk write for the results."""
 import time
+from itertools import repeat
 
 import numpy as np
-from django.db import transaction
-from django.db.models import Max, Q
+from django.db import connection, transaction
+from django.db.models import FloatField, Max, Q
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from cleanheat import bulk
@@ -25,6 +27,18 @@ def installed_models(prefix: str) -> dict[int, int]:
                 .values_list("household_id", "line__model_id"))
 
 
+def _ints_or_none(values, missing=None):
+    """Array → list of ints, with None where the value is not finite (or equals `missing`)."""
+    values = np.asarray(values, dtype=float)
+    ok = np.isfinite(values) if missing is None else values != missing
+    return [int(round(v)) if k else None for v, k in zip(values.tolist(), ok.tolist())]
+
+
+def _floats_or_none(values):
+    values = np.round(np.asarray(values, dtype=float), 2)
+    return [v if v == v else None for v in values.tolist()]
+
+
 def size_region(prefix: str = "", progress=None, params=None, household_ids=None) -> dict:
     """Compute and store EnergyDemand and Advice for every active household under `prefix`
     (or only for `household_ids`, as after an allocation)."""
@@ -35,19 +49,23 @@ def size_region(prefix: str = "", progress=None, params=None, household_ids=None
     households = Household.objects.filter(code_q("village_id", prefix), archived=False)
     if household_ids is not None:
         households = households.filter(pk__in=household_ids)
-    rows = list(households.values_list("pk", "village_id", "heated_area", "structure", "envelope_retrofitted",
-                                       "envelope_gain_pct", "heating_path").order_by())
+    # the area as a float in SQL: Decimal conversion of 200k values would cost more than the arithmetic
+    rows = list(households.annotate(area=Cast("heated_area", FloatField()))
+                .values_list("pk", "village_id", "area", "structure", "envelope_retrofitted",
+                             "envelope_gain_pct", "heating_path").order_by())
     n = len(rows)
     if progress:
         progress("read", n, n)
     alloc = installed_models(prefix)
     model_col = {int(mid): j for j, mid in enumerate(catalog.ids)}
     path_col = {p: j for j, p in enumerate(PATHS)}
-    demands, advices = [], []
-    now = timezone.now()
+    m_models = len(catalog.ids)
+    demand_rows, advice_rows = [], []
+    computed_at = EnergyDemand._meta.get_field("computed_at").get_db_prep_save(timezone.now(), connection)
     stats = {"households": n, "design_load_mw": 0.0, "seasonal_heat_gwh": 0.0, "undersized": 0, "no_fit": 0}
     for start in range(0, n, CHUNK):
         chunk = rows[start:start + CHUNK]
+        m = len(chunk)
         ids, villages, area, structure, retro, gain, path = zip(*chunk)
         area = np.array(area, dtype=float)
         county = np.array([params.county(v) for v in villages])
@@ -61,11 +79,12 @@ def size_region(prefix: str = "", progress=None, params=None, household_ids=None
         central = path_col["central"]
         best_cost[:, central] = np.where(feasible[:, central],
                                          selection.central_annual(area, cfg.tariffs, cfg.subsidies), np.inf)
+        rows_ = np.arange(m)
         cheapest = np.argmin(best_cost, axis=1)
-        cheapest_cost = best_cost[np.arange(len(chunk)), cheapest]
+        cheapest_cost = best_cost[rows_, cheapest]
         own = np.array([path_col.get(p, -1) for p in path])
-        own_idx = np.where(own >= 0, best_idx[np.arange(len(chunk)), np.maximum(own, 0)], -1)
-        own_cost = np.where(own >= 0, best_cost[np.arange(len(chunk)), np.maximum(own, 0)], np.inf)
+        own_idx = np.where(own >= 0, best_idx[rows_, np.maximum(own, 0)], -1)
+        own_cost = np.where(own >= 0, best_cost[rows_, np.maximum(own, 0)], np.inf)
         inst = np.array([model_col.get(alloc.get(pk), -1) for pk in ids])
         inst_cap = np.where(inst >= 0, catalog.capacity[county, np.maximum(inst, 0)], np.nan)
         undersized = inst_cap < load  # nan (no unit, or no rating point) compares False
@@ -74,17 +93,13 @@ def size_region(prefix: str = "", progress=None, params=None, household_ids=None
         stats["seasonal_heat_gwh"] += float(heat.sum()) / 1e6
         stats["undersized"] += int(undersized.sum())
         stats["no_fit"] += int(((own_idx < 0) & (own != central) & (own >= 0)).sum())
-        for i, pk in enumerate(ids):
-            demands.append(EnergyDemand(household_id=pk, design_load_kw=round(float(load[i]), 2),
-                                        seasonal_heat_kwh=round(float(heat[i])), method=METHOD))
-            advices.append(Advice(
-                household_id=pk, village_code=villages[i],
-                recommended_model_id=int(catalog.ids[own_idx[i]]) if own_idx[i] >= 0 else None,
-                own_path_cost=round(float(own_cost[i])) if np.isfinite(own_cost[i]) else None,
-                best_path=PATHS[cheapest[i]] if np.isfinite(cheapest_cost[i]) else "",
-                best_path_cost=round(float(cheapest_cost[i])) if np.isfinite(cheapest_cost[i]) else None,
-                installed_capacity_kw=round(float(inst_cap[i]), 2) if np.isfinite(inst_cap[i]) else None,
-                undersized=bool(undersized[i]), computed_at=now))
+        demand_rows += zip(ids, np.round(load, 2).tolist(), np.rint(heat).tolist(), repeat(METHOD, m),
+                           repeat(computed_at, m))
+        advice_rows += zip(ids, villages, _ints_or_none(np.where(own_idx >= 0, catalog.ids[np.maximum(own_idx, 0)] if m_models else -1, -1), -1),
+                           _ints_or_none(own_cost), [PATHS[j] if np.isfinite(c) else "" for j, c in
+                                                     zip(cheapest.tolist(), cheapest_cost.tolist())],
+                           _ints_or_none(cheapest_cost), _floats_or_none(inst_cap), undersized.tolist(),
+                           repeat(computed_at, m))
         if progress:
             progress("validate", min(start + CHUNK, n), n)
     with transaction.atomic():
@@ -95,10 +110,13 @@ def size_region(prefix: str = "", progress=None, params=None, household_ids=None
                 household_id__in=household_ids)
         old_demand.delete()
         old_advice.delete()
-        bulk.insert(EnergyDemand, demands)
+        bulk.insert_rows(EnergyDemand, ["household_id", "design_load_kw", "seasonal_heat_kwh", "method",
+                                        "computed_at"], demand_rows)
         if progress:
             progress("write", n // 2, n)
-        bulk.insert(Advice, advices)
+        bulk.insert_rows(Advice, ["household_id", "village_code", "recommended_model_id", "own_path_cost",
+                                  "best_path", "best_path_cost", "installed_capacity_kw", "undersized",
+                                  "computed_at"], advice_rows)
         if progress:
             progress("write", n, n)
     stats["seconds"] = round(time.perf_counter() - started, 2)

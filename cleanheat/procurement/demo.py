@@ -60,18 +60,25 @@ def _pick_models(params) -> list[tuple[int, str, int]]:
         feasible = np.ones((len(chunk), len(PATHS)), dtype=bool)  # they already are on that path
         result = selection.evaluate(load, heat, county, params.design_temp[county], supply.spare(villages),
                                     (PATHS, feasible), catalog, cfg.tariffs, cfg.subsidies, cfg.lifetime_years)
-        for i, pk in enumerate(ids):
-            wanted = (catalog.path == path[i]) & ((catalog.kind == device[i]) if device[i] else True)
-            annual = np.where(wanted, result.annual[i], np.inf)
-            j = int(np.argmin(annual))
-            if not np.isfinite(annual[j]):
-                continue
+        choice = np.full(len(chunk), -1)
+        kinds = np.array([f"{p}/{d}" for p, d in zip(path, device)], dtype=object)
+        for combo in set(kinds.tolist()):  # the cheapest fitting model of each household's own device type
+            p, d = combo.split("/")
+            wanted = (catalog.path == p) & ((catalog.kind == d) if d else True)
+            rows_ = np.flatnonzero(kinds == combo)
+            annual = np.where(wanted[None, :], result.annual[rows_], np.inf)
+            best = np.argmin(annual, axis=1)
+            choice[rows_] = np.where(np.isfinite(annual[np.arange(len(rows_)), best]), best, -1)
+        for i in np.flatnonzero(choice >= 0).tolist():
+            j = int(choice[i])
             due = due or len(picks) % UNDERSIZED_EVERY == 0
-            smaller = [k for k in np.flatnonzero(wanted & catalog.available[county[i]])
-                       if catalog.capacity[county[i], k] < load[i]] if due else []
-            if smaller:  # else the next household takes the turn
-                j, due = int(max(smaller, key=lambda k: catalog.capacity[county[i], k])), False
-            picks.append((pk, villages[i][:6], j))
+            if due:
+                same = (catalog.path == path[i]) & ((catalog.kind == device[i]) if device[i] else True)
+                smaller = [k for k in np.flatnonzero(same & catalog.available[county[i]])
+                           if catalog.capacity[county[i], k] < load[i]]
+                if smaller:  # else the next household takes the turn
+                    j, due = int(max(smaller, key=lambda k: catalog.capacity[county[i], k])), False
+            picks.append((ids[i], villages[i][:6], j))
     return picks
 
 
