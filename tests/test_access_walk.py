@@ -135,7 +135,7 @@ def test_every_api_route_denies_county_b(a_client, county_b):
     for path, method in api_routes(a_client):
         url = re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
         body = {"to_state": "selected", "reason": "越权测试", "heated_area": 999, "village": hh.village_id,
-                "line_id": values["line_id"],
+                "line_id": values["line_id"], "status": "terminated",
                 **household_data(county=B)}
         if method == "get":
             response = a_client.get(url, {"region": B, "parent": values["code"]})

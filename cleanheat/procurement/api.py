@@ -273,3 +273,38 @@ def start_sizing(request, payload: SizingIn):
     jobs.start(job, sizing_job)
     job.refresh_from_db()
     return Status(202, {"id": str(job.pk), "status": job.status, "message": job.message, "counts": job.counts})
+
+
+class CatalogModelPatch(Schema):
+    rated_capacity_kw: float | None = None
+    rating_points: list[dict] | None = None
+    seasonal_efficiency: float | None = None
+    min_operating_temp_c: float | None = None
+    efficiency_grade: int | None = None
+    unit_price: float | None = None
+    install_price: float | None = None
+    warranty_years: int | None = None
+    repair_contact: str | None = None
+    active: bool | None = None
+
+
+@router.patch("/catalog/{model_id}", response=CatalogModelOut)
+@requires(roles.CATALOG)
+def update_catalog_model(request, model_id: int, payload: CatalogModelPatch):
+    from decimal import Decimal
+    model = get_object_or_404(services.visible_models(request.user).select_related("lot"), pk=model_id)
+    data = {k: Decimal(str(v)) if isinstance(v, float) else v for k, v in payload.dict(exclude_none=True).items()}
+    services.update_catalog_model(model, data, user=request.user)
+    return _model_out(CatalogModel.objects.select_related("lot").get(pk=model.pk))
+
+
+class StatusIn(Schema):
+    status: str
+
+
+@router.post("/contracts/{contract_id}/status", response=ContractOut)
+@requires(roles.CONTRACTS)
+def set_contract_status(request, contract_id: int, payload: StatusIn):
+    contract = get_object_or_404(_contracts(request), pk=contract_id)
+    services.set_contract_status(contract, payload.status, user=request.user)
+    return _contract_out(contract)

@@ -24,3 +24,4 @@ class GasContractAdmin(admin.ModelAdmin):
 class HeatSourceAdmin(admin.ModelAdmin):
     list_display = ("name", "kind", "county_code", "grade", "on_exit_list", "flue_gas_cleaning")
     list_filter = ("kind", "grade", "on_exit_list")
+    autocomplete_fields = ("villages",)  # the heat network's reach: thousands of villages, searched by name
