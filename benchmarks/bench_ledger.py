@@ -8,14 +8,10 @@ Baseline, measured in the same run: the naive rollup (one COUNT query per county
     .venv/bin/python benchmarks/bench_ledger.py [--db PATH] [--reuse] [--repeat N]
 """
 import argparse
-import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import full_demo  # noqa: E402  (sits beside this script; puts the project on sys.path)
 
 
 def median_ms(fn, repeat):
@@ -30,26 +26,15 @@ def median_ms(fn, repeat):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--db", default=str(ROOT / "data" / "bench.sqlite3"))
-    parser.add_argument("--reuse", action="store_true", help="keep an already loaded database")
+    full_demo.add_arguments(parser)
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL"):
-        os.environ["DATABASE_URL"] = f"sqlite:///{args.db}"
-        if not args.reuse:
-            for suffix in ("", "-wal", "-shm"):
-                Path(args.db + suffix).unlink(missing_ok=True)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cleanheat.settings")
-    os.environ["CLEANHEAT_DEBUG"] = "0"
-    import django
-    django.setup()
-    from django.core.management import call_command
+    full_demo.open_full_demo(args)
     from django.test import Client
     from django.test.utils import setup_test_environment
 
     from cleanheat.accounts.models import User
     from cleanheat.ledger.choices import HeatingPath, LifecycleState
-    from cleanheat.ledger.demo_loader import load_demo, read_config
     from cleanheat.ledger.models import Household
     from cleanheat.regions.models import Region
     from cleanheat.plan.progress import counts_on
@@ -57,13 +42,6 @@ def main():
     from datetime import date
 
     setup_test_environment()
-    Path(args.db).parent.mkdir(exist_ok=True)
-    call_command("migrate", verbosity=0)
-    print(f"database: {django.db.connection.vendor}")
-    if not Household.objects.exists():
-        started = time.perf_counter()
-        n = load_demo(read_config())
-        print(f"demo load: {n} households in {time.perf_counter() - started:.1f} s")
     user, _ = User.objects.get_or_create(username="bench", defaults={"role": "city_admin", "region_scope": "1409",
                                                                    "must_change_password": False})
     client = Client()

@@ -8,15 +8,11 @@ as the issue says not to do) on a sample, extrapolated to the city.
     .venv/bin/python benchmarks/bench_sizing.py [--db PATH] [--reuse] [--repeat N] [--sample N]
 """
 import argparse
-import os
 import resource
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import full_demo  # noqa: E402  (sits beside this script; puts the project on sys.path)
 
 
 def peak_rss_mb() -> float:
@@ -25,34 +21,16 @@ def peak_rss_mb() -> float:
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--db", default=str(ROOT / "data" / "bench.sqlite3"))
-    parser.add_argument("--reuse", action="store_true", help="keep an already loaded database")
+    full_demo.add_arguments(parser)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--sample", type=int, default=2000)
     args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL"):
-        os.environ["DATABASE_URL"] = f"sqlite:///{args.db}"
-        if not args.reuse:
-            for suffix in ("", "-wal", "-shm"):
-                Path(args.db + suffix).unlink(missing_ok=True)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cleanheat.settings")
-    os.environ["CLEANHEAT_DEBUG"] = "0"
-    import django
-    django.setup()
-    from django.core.management import call_command
+    full_demo.open_full_demo(args)
 
-    from cleanheat.ledger.demo_loader import load_demo, read_config
     from cleanheat.ledger.models import Household
     from cleanheat.procurement import advisor, batch
     from cleanheat.procurement.sizing import load_params, load_supply
 
-    Path(args.db).parent.mkdir(exist_ok=True)
-    call_command("migrate", verbosity=0)
-    print(f"database: {django.db.connection.vendor}")
-    if not Household.objects.exists():
-        started = time.perf_counter()
-        n = load_demo(read_config())
-        print(f"demo load: {n} households in {time.perf_counter() - started:.1f} s")
     rss_before = peak_rss_mb()
     times, stats = [], None
     for _ in range(args.repeat):

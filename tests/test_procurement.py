@@ -15,7 +15,7 @@ from cleanheat.rules import compliance
 from cleanheat.rules.models import GasContract
 
 from .conftest import make_user
-from .factories import household_data, village
+from .factories import household_data
 from .sheets import write_sheet
 
 pytestmark = pytest.mark.django_db

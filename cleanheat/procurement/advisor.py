@@ -144,13 +144,12 @@ def _tariff(path, uses_tou):
 
 def _open_lines(county_code):
     """Signed contract lines of the county with units left: {model id: [(line, left)]}."""
-    from django.db.models import Count, Q
+    from .services import line_counts
+    lines = list(ContractLine.objects.filter(contract__county_code=county_code, contract__status="signed")
+                 .select_related("contract"))
+    counts = line_counts(lines)
     out = {}
-    lines = (ContractLine.objects.filter(contract__county_code=county_code, contract__status="signed")
-             .select_related("contract")
-             .annotate(used=Count("allocations", filter=Q(allocations__released_at__isnull=True))))
     for line in lines:
-        left = line.quantity - line.used
-        if left > 0:
-            out.setdefault(line.model_id, []).append((line, left))
+        if counts[line.pk]["left"] > 0:
+            out.setdefault(line.model_id, []).append((line, counts[line.pk]["left"]))
     return out

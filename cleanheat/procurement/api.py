@@ -6,13 +6,11 @@ from ninja import Router, Schema, Status
 
 from cleanheat.access import requires
 from cleanheat.accounts import roles
-from cleanheat.imports import jobs
-from cleanheat.imports.models import Job
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.queries import scoped_households
 from cleanheat.regions.scope import require_in_scope, user_prefix
 
-from . import advisor, services
+from . import advisor, batch, services
 from .models import CatalogModel, ContractLine, CountyContract
 
 router = Router(tags=["设备招标与选型 procurement"])
@@ -265,12 +263,9 @@ class JobOut(Schema):
 @router.post("/sizing", response={202: JobOut})
 @requires(roles.CATALOG)
 def start_sizing(request, payload: SizingIn):
-    from .views import sizing_job
     prefix = payload.region or user_prefix(request.user)
     require_in_scope(request.user, prefix)
-    job = Job.objects.create(kind="sizing", user=request.user, region_scope=user_prefix(request.user),
-                             params={"prefix": prefix}, filename=f"选型测算：{prefix or '全市'}")
-    jobs.start(job, sizing_job)
+    job = batch.start_job(request.user, prefix, prefix or "全市")
     job.refresh_from_db()
     return Status(202, {"id": str(job.pk), "status": job.status, "message": job.message, "counts": job.counts})
 

@@ -15,7 +15,7 @@ from cleanheat.regions.scope import code_q
 
 from . import selection
 from .models import Advice, Allocation
-from .sizing import PATHS, MissingData, demand, load_params, load_supply
+from .sizing import PATHS, MissingData, demand_of_rows, load_params, load_supply
 
 CHUNK = 20_000
 METHOD = "稳态传热+换气（GB 50736 §5.2），度日法采暖季需热量"
@@ -68,9 +68,7 @@ def size_region(prefix: str = "", progress=None, params=None, household_ids=None
         m = len(chunk)
         ids, villages, area, structure, retro, gain, path = zip(*chunk)
         area = np.array(area, dtype=float)
-        county = np.array([params.county(v) for v in villages])
-        gain = np.array([np.nan if g is None else g for g in gain], dtype=float)
-        _, load, heat = demand(params, area, np.array(structure, dtype=object), np.array(retro), gain, county)
+        county, load, heat = demand_of_rows(params, villages, area, structure, retro, gain)
         design_temp = params.design_temp[county]
         feasible = supply.feasible(villages)
         result = selection.evaluate(load, heat, county, design_temp, supply.spare(villages), (PATHS, feasible),
@@ -123,6 +121,32 @@ def size_region(prefix: str = "", progress=None, params=None, household_ids=None
     return stats
 
 
+def summary(stats: dict) -> str:
+    return (f"已测算{stats['households']}户：设计热负荷合计{stats['design_load_mw']:.1f} MW，采暖季需热量"
+            f"{stats['seasonal_heat_gwh']:.1f} GWh；已分配设备容量不足{stats['undersized']}户；用时{stats['seconds']}秒")
+
+
+def start_job(user, prefix: str, label: str):
+    """Batch sizing as a background job with a progress bar (the page and the API start it)."""
+    from cleanheat.imports import jobs
+    from cleanheat.imports.models import Job
+    from cleanheat.regions.scope import user_prefix
+    job = Job.objects.create(kind="sizing", user=user, region_scope=user_prefix(user), params={"prefix": prefix},
+                             filename=f"选型测算：{label}")
+    jobs.start(job, _run_job)
+    return job
+
+
+def _run_job(job):
+    from cleanheat.audit.services import record
+    from cleanheat.imports import jobs
+    jobs._save(job, status="running")
+    stats = size_region(job.params.get("prefix", ""), progress=jobs.reporter(job.pk))
+    message = summary(stats)
+    jobs._save(job, status="done", counts=stats, message=message, finished_at=timezone.now())
+    record("sizing", user=job.user, region_code=job.params.get("prefix", ""), target=job.filename, detail=message)
+
+
 def undersized(prefix: str = "") -> list[tuple]:
     """Households whose allocated unit cannot cover their design load at the county's design
     temperature, computed afresh: (id, household no, village, load kW, capacity kW or nan, model)."""
@@ -139,10 +163,7 @@ def undersized(prefix: str = "") -> list[tuple]:
     if not rows:
         return []
     ids, numbers, villages, area, structure, retro, gain, model_ids, names = zip(*rows)
-    county = np.array([params.county(v) for v in villages])
-    gain = np.array([np.nan if g is None else g for g in gain], dtype=float)
-    _, load, _ = demand(params, np.array(area, dtype=float), np.array(structure, dtype=object), np.array(retro), gain,
-                        county)
+    county, load, _ = demand_of_rows(params, villages, area, structure, retro, gain)
     column = {int(mid): j for j, mid in enumerate(catalog.ids)}
     cols = np.array([column.get(m, -1) for m in model_ids])
     cap = np.where(cols >= 0, catalog.capacity[county, np.maximum(cols, 0)], np.nan)

@@ -13,7 +13,7 @@ from cleanheat.rules.models import HeatSource
 
 from . import batch, selection, services
 from .models import Allocation, ContractLine, CountyContract
-from .sizing import PATHS, demand, load_params, load_supply
+from .sizing import PATHS, demand_of_rows, load_params, load_supply
 
 UNDERSIZED_EVERY = 150   # about one allocation in 150 gets a unit one size too small (for the compliance view)
 SELECTED = STATE_ORDER.index(LifecycleState.SELECTED)
@@ -53,10 +53,7 @@ def _pick_models(params) -> list[tuple[int, str, int]]:
     for start in range(0, len(rows), batch.CHUNK):
         chunk = rows[start:start + batch.CHUNK]
         ids, villages, area, structure, retro, gain, path, device = zip(*chunk)
-        county = np.array([params.county(v) for v in villages])
-        gain = np.array([np.nan if g is None else g for g in gain], dtype=float)
-        _, load, heat = demand(params, np.array(area, dtype=float), np.array(structure, dtype=object),
-                               np.array(retro), gain, county)
+        county, load, heat = demand_of_rows(params, villages, area, structure, retro, gain)
         feasible = np.ones((len(chunk), len(PATHS)), dtype=bool)  # they already are on that path
         result = selection.evaluate(load, heat, county, params.design_temp[county], supply.spare(villages),
                                     (PATHS, feasible), catalog, cfg.tariffs, cfg.subsidies, cfg.lifetime_years)

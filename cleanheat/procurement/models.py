@@ -26,7 +26,6 @@ PATH_OF_TYPE = {
     "ground_source": HeatingPath.GROUND_SOURCE, "water_source": HeatingPath.WATER_SOURCE,
     "solar_assisted": HeatingPath.SOLAR,
 }
-HEAT_PUMP_TYPES = {"ashp_water", "ashp_air", "ground_source", "water_source", "solar_assisted"}
 
 
 class TenderLot(models.Model):

@@ -15,7 +15,7 @@ from cleanheat.imports.cells import as_text
 from cleanheat.imports.headers import column_letter, is_total_row, normalise_header
 from cleanheat.imports.reader import read_rows
 from cleanheat.ledger import services as ledger
-from cleanheat.ledger.choices import STATE_ORDER, Channel, LifecycleState
+from cleanheat.ledger.choices import STATE_ORDER, Channel, ElectricDevice, LifecycleState
 from cleanheat.ledger.models import Household
 
 from .models import (PATH_OF_TYPE, AdvisorConfig, Allocation, CatalogModel, ContractLine, CountyClimate,
@@ -342,7 +342,7 @@ def allocate(household: Household, line: ContractLine, *, user=None, channel=Cha
     allocation = Allocation.objects.create(household=household, line=line, user=user, channel=channel)
     ledger._log(household, [("equipment", "", f"{model.vendor} {model.model_name}（合同{contract.contract_no}）")],
                 user=user, channel=channel)
-    if model.equipment_type in ("ashp_water", "ashp_air", "direct", "storage") \
+    if model.equipment_type in ElectricDevice.values \
             and household.electric_device != model.equipment_type:
         ledger.update_household(household, {"electric_device": model.equipment_type}, user=user, channel=channel,
                                 source=f"设备分配（合同{contract.contract_no}）")

@@ -16,8 +16,7 @@ from cleanheat.rules import checks
 from cleanheat.rules.models import GasContract, HeatSource, RuleConfig
 
 from . import heatload, selection
-from .models import (ENVELOPE_FIELDS, AdvisorConfig, CatalogModel, CountyClimate, EnvelopeType,
-                     GridCapacity, HEAT_PUMP_TYPES)
+from .models import ENVELOPE_FIELDS, AdvisorConfig, CatalogModel, CountyClimate, EnvelopeType, GridCapacity
 
 PATHS = [HeatingPath.ELECTRIC.value, HeatingPath.GAS.value, HeatingPath.BIOMASS.value,
          HeatingPath.GROUND_SOURCE.value, HeatingPath.WATER_SOURCE.value, HeatingPath.SOLAR.value,
@@ -116,6 +115,16 @@ def demand(params: Params, area, structure, retrofitted, gain_pct, county_idx):
     dd = heatload.degree_days(params.heating_days[county_idx], params.indoor, params.mean_temp[county_idx])
     heat = heatload.seasonal_heat_kwh(h, dd, float(params.config.usage_factor))
     return h, load, heat
+
+
+def demand_of_rows(params: Params, villages, area, structure, retrofitted, gain_pct):
+    """(county index, design load, seasonal heat) for household columns as the database gives them
+    (decimals, None for an unregistered gain)."""
+    county = np.array([params.county(v) for v in villages])
+    gain = np.array([np.nan if g is None else g for g in gain_pct], dtype=float)
+    _, load, heat = demand(params, np.array(area, dtype=float), np.array(structure, dtype=object),
+                           np.array(retrofitted), gain, county)
+    return county, load, heat
 
 
 @dataclass

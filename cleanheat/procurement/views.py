@@ -12,7 +12,6 @@ from django.views.decorators.http import require_POST
 
 from cleanheat.access import has_perm, requires
 from cleanheat.accounts import roles
-from cleanheat.imports import jobs
 from cleanheat.imports.models import Job
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.views import _household
@@ -20,7 +19,7 @@ from cleanheat.regions.models import Region
 from cleanheat.regions.scope import require_in_scope, user_prefix
 from cleanheat.regions.views import counties_for
 
-from . import advisor, services, sizing, xlsx
+from . import advisor, batch, services, sizing, xlsx
 from .forms import CatalogModelForm, ContractForm, ReleaseForm
 from .models import Allocation, CatalogModel, ContractLine, CountyContract, TenderLot
 
@@ -186,27 +185,9 @@ def sizing_page(request):
         code = request.POST.get("region") or prefix
         require_in_scope(request.user, code)
         region = get_object_or_404(Region, code=code.ljust(12, "0")[:12]) if code else None
-        job = Job.objects.create(kind="sizing", user=request.user, region_scope=prefix,
-                                 params={"prefix": region.prefix if region else ""},
-                                 filename=f"选型测算：{region.name if region else '全市'}")
-        jobs.start(job, sizing_job)
+        job = batch.start_job(request.user, region.prefix if region else "", region.name if region else "全市")
         return redirect("job", job_id=job.pk)
     return render(request, "procurement/sizing.html", {
         "counties": counties_for(request.user),
         "jobs": Job.objects.filter(kind="sizing", region_scope__startswith=prefix[:4]).select_related("user")[:20]})
-
-
-def sizing_job(job):
-    from django.utils import timezone
-
-    from cleanheat.audit.services import record
-
-    from . import batch
-    jobs._save(job, status="running")
-    stats = batch.size_region(job.params.get("prefix", ""), progress=jobs.reporter(job.pk))
-    message = (f"已测算{stats['households']}户：设计热负荷合计{stats['design_load_mw']:.1f} MW，采暖季需热量"
-               f"{stats['seasonal_heat_gwh']:.1f} GWh；已分配设备容量不足{stats['undersized']}户；用时{stats['seconds']}秒")
-    jobs._save(job, status="done", counts=stats, message=message, finished_at=timezone.now())
-    record("sizing", user=job.user, region_code=job.params.get("prefix", ""), target=job.filename, detail=message)
-
 

@@ -24,8 +24,6 @@ class Command(BaseCommand):
             raise CommandError(str(missing)) from None
         for bar in bars.values():
             bar.close()
-        message = (f"已测算{stats['households']}户：设计热负荷合计{stats['design_load_mw']:.1f} MW，采暖季需热量"
-                   f"{stats['seasonal_heat_gwh']:.1f} GWh，已分配设备容量不足{stats['undersized']}户，"
-                   f"用时{stats['seconds']}秒")
+        message = batch.summary(stats)
         record("sizing", target=f"命令行 {region or '全市'}", region_code=region, detail=message)
         self.stdout.write(message)
