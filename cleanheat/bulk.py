@@ -9,7 +9,7 @@ from django.db import connection, models
 NEEDS_PREP = (models.DateTimeField, models.DateField, models.DecimalField, models.JSONField, models.UUIDField)
 
 
-def _allocate_ids(model, n: int) -> list[int]:
+def allocate_ids(model, n: int) -> list[int]:
     table = model._meta.db_table
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
@@ -27,7 +27,7 @@ def insert(model, objs: list) -> None:
         return
     fields = [f for f in model._meta.concrete_fields]
     if isinstance(model._meta.pk, models.AutoField):  # else the caller set the key (one-to-one)
-        for obj, pk in zip(objs, _allocate_ids(model, len(objs))):
+        for obj, pk in zip(objs, allocate_ids(model, len(objs))):
             obj.pk = pk
     for f in fields:  # auto_now / auto_now_add, as save() would
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
@@ -57,12 +57,17 @@ def insert(model, objs: list) -> None:
         cur.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({placeholders})', rows)
 
 
-def insert_rows(model, attnames: list[str], rows) -> None:
-    """INSERT plain tuples, already in database form, into `model`'s table (columns `attnames`;
-    the primary key is left to the database when not named). For batch results written as
-    arrays, where building model instances would cost more than the work itself."""
+def insert_rows(model, attnames: list[str], rows, *, prepare=False) -> None:
+    """INSERT plain tuples into `model`'s table (columns `attnames`; the primary key is left to
+    the database when not named). For batch results written as arrays, where building model
+    instances would cost more than the work itself. Values are in database form, or Python
+    values of the fields with prepare=True (dates, datetimes, decimals converted once per
+    distinct value, where the backend needs it)."""
     table = model._meta.db_table
-    columns = [model._meta.get_field(a).column for a in attnames]
+    fields = [model._meta.get_field(a) for a in attnames]
+    columns = [f.column for f in fields]
+    if prepare and connection.vendor != "postgresql":  # psycopg adapts these itself
+        rows = _prepared(fields, rows)
     cols = ", ".join(f'"{c}"' for c in columns)
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
@@ -72,3 +77,19 @@ def insert_rows(model, attnames: list[str], rows) -> None:
             return
         placeholders = ", ".join(["%s"] * len(columns))
         cur.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({placeholders})', rows)
+
+
+def _prepared(fields, rows):
+    preps = [(i, f, {}) for i, f in enumerate(fields) if isinstance(f, NEEDS_PREP)]
+    for row in rows:
+        if preps:
+            row = list(row)
+            for i, f, memo in preps:
+                value = row[i]
+                try:
+                    row[i] = memo[value]
+                except KeyError:
+                    row[i] = memo[value] = f.get_db_prep_save(value, connection)
+                except TypeError:  # not hashable
+                    row[i] = f.get_db_prep_save(value, connection)
+        yield row

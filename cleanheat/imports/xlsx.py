@@ -84,12 +84,13 @@ def write_error_report(path, result):
     ws = wb.add_worksheet("问题清单")
     bad = wb.add_format({"bg_color": "#F8C9C4", "border": 1, "border_color": "#B3261E"})
     head = wb.add_format({"bold": True, "bg_color": "#DDE6F0"})
-    header = list(result.rows[0])
+    header = list(result.header)
     ws.write_row(0, 0, ["原行号", *[str(h) for h in header], "问题说明"], head)
     out = 1
-    for raw, res in zip(result.rows[1:], result.results):
+    for res in result.checked:
         if not res.errors:
             continue
+        raw = res.raw
         bad_cols = {col for col, _ in res.errors if col is not None}
         ws.write_number(out, 0, res.number)
         for col, value in enumerate(raw):
