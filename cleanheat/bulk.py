@@ -4,6 +4,8 @@ SQLite, with values prepared once per column instead of through Django's per-val
 Used only inside a transaction by code that has already validated every row; it sets auto_now
 fields and primary keys like bulk_create would.
 """
+from contextlib import contextmanager
+
 from django.db import connection, models
 
 NEEDS_PREP = (models.DateTimeField, models.DateField, models.DecimalField, models.JSONField, models.UUIDField)
@@ -57,21 +59,18 @@ def insert(model, objs: list) -> None:
         cur.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({placeholders})', rows)
 
 
-def insert_rows(model, attnames: list[str], rows, *, prepare=False) -> None:
-    """INSERT plain tuples into `model`'s table (columns `attnames`; the primary key is left to
-    the database when not named). For batch results written as arrays, where building model
-    instances would cost more than the work itself. Values are in database form, or Python
-    values of the fields with prepare=True (dates, datetimes, decimals converted once per
-    distinct value, where the backend needs it)."""
+def insert_rows(model, attnames: list[str], rows) -> None:
+    """INSERT plain tuples, already in database form, into `model`'s table (columns `attnames`;
+    the primary key is left to the database when not named). For batch results written as
+    arrays, where building model instances would cost more than the work itself."""
     table = model._meta.db_table
-    fields = [model._meta.get_field(a) for a in attnames]
-    columns = [f.column for f in fields]
-    if prepare and connection.vendor != "postgresql":  # psycopg adapts these itself
-        rows = _prepared(fields, rows)
+    columns = [model._meta.get_field(a).column for a in attnames]
     cols = ", ".join(f'"{c}"' for c in columns)
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            with cur.cursor.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy:
+            from psycopg.copy import QueuedLibpqWriter  # sends from a thread while we prepare more rows
+            raw = cur.cursor
+            with raw.copy(f'COPY "{table}" ({cols}) FROM STDIN', writer=QueuedLibpqWriter(raw)) as copy:
                 for row in rows:
                     copy.write_row(row)
             return
@@ -79,17 +78,36 @@ def insert_rows(model, attnames: list[str], rows, *, prepare=False) -> None:
         cur.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({placeholders})', rows)
 
 
-def _prepared(fields, rows):
-    preps = [(i, f, {}) for i, f in enumerate(fields) if isinstance(f, NEEDS_PREP)]
-    for row in rows:
-        if preps:
-            row = list(row)
-            for i, f, memo in preps:
-                value = row[i]
-                try:
-                    row[i] = memo[value]
-                except KeyError:
-                    row[i] = memo[value] = f.get_db_prep_save(value, connection)
-                except TypeError:  # not hashable
-                    row[i] = f.get_db_prep_save(value, connection)
-        yield row
+
+def insert_columns(model, columns: dict[str, list]) -> None:
+    """insert_rows for values given column by column in Python form (dates, datetimes, decimals):
+    where the backend needs them converted, each distinct value is converted once."""
+    data = []
+    for attname, values in columns.items():
+        field = model._meta.get_field(attname)
+        if connection.vendor != "postgresql" and isinstance(field, NEEDS_PREP):  # psycopg adapts these itself
+            memo = {}
+            for value in set(values):
+                memo[value] = field.get_db_prep_save(value, connection)
+            values = [memo[v] for v in values]
+        data.append(values)
+    insert_rows(model, list(columns), zip(*data))
+
+
+@contextmanager
+def large_write(cache_mb: int = 256):
+    """SQLite keeps at most 2 MB of pages in memory by default: a write touching every index of
+    a large table then re-reads pages all the time. Give this connection a larger page cache for
+    the duration of the write (PostgreSQL manages its own buffers)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cur:
+        cur.execute("PRAGMA cache_size")
+        before = cur.fetchone()[0]
+        cur.execute(f"PRAGMA cache_size = -{cache_mb * 1024}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            cur.execute(f"PRAGMA cache_size = {int(before)}")

@@ -48,6 +48,7 @@ class NewRows:
     """New households that passed every check column by column: database-ready columns."""
     numbers: list                    # Excel row numbers
     values: dict                     # Household attname → list of values
+    secrets: dict                    # id_number / phone / bank_account → plain values (encrypted on writing)
     state_dates: list                # the day each reached its state (None: the import day)
 
     def __len__(self):
@@ -158,12 +159,13 @@ def _plain(text) -> str:
     return identity.normalise_text(text)
 
 
-def analyse(path, *, user, filename: str, progress=None) -> ImportResult:
+def analyse(path, *, user, filename: str, progress=None, by_row=False) -> ImportResult:
     """Dry run: read and validate every row; nothing is written.
 
     Rows that are plainly new and valid are recognised column by column (`_screen`); every other
     row — an update, anything doubtful, anything refused — goes through the same per-row service
-    checks as a form, in file order, and those phrase every message."""
+    checks as a form, in file order, and those phrase every message. by_row=True checks every
+    row one by one: the reference the column checks are tested against."""
     require_perm(user, IMPORT)
     sheet, table = read_table(path)
     head = [[v if v is not None else "" for v in row] for row in table.head(20).rows()]
@@ -178,14 +180,20 @@ def analyse(path, *, user, filename: str, progress=None) -> ImportResult:
     finder = VillageFinder(user, lookups.villages)
     col_of = {f: c for c, f in columns.items()}
     with rules_engine.batch():
-        fast, slow = _screen(data, columns, user, lookups, finder)
-        result.fast = fast
+        screen = _screen(data, columns, user, lookups, finder)
+        if by_row:
+            screen.slow, screen.gas, screen.ok = list(range(data.height)), [], [False] * data.height
         if progress:
-            progress("validate", len(fast), total)
+            progress("validate", total - len(screen.slow) - len(screen.gas), total)
         numbers = data.get_column("_number").to_list()
-        existing = _existing_households(user, data, slow, col_of)
+        existing = _existing_households(user, data, screen.slow, col_of)
         seen_ids, seen_numbers = {}, {}
-        for i, index in enumerate(slow):
+        gas = set(screen.gas)
+        for i, index in enumerate(sorted(screen.slow + screen.gas)):
+            if index in gas:  # 以气定改: the volume left depends on the rows above, so in file order
+                if rules_engine.gas_problem(None, screen.villages[index], screen.cleaned["heated_area"][index]) is None:
+                    screen.ok[index] = True
+                    continue
             row = [v if v is not None else "" for v in data.row(index)[1:]]
             res = _check_row(row, numbers[index], user, columns, col_of, lookups, finder, existing,
                              seen_ids, seen_numbers)
@@ -193,7 +201,8 @@ def analyse(path, *, user, filename: str, progress=None) -> ImportResult:
                 res.raw = row
             result.checked.append(res)
             if progress and i % 2000 == 0:
-                progress("validate", len(fast) + i, total)
+                progress("validate", total - len(screen.slow) - len(screen.gas) + i, total)
+        result.fast = screen.new_rows(numbers)
     if progress:
         progress("validate", total, total)
     return result
@@ -244,12 +253,39 @@ DEFAULTS = {f.name: getattr(f.get_default(), "value", f.get_default())
 DEFAULTS["heat_source"] = None
 
 
-def _screen(data, columns, user, lookups, finder):
+@dataclass
+class Screen:
+    ok: list                         # per row: a new household passing every check
+    slow: list                       # indexes of rows to check one by one
+    gas: list                        # indexes of rows passing everything but the gas volume check
+    villages: list
+    cleaned: dict                    # field → per-row values (Python form)
+    ids: list
+    id_hashes: list
+    phones: list
+    banks: list
+
+    def new_rows(self, numbers) -> NewRows:
+        keep = [i for i, ok in enumerate(self.ok) if ok]
+        pick = lambda column: [column[i] for i in keep]  # noqa: E731
+        values = {f if f != "heat_source" else "heat_source_id": pick(column) for f, column in self.cleaned.items()
+                  if f != "state_date"}
+        values["village_id"] = pick(self.villages)
+        values["heat_source_id"] = [s.pk if s is not None else None for s in values["heat_source_id"]]
+        values["id_number_hash"] = pick(self.id_hashes)
+        # encrypted and masked while writing, so that the database works on one chunk meanwhile
+        secrets = {"id_number": pick(self.ids), "phone": [v or "" for v in pick(self.phones)],
+                   "bank_account": [v or "" for v in pick(self.banks)]}
+        return NewRows(numbers=pick(numbers), values=values, secrets=secrets,
+                       state_dates=pick(self.cleaned["state_date"]))
+
+
+def _screen(data, columns, user, lookups, finder) -> Screen:
     """Recognise the rows that are new households passing every check, column by column.
 
-    Returns (NewRows, indexes of the other rows). A row is only recognised when each of its
-    values is one the service accepts (the service itself judges each distinct value) and no
-    rule needs the row's context (duplicates, updates, gas volumes counted in file order)."""
+    A row is only recognised when each of its values is one the service accepts (the service
+    itself judges each distinct value) and no rule needs the row's context (duplicates, updates);
+    the gas volume check, which counts the rows above, is left to the caller (`Screen.gas`)."""
     n = data.height
     col_of = {f: c for c, f in columns.items()}
     cell = {f: data.get_column(f"c{c}") for f, c in col_of.items()}
@@ -355,7 +391,7 @@ def _screen(data, columns, user, lookups, finder):
     refuse([a is _BAD or b is _BAD for a, b in zip(states, state_dates)])
 
     # the rules that read several fields; gas volumes are counted row by row, in file order
-    rules = {}
+    rules, gas = {}, []
     for i in range(n):
         if not ok[i]:
             continue
@@ -365,39 +401,24 @@ def _screen(data, columns, user, lookups, finder):
         elif not device and STATE_ORDER.index(state) >= 1:
             ok[i] = False
             continue
-        if path == HeatingPath.GAS and state != LifecycleState.CONFIRMED:
-            ok[i] = False
-            continue
+        gas_volume = path == HeatingPath.GAS and state != LifecycleState.CONFIRMED
         source = cleaned["heat_source"][i]
         key = (path, state, source.pk if source else None, cleaned["envelope_retrofitted"][i],
                cleaned["envelope_gain_pct"][i], villages[i][:4])
         if key not in rules:
             rules[key] = bool(
                 rules_engine.retrofit_problem(key[3], key[4], villages[i])
-                or rules_engine.for_state(None, path=path, village_code=villages[i], area=0, state=state,
-                                          heat_source=source, entering=True))
-        if rules[key]:
+                or (not gas_volume and rules_engine.for_state(None, path=path, village_code=villages[i], area=0,
+                                                              state=state, heat_source=source, entering=True)))
+        if rules[key] or gas_volume:
             ok[i] = False
+            if not rules[key]:
+                gas.append(i)
 
-    keep = [i for i in range(n) if ok[i]]
-    slow = [i for i in range(n) if not ok[i]]
-    pick = lambda column: [column[i] for i in keep]  # noqa: E731
-    numbers = pick(data.get_column("_number").to_list())
-    new = {"village_id": pick(villages), "householder_name": pick(holder), "address": pick(out["address"]),
-           "state": pick(states)}
-    for f in BY_VALUE:
-        new[f if f != "heat_source" else "heat_source_id"] = [
-            v.pk if f == "heat_source" and v is not None else v for v in pick(cleaned[f])]
-    new_ids = pick(ids)
-    new["id_number_hash"] = pick(id_hashes)
-    new["id_number_cipher"] = pii.encrypt_many(new_ids)
-    new["id_number_masked"] = [identity.mask_id_number(v) for v in new_ids]
-    for f, kind, mask in (("phone", "phone", identity.mask_mobile), ("bank_account", "bank", identity.mask_bank_account)):
-        plain = [v or "" for v in pick(values(f))]
-        new[f"{f}_hash"] = pii.blind_index_many(plain, kind)
-        new[f"{f}_cipher"] = pii.encrypt_many(plain)
-        new[f"{f}_masked"] = [mask(v) if v else "" for v in plain]
-    return NewRows(numbers=numbers, values=new, state_dates=pick(state_dates)), slow
+    cleaned.update(householder_name=holder, address=out["address"], state=states, state_date=state_dates)
+    gas_set = set(gas)
+    return Screen(ok=ok, slow=[i for i in range(n) if not ok[i] and i not in gas_set], gas=gas, villages=villages,
+                  cleaned=cleaned, ids=ids, id_hashes=id_hashes, phones=values("phone"), banks=values("bank_account"))
 
 
 _BAD = object()
@@ -545,7 +566,7 @@ def commit(result: ImportResult, *, user, valid_only=False, progress=None) -> di
     if counts["refused"] and not valid_only:
         raise ImportRefused(f"有{counts['refused']}行未通过校验，按“全部或全不”规则未写入任何数据。"
                             "请修改后重新上传，或选择“仅导入有效行”。")
-    fast = result.fast or NewRows(numbers=[], values={}, state_dates=[])
+    fast = result.fast or NewRows(numbers=[], values={}, secrets={}, state_dates=[])
     new = [r for r in result.checked if r.action == "new"]
     updated = [r for r in result.checked if r.action == "updated"]
     source = result.filename[:200]
@@ -597,32 +618,39 @@ def commit(result: ImportResult, *, user, valid_only=False, progress=None) -> di
 
 def _write_fast(fast, *, user, source, today, now, progress, total):
     """Insert the column-checked new households and their history as plain rows."""
-    if not len(fast):
+    n = len(fast)
+    if not n:
         return
     values = dict(fast.values)
-    ids = bulk.allocate_ids(Household, len(fast))
-    values["id"] = ids
-    n = len(ids)
+    ids = values["id"] = bulk.allocate_ids(Household, n)
     for name, value in (("state_changed_at", now), ("created_at", now), ("updated_at", now), ("archived", False),
                         ("archived_at", None), ("archive_reason", "")):
         values[name] = [value] * n
-    attnames = list(values)
-    columns = [values[a] for a in attnames]
-    written = 0
+    with bulk.large_write():
+        _insert_fast(values, ids, fast, user=user, source=source, today=today, now=now, progress=progress, total=total)
+
+
+def _insert_fast(values, ids, fast, *, user, source, today, now, progress, total):
+    n = len(ids)
     for start in range(0, n, CHUNK):
-        bulk.insert_rows(Household, attnames, zip(*(c[start:start + CHUNK] for c in columns)), prepare=True)
-        written += min(CHUNK, n - start)
+        chunk = {a: column[start:start + CHUNK] for a, column in values.items()}
+        for f, (kind, mask) in services.PII_FIELDS.items():
+            plain = fast.secrets[f][start:start + CHUNK]
+            chunk[f"{f}_cipher"] = pii.encrypt_many(plain)
+            chunk[f"{f}_masked"] = [mask(v) if v else "" for v in plain]
+            if f != "id_number":  # the ID's keyed hash was needed to find duplicates, and is there
+                chunk[f"{f}_hash"] = pii.blind_index_many(plain, kind)
+        bulk.insert_columns(Household, chunk)
         if progress:
-            progress("write", written, total)
-    reason = f"导入建档：{source}"[:200]
-    bulk.insert_rows(LifecycleEvent, ["household_id", "from_state", "to_state", "occurred_on", "recorded_at", "user_id",
-                                      "channel", "reason", "is_backstep"],
-                     zip(ids, [""] * n, values["state"], [d or today for d in fast.state_dates], [now] * n,
-                         [user.pk] * n, [Channel.IMPORT.value] * n, [reason] * n, [False] * n), prepare=True)
-    bulk.insert_rows(HouseholdChange, ["household_id", "changed_at", "user_id", "channel", "source", "field",
-                                       "old_value", "new_value"],
-                     zip(ids, [now] * n, [user.pk] * n, [Channel.IMPORT.value] * n, [source] * n, ["created"] * n,
-                         [""] * n, values["household_no"]), prepare=True)
+            progress("write", min(start + CHUNK, n), total)
+    same = lambda value: [value] * n  # noqa: E731
+    bulk.insert_columns(LifecycleEvent, {
+        "household_id": ids, "from_state": same(""), "to_state": values["state"],
+        "occurred_on": [d or today for d in fast.state_dates], "recorded_at": same(now), "user_id": same(user.pk),
+        "channel": same(Channel.IMPORT.value), "reason": same(f"导入建档：{source}"[:200]), "is_backstep": same(False)})
+    bulk.insert_columns(HouseholdChange, {
+        "household_id": ids, "changed_at": same(now), "user_id": same(user.pk), "channel": same(Channel.IMPORT.value),
+        "source": same(source), "field": same("created"), "old_value": same(""), "new_value": values["household_no"]})
 
 
 CHUNK = 20000

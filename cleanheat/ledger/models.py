@@ -15,14 +15,14 @@ class Household(models.Model):
     household_no = models.CharField(_("户编号"), max_length=16, unique=True, editable=False)
     village = models.ForeignKey("regions.Region", verbose_name=_("所属村（社区）"), to_field="code",
                                 db_column="village_code", on_delete=models.PROTECT,
-                                related_name="households")
+                                related_name="households", db_index=False)  # indexed in Meta
     # -- resident (居民信息); ID number and phone are encrypted, searched by keyed hash
     householder_name = models.CharField(_("户主姓名"), max_length=40)
     id_number_cipher = models.TextField(_("身份证号（密文）"), editable=False)
     id_number_hash = models.CharField(max_length=64, editable=False)
     id_number_masked = models.CharField(_("身份证号"), max_length=18, editable=False)
     phone_cipher = models.TextField(_("联系电话（密文）"), blank=True, editable=False)
-    phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    phone_hash = models.CharField(max_length=64, blank=True, editable=False)  # indexed in Meta
     phone_masked = models.CharField(_("联系电话"), max_length=11, blank=True, editable=False)
     bank_account_cipher = models.TextField(_("补贴发放账号（密文）"), blank=True, editable=False)
     bank_account_hash = models.CharField(max_length=64, blank=True, editable=False)
@@ -68,6 +68,10 @@ class Household(models.Model):
             # The list pages: in household-number order, and name search, without a full sort/scan.
             models.Index(fields=["archived", "household_no"], name="hh_list_idx"),
             models.Index(fields=["archived", "householder_name"], name="hh_name_idx"),
+            # Exact matches only: declared here rather than with db_index, which on PostgreSQL adds a
+            # second LIKE-pattern index that no query uses and every insert pays for.
+            models.Index(fields=["village"], name="hh_village_idx"),
+            models.Index(fields=["phone_hash"], name="hh_phone_hash_idx"),
         ]
         constraints = [
             # One person is householder of at most one active household in the whole city.

@@ -1,0 +1,172 @@
+"""The ledger import recognises plainly valid new rows column by column; every other row goes
+through the per-row service checks. Both ways must give the same answer for every row."""
+import random
+from datetime import date
+
+import pytest
+
+from cleanheat.imports import ledger_import
+from cleanheat.imports.reader import read_rows, read_table
+from cleanheat.ledger import services
+from cleanheat.ledger.models import Household, HouseholdChange, LifecycleEvent
+from cleanheat.regions.models import Region
+from cleanheat.rules import engine
+from cleanheat.rules.models import GasContract, HeatSource
+
+from .conftest import make_user
+from .factories import new_id_number
+from .sheets import TEMPLATE_HEADER, template_row, write_sheet
+
+pytestmark = pytest.mark.django_db
+
+COMPARED = ["village_id", "householder_name", "id_number_hash", "id_number_masked", "phone_hash", "phone_masked",
+            "bank_account_hash", "bank_account_masked", "address", "household_size", "is_dibao", "is_tekun",
+            "is_tuopin", "is_canji", "heated_area", "structure", "envelope_retrofitted", "envelope_gain_pct",
+            "original_facility", "heating_path", "electric_device", "heat_source_id", "removal_consent_on", "state"]
+
+
+def _messy_rows(rng, villages, existing, foreign, sources):
+    """Rows the way clerks fill them in, right and wrong, for every column."""
+    township, village = villages[0].parent, villages[0]
+    ids = []
+
+    def some_id():
+        choice = rng.random()
+        if choice < 0.62 or not ids or clean:
+            ids.append(new_id_number("140902", f"19{rng.randint(30, 99)}0{rng.randint(1, 9)}1{rng.randint(0, 9)}"))
+            value = ids[-1]
+            return value.lower() if rng.random() < 0.05 else value
+        return rng.choice([
+            rng.choice(ids),                                    # duplicate inside the file
+            existing.id_number_masked,                          # masked, as our own export writes it
+            "1.40902E+17", "14090219700101123", "140902197001011234",  # Excel number, too short, checksum
+            "140902700101123",                                  # 15-digit (old) number
+            " " + ids[-1][:6] + " " + ids[-1][6:] + " ",          # stray spaces
+            ids[-1].translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"}),  # full-width digits
+            foreign, "",
+        ])
+
+    def pick(*options, weights=None):
+        return options[0] if clean else rng.choices(options, weights=weights)[0]
+
+    rows = []
+    for _ in range(400):
+        clean = rng.random() < 0.3  # a plain valid row (the first option of each column)
+        where = pick("code", "names", "bad", weights=[6, 3, 1])
+        cells = dict(
+            household_no=pick("", existing.household_no, "1409020999999", weights=[30, 1, 1]),
+            village_code=rng.choice(villages).code if where == "code" else pick("", "14092810000", "140928100201"),
+            township=township.name if where == "names" else pick("", "某某镇"),
+            village=village.name if where == "names" else pick("", "无此村"),
+            householder_name=pick("张三", " 李  四 ", "王五", "", "长" * 41, weights=[10, 2, 10, 1, 1]),
+            id_number=some_id(),
+            phone=pick("13900001111", "", "+8613900002222", "139 0000 3333", "12345", weights=[10, 5, 1, 1, 1]),
+            bank_account=pick("", "6217000011112222333", "abc", weights=[10, 3, 1]),
+            address=pick("", "1号院", "  2 号 ", weights=[3, 5, 1]),
+            household_size=pick("", "3", "0", "三", "4", weights=[3, 10, 1, 1, 5]),
+            is_dibao=pick("", "是", "否", "Y", "也许", weights=[5, 2, 10, 1, 1]),
+            is_canji=pick("", "是", "否", weights=[5, 1, 5]),
+            heated_area=pick("88", "95.5", "0", "很大", "90㎡", "", "120.25", weights=[10, 10, 1, 1, 2, 1, 2]),
+            structure=pick("", "砖混", "砖木结构", "草房", weights=[3, 10, 3, 1]),
+            envelope_retrofitted=pick("", "否", "是", weights=[5, 5, 2]),
+            envelope_gain_pct=pick("", "35", "20", "百分之三十", weights=[6, 3, 2, 1]),
+            original_facility=pick("燃煤炉", "土暖气", "", "柴灶", weights=[10, 5, 1, 1]),
+            heating_path=pick("集中供热", "煤改电", "煤改气", "生物质", "", "地热", weights=[6, 6, 5, 2, 1, 1]),
+            electric_device=pick("", "空气源热泵（热风型）", "蓄热式电暖器", "电炉子", weights=[5, 4, 2, 1]),
+            heat_source=pick("", sources[0].name, sources[1].name, "不存在的热源", weights=[5, 3, 1, 1]),
+            removal_consent_on=pick("", "2022-05-01", "2099-01-01", "去年", weights=[10, 2, 1, 1]),
+            state=pick("", "已选型", "施工中", "已完工", "已验收", "稳定运行", "进行中", weights=[5, 5, 2, 3, 2, 1, 1]),
+            state_date=pick("", "2022/5/1", "2022年6月1日", "2099-01-01", "昨天", weights=[5, 3, 2, 1, 1]),
+        )
+        rows.append(template_row(**cells))
+    return rows
+
+
+def _snapshot():
+    households = {h["id_number_hash"]: h for h in Household.objects.filter(changes__source="messy.xlsx")
+                  .values(*COMPARED).distinct()}
+    events = sorted(LifecycleEvent.objects.filter(reason__contains="messy.xlsx")
+                    .values_list("household__id_number_hash", "from_state", "to_state", "occurred_on", "channel"))
+    changes = sorted(HouseholdChange.objects.filter(source="messy.xlsx")
+                     .values_list("household__id_number_hash", "field", "old_value", "new_value", "channel"))
+    return households, events, changes
+
+
+def test_column_checks_give_the_same_answer_as_row_by_row_checks(tmp_path):
+    clerk = make_user("columns_clerk", "140902", role="county_clerk")
+    villages = list(Region.objects.filter(level=4, code__startswith="14090210").order_by("code")[:3])
+    existing = Household.objects.filter(village__code__startswith="140902", archived=False).first()
+    foreign = services.create_household({
+        "village": Region.objects.filter(level=4, code__startswith="140928").first().code, "householder_name": "外县",
+        "id_number": new_id_number("140928"), "heated_area": "80", "original_facility": "燃煤炉",
+        "heating_path": "煤改电"})
+    foreign_id = new_id_number("140928")
+    services.update_household(foreign, {"id_number": foreign_id})
+    sources = [HeatSource.objects.filter(kind="waste_heat", grade__in=["A", "B"]).first(),
+               HeatSource.objects.filter(grade="B-").first() or HeatSource.objects.first()]
+    # a gas contract that runs out part-way through the file: the volume check counts rows above
+    index = float(engine.config_for(villages[0].code).gas_index_m3_per_m2)
+    GasContract.objects.filter(villages__in=villages).delete()
+    contract = GasContract.objects.create(name="有限气量", gas_company="某燃气", county_code="140902",
+                                          season_volume_m3=int(300 * index), pipeline_done=True, safety_passed=True)
+    contract.villages.set(villages)
+    rows = _messy_rows(random.Random(7), villages, existing, foreign_id, sources)
+    others = list(Household.objects.filter(village__code__startswith="140902", archived=False)[1:4])
+    rows += [template_row(household_no=others[0].household_no, address="新地址"),       # an update
+             template_row(household_no=others[1].household_no),                         # nothing changes
+             template_row(id_number=services.reveal(others[2], "id_number", user=clerk, reason="测试"),
+                          householder_name=others[2].householder_name, heated_area="77")]  # found by ID number
+    sheet = write_sheet(tmp_path / "messy.xlsx", TEMPLATE_HEADER, rows)
+
+    by_column = ledger_import.analyse(sheet, user=clerk, filename="messy.xlsx")
+    by_row = ledger_import.analyse(sheet, user=clerk, filename="messy.xlsx", by_row=True)
+    answer = lambda result: [(r.number, r.action, r.errors) for r in result.results]  # noqa: E731
+    assert answer(by_column) == answer(by_row)
+    counts = by_column.counts
+    # the sheet exercises both ways and every outcome
+    assert len(by_column.fast) > 60 and counts["refused"] > 100 and counts["updated"] + counts["unchanged"] >= 1
+    assert any("缺口" in p for p in by_column.problems()), [p for p in by_column.problems() if "气" in p][:5]
+    assert len(by_row.fast) == 0
+
+    written = []
+    for result in (by_column, by_row):
+        with pytest.raises(RuntimeError):
+            with ledger_import.transaction.atomic():
+                ledger_import.commit(result, user=clerk, valid_only=True)
+                written.append(_snapshot())
+                raise RuntimeError("roll back, to write the same file the other way")
+    assert written[0] == written[1]
+    assert len(written[0][0]) == counts["new"] + counts["updated"] and len(written[0][1]) >= counts["new"]
+
+
+def _cells(table):
+    return [[v or "" for v in row] for row in table.rows()]
+
+
+def test_fast_reading_gives_the_text_cell_by_cell_reading_gives(tmp_path):
+    import xlsxwriter
+    from cleanheat.imports.cells import as_text
+    path = tmp_path / "kinds.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("台账")
+    day = wb.add_format({"num_format": "yyyy-mm-dd"})
+    ws.write_row(0, 0, ["户主姓名", "家庭人口", "采暖面积", "低保", "状态日期", "备注"])
+    ws.write_row(1, 0, [" 张三 ", 3, 88.5, True, "2022/5/1", ""])
+    ws.write_datetime(2, 4, __import__("datetime").datetime(2022, 5, 1), day)
+    ws.write_row(2, 0, ["李四", 4.0, 90, False])
+    ws.write_number(3, 4, 44682)
+    wb.close()
+    name, table = read_table(path)
+    _, rows = read_rows(path)
+    assert name == "台账"
+    assert _cells(table) == [[as_text(v) for v in row] for row in rows]
+
+
+def test_merged_cells_and_numbers_excel_rounded_are_read_cell_by_cell(tmp_path):
+    rows = [["甲", "1.40902E+17"], ["乙", "x"], ["丙", "y"]]
+    merged = write_sheet(tmp_path / "merged.xlsx", ["户主", "村名"], [r[:1] + [""] for r in rows],
+                         merges=[(0, 1, 2, 1, "东村")])
+    assert [r[1] for r in _cells(read_table(merged)[1])[1:]] == ["东村"] * 3
+    number = write_sheet(tmp_path / "number.xlsx", ["户主", "身份证号"], [["甲", "140902197001011237"]],
+                         numbers=[(0, 1)])
+    assert _cells(read_table(number)[1])[1] == ["甲", "1.40902E+17"]
