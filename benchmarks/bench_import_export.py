@@ -8,14 +8,18 @@ Steps (each measured in its own subprocess, so peak memory is that step's own):
   die-import  django-import-export on the first --die-rows rows of the same file (it writes row by
               row; the full file would take far longer), extrapolated per row
   die-export  django-import-export export of all households
+  reimport    CleanHeat import of its own export (every row unchanged)
+  db-floor    PostgreSQL alone writing the same rows (COPY + commit): what no import can go below
 
     .venv/bin/pip install -r benchmarks/requirements.txt
     .venv/bin/python benchmarks/bench_import_export.py [--db sqlite|postgres] [--rows N] [--openpyxl]
+        [--repeat 3] [--reuse-file]
 """
 import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -150,6 +154,40 @@ def step_import(args):
             "analyse_seconds": analysed, "counts": result.counts, "what": "CleanHeat import end to end"}
 
 
+def step_reimport(args):
+    """The export of the whole city, imported again: every row answers "unchanged"."""
+    setup_django(args.db_url, fresh=False)
+    from django.contrib.auth import get_user_model
+    from cleanheat.imports import ledger_import
+    user = get_user_model().objects.get(username="city_admin")
+    started = time.perf_counter()
+    result = ledger_import.analyse(WORK / "export.xlsx", user=user, filename="export.xlsx")
+    ledger_import.commit(result, user=user)
+    return {"rows": sum(result.counts.values()), "seconds": time.perf_counter() - started, "counts": result.counts,
+            "what": "CleanHeat re-import of its own export"}
+
+
+def step_db_floor(args):
+    """What the database alone needs to store what the import stored: the rows of households and
+    their history, already in COPY form, written again in one transaction (PostgreSQL only)."""
+    setup_django(args.db_url, fresh=False)
+    from django.db import connection, transaction
+    tables = ["ledger_household", "ledger_lifecycleevent", "ledger_householdchange"]
+    dumps = {}
+    with connection.cursor() as cur:
+        for table in tables:
+            with cur.cursor.copy(f'COPY "{table}" TO STDOUT') as copy:
+                dumps[table] = b"".join(bytes(block) for block in copy)
+        cur.execute("TRUNCATE " + ", ".join(tables) + " CASCADE")
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cur:
+        for table in tables:
+            with cur.cursor.copy(f'COPY "{table}" FROM STDIN') as copy:
+                copy.write(dumps[table])
+    return {"rows": dumps["ledger_household"].count(b"\n"), "seconds": time.perf_counter() - started,
+            "what": "PostgreSQL alone: COPY of the same rows + commit (floor)"}
+
+
 def step_export(args):
     setup_django(args.db_url, fresh=False)
     from django.contrib.auth import get_user_model
@@ -219,18 +257,29 @@ def step_die_export(args):
 
 STEPS = {"make-file": step_make_file, "read-calamine": lambda a: step_read(a, "calamine"),
          "read-fastexcel": lambda a: step_read(a, "fastexcel"), "read-openpyxl": lambda a: step_read(a, "openpyxl"),
-         "import": step_import, "export": step_export, "die-import": step_die_import, "die-export": step_die_export}
+         "import": step_import, "export": step_export, "die-import": step_die_import, "die-export": step_die_export,
+         "reimport": step_reimport, "db-floor": step_db_floor}
+
+
+REPEATED = ("read-calamine", "read-fastexcel", "import", "export", "reimport", "db-floor")
 
 
 def run_step(name, args):
+    """Run a step in its own process (--repeat times for the timed ones): the median time, the
+    largest peak memory."""
     cmd = [sys.executable, __file__, "--step", name, "--db", args.db, "--rows", str(args.rows),
            "--die-rows", str(args.die_rows)]
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    if out.returncode:
-        print(f"  {name}: FAILED\n{out.stderr[-2000:]}")
-        return None
-    data = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"  {name:<14} {data['seconds']:8.1f} s  peak {data['peak_mb']:7.0f} MB  rows {data['rows']:>7}  ({data['what']})")
+    runs = []
+    for _ in range(args.repeat if name in REPEATED else 1):
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        if out.returncode:
+            print(f"  {name}: FAILED\n{out.stderr[-2000:]}")
+            return None
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    data = dict(runs[0], seconds=statistics.median(r["seconds"] for r in runs), peak_mb=max(r["peak_mb"] for r in runs))
+    times = " / ".join(f"{r['seconds']:.1f}" for r in runs) if len(runs) > 1 else ""
+    print(f"  {name:<14} {data['seconds']:8.1f} s  peak {data['peak_mb']:7.0f} MB  rows {data['rows']:>7}  ({data['what']})"
+          + (f"  runs: {times}" if times else ""))
     return data
 
 
@@ -240,6 +289,8 @@ def main():
     parser.add_argument("--rows", type=int, default=0, help="limit rows (0 = the full 212,549)")
     parser.add_argument("--die-rows", type=int, default=5000)
     parser.add_argument("--openpyxl", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each timed step; the median is reported")
+    parser.add_argument("--reuse-file", action="store_true", help="keep the generated .xlsx if it exists")
     parser.add_argument("--step")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -252,8 +303,9 @@ def main():
         return
     print(f"database: {args.db}; file: {args.file.name}")
     results = {}
-    steps = ["make-file", "read-calamine", "read-fastexcel"] + (["read-openpyxl"] if args.openpyxl else []) + \
-        ["import", "export", "die-export", "die-import"]
+    make = [] if args.reuse_file and args.file.exists() else ["make-file"]
+    steps = make + ["read-calamine", "read-fastexcel"] + (["read-openpyxl"] if args.openpyxl else []) + \
+        ["import"] + (["db-floor"] if args.db == "postgres" else []) + ["export", "reimport", "die-export", "die-import"]
     for step in steps:
         results[step] = run_step(step, args)
     reads = [r["seconds"] for k, r in results.items() if k.startswith("read-") and r]
@@ -265,6 +317,10 @@ def main():
         per_row = die["seconds"] / die["rows"]
         print(f"django-import-export: {per_row * 1000:.2f} ms/row -> {per_row * imp['rows']:.0f} s for {imp['rows']} rows"
               f" (extrapolated); CleanHeat is {per_row * imp['rows'] / imp['seconds']:.1f}x faster (target >= 20x)")
+    if imp and results.get("db-floor"):
+        floor = results["db-floor"]["seconds"]
+        print(f"database floor: {floor:.1f} s = {floor / min(reads):.2f}x the fastest reader; the import spends "
+              f"{imp['seconds'] - floor:.1f} s beyond it")
     if exp and results.get("die-export"):
         print(f"export: CleanHeat {exp['seconds']:.1f} s vs django-import-export {results['die-export']['seconds']:.1f} s"
               f" = {results['die-export']['seconds'] / exp['seconds']:.1f}x (target >= 5x)")

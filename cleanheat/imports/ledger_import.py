@@ -65,10 +65,12 @@ class ImportResult:
     header: list                     # the header row's cells
     checked: list                    # RowResult of the rows checked one by one, in file order
     fast: NewRows | None = None      # rows checked column by column (all of them new and valid)
+    unchanged: list = field(default_factory=list)   # row numbers of rows that change nothing
 
     @property
     def counts(self) -> dict:
-        counts = {"new": len(self.fast) if self.fast else 0, "updated": 0, "unchanged": 0, "refused": 0}
+        counts = {"new": len(self.fast) if self.fast else 0, "updated": 0, "unchanged": len(self.unchanged),
+                  "refused": 0}
         for r in self.checked:
             counts[r.action] += 1
         return counts
@@ -77,7 +79,8 @@ class ImportResult:
     def results(self) -> list:
         """Every row's result in file order (for small files and tests; imports use the parts)."""
         fast = [RowResult(number=n, action="new") for n in (self.fast.numbers if self.fast else [])]
-        return sorted(fast + self.checked, key=lambda r: r.number)
+        same = [RowResult(number=n, action="unchanged") for n in self.unchanged]
+        return sorted(fast + same + self.checked, key=lambda r: r.number)
 
     def problems(self, limit=None):
         """Chinese messages naming row, column and reason."""
@@ -183,6 +186,7 @@ def analyse(path, *, user, filename: str, progress=None, by_row=False) -> Import
         screen = _screen(data, columns, user, lookups, finder)
         if by_row:
             screen.slow, screen.gas, screen.ok = list(range(data.height)), [], [False] * data.height
+            screen.unchanged = []
         if progress:
             progress("validate", total - len(screen.slow) - len(screen.gas), total)
         numbers = data.get_column("_number").to_list()
@@ -203,6 +207,7 @@ def analyse(path, *, user, filename: str, progress=None, by_row=False) -> Import
             if progress and i % 2000 == 0:
                 progress("validate", total - len(screen.slow) - len(screen.gas) + i, total)
         result.fast = screen.new_rows(numbers)
+        result.unchanged = [numbers[i] for i in screen.unchanged]
     if progress:
         progress("validate", total, total)
     return result
@@ -264,6 +269,7 @@ class Screen:
     id_hashes: list
     phones: list
     banks: list
+    unchanged: list = field(default_factory=list)   # indexes of rows naming households they leave as they are
 
     def new_rows(self, numbers) -> NewRows:
         keep = [i for i, ok in enumerate(self.ok) if ok]
@@ -290,8 +296,12 @@ def _screen(data, columns, user, lookups, finder) -> Screen:
     col_of = {f: c for c, f in columns.items()}
     cell = {f: data.get_column(f"c{c}") for f, c in col_of.items()}
 
-    def values(f):
-        return cell[f].to_list() if f in cell else [None] * n
+    lists = {}
+
+    def values(f):  # the column as a Python list, made once
+        if f not in lists:
+            lists[f] = cell[f].to_list() if f in cell else [None] * n
+        return lists[f]
 
     ok = [True] * n
 
@@ -341,8 +351,8 @@ def _screen(data, columns, user, lookups, finder) -> Screen:
     for i, plain in enumerate(plain_ids):
         if not plain:
             ok[i] = False
-            try:  # still needed for the duplicate check below
-                ids[i] = identity.normalise_id_number(ids[i]) if ids[i] else None
+            try:  # still needed for the duplicate check below; a masked one (our export's) never counts
+                ids[i] = identity.normalise_id_number(ids[i]) if ids[i] and "*" not in ids[i] else None
             except ValueError:
                 ids[i] = None
     id_hashes = pii.blind_index_many([v or "" for v in ids], "id")
@@ -417,8 +427,116 @@ def _screen(data, columns, user, lookups, finder) -> Screen:
 
     cleaned.update(householder_name=holder, address=out["address"], state=states, state_date=state_dates)
     gas_set = set(gas)
-    return Screen(ok=ok, slow=[i for i in range(n) if not ok[i] and i not in gas_set], gas=gas, villages=villages,
-                  cleaned=cleaned, ids=ids, id_hashes=id_hashes, phones=values("phone"), banks=values("bank_account"))
+    slow = [i for i in range(n) if not ok[i] and i not in gas_set]
+    screen = Screen(ok=ok, slow=slow, gas=gas, villages=villages, cleaned=cleaned, ids=ids, id_hashes=id_hashes,
+                    phones=values("phone"), banks=values("bank_account"))
+    if "household_no" in cell:
+        screen.unchanged = _unchanged(screen, values, user, lookups)
+        if screen.unchanged:
+            skip = set(screen.unchanged)
+            screen.slow = [i for i in slow if i not in skip]
+    return screen
+
+
+# Stored values the unchanged check compares with (attnames of Household).
+STORED = ["pk", "household_no", "village_id", "householder_name", "id_number_masked", "id_number_hash", "phone_masked",
+          "phone_hash", "bank_account_masked", "bank_account_hash", "address", "household_size", "is_dibao",
+          "is_tekun", "is_tuopin", "is_canji", "heated_area", "structure", "envelope_retrofitted",
+          "envelope_gain_pct", "original_facility", "heating_path", "electric_device", "heat_source_id",
+          "removal_consent_on", "state"]
+PII_CHECKS = {"id_number": identity.normalise_id_number, "phone": identity.normalise_mobile,
+              "bank_account": identity.normalise_bank_account}
+
+
+def _unchanged(screen, values, user, lookups) -> list:
+    """Rows naming an existing household (by its number) whose every filled-in cell already equals
+    the ledger — a re-imported export, say — and on which no rule objects: answered without the
+    per-row checks, which would find nothing to write. Anything else stays with those checks."""
+    numbers = [(v if v.isascii() and v.isdigit() else _plain(v)) if v else "" for v in values("household_no")]
+    counted = Counter(numbers)
+    wanted = {no for no, count in counted.items() if no and count == 1}
+    candidates = [i for i in screen.slow if numbers[i] in wanted]
+    if not candidates:
+        return []
+    texts = {f: values(f) for f in ("householder_name", "address", "id_number", "phone", "bank_account", "state",
+                                    "village_code", "county", "township", "village", *BY_VALUE)}
+    scoped = scope_filter(Household.objects.filter(archived=False), user, "village_id").values_list(*STORED)
+    index_of = {numbers[i]: i for i in candidates}
+    if len(candidates) > 2000:  # a county's or the city's export: one pass over the scope, row by row
+        stored = (row for row in scoped.iterator(chunk_size=20000) if row[1] in index_of)
+    else:
+        stored = (row for chunk in _chunks(sorted(index_of), 500) for row in scoped.filter(household_no__in=chunk))
+    return sorted(_unchanged_of(stored, index_of, screen, texts, lookups))
+
+
+def _unchanged_of(stored, index_of, screen, texts, lookups):
+    cleaned = screen.cleaned
+    at = {name: k for k, name in enumerate(STORED)}
+    state_of, rules = {}, {}
+    for row in stored:
+        i = index_of[row[1]]
+        if screen.cleaned["state_date"][i] is _BAD:
+            continue
+        if any(texts[f][i] for f in ("village_code", "county", "township", "village")) and \
+                screen.villages[i] != row[at["village_id"]]:
+            continue
+        if texts["householder_name"][i] and cleaned["householder_name"][i] != row[at["householder_name"]]:
+            continue
+        if texts["address"][i] and cleaned["address"][i] != row[at["address"]]:
+            continue
+        if not all(_same_secret(texts[f][i], f, row[at[f"{f}_masked"]], row[at[f"{f}_hash"]]) for f in PII_CHECKS):
+            continue
+        path = row[at["heating_path"]] if texts["heating_path"][i] is None else cleaned["heating_path"][i]
+        same = True
+        for f in BY_VALUE:
+            value = cleaned[f][i]
+            if value is _BAD:
+                same = False
+            elif texts[f][i] is None:
+                continue
+            elif f == "heat_source":
+                same = value.pk == row[at["heat_source_id"]]
+            elif f == "electric_device" and path != HeatingPath.ELECTRIC:
+                same = row[at[f]] == ""  # the service drops a device type on other paths
+            else:
+                same = value == row[at[f]]
+            if not same:
+                break
+        if not same:
+            continue
+        if (text := texts["state"][i]) is not None:
+            if text not in state_of:
+                try:
+                    state_of[text] = services.enum_value(text, LifecycleState, "改造状态")
+                except ValueError:
+                    state_of[text] = None
+            if state_of[text] != row[at["state"]]:
+                continue
+        # the rules the service applies to the household as it stands
+        state, village = row[at["state"]], row[at["village_id"]]
+        key = (path, state, row[at["electric_device"]], row[at["heat_source_id"]], row[at["envelope_retrofitted"]],
+               row[at["envelope_gain_pct"]], village[:4])
+        if key not in rules:
+            source = lookups.heat_source(key[3]) if key[3] is not None else None
+            rules[key] = not (
+                (path == HeatingPath.ELECTRIC and not key[2] and STATE_ORDER.index(state) >= 1)
+                or rules_engine.retrofit_problem(key[4], key[5], village)
+                or rules_engine.for_state(None, path=path, village_code=village, area=row[at["heated_area"]],
+                                          state=state, heat_source=source, entering=False))
+        if rules[key]:
+            yield i
+
+
+def _same_secret(text, f, masked, stored_hash) -> bool:
+    if not text or text == masked:
+        return True  # empty, or the mask our own export writes: unchanged
+    try:
+        return pii.blind_index(PII_CHECKS[f](text), PII_CHECKS_KIND[f]) == stored_hash
+    except ValueError:
+        return False
+
+
+PII_CHECKS_KIND = {f: kind for f, (kind, _) in services.PII_FIELDS.items()}
 
 
 _BAD = object()
