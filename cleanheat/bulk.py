@@ -78,7 +78,6 @@ def insert_rows(model, attnames: list[str], rows) -> None:
         cur.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({placeholders})', rows)
 
 
-
 def insert_columns(model, columns: dict[str, list]) -> None:
     """insert_rows for values given column by column in Python form (dates, datetimes, decimals):
     where the backend needs them converted, each distinct value is converted once."""

@@ -189,3 +189,12 @@ def test_merged_cells_and_numbers_excel_rounded_are_read_cell_by_cell(tmp_path):
     number = write_sheet(tmp_path / "number.xlsx", ["户主", "身份证号"], [["甲", "140902197001011237"]],
                          numbers=[(0, 1)])
     assert _cells(read_table(number)[1])[1] == ["甲", "1.40902E+17"]
+
+
+def test_whole_column_encryption_and_keyed_hashes_match_the_one_value_functions():
+    from cleanheat import pii
+    values = ["140902197001011237", "", "13900001111"]
+    assert pii.blind_index_many(values, "id") == [pii.blind_index(v, "id") for v in values]
+    sealed = pii.encrypt_many(values)
+    assert sealed[1] == "" and [pii.decrypt(v) for v in sealed] == values
+    assert pii.encrypt_many(values)[0] != sealed[0]  # a fresh nonce each time

@@ -193,12 +193,14 @@ def analyse(path, *, user, filename: str, progress=None, by_row=False) -> Import
         existing = _existing_households(user, data, screen.slow, col_of)
         seen_ids, seen_numbers = {}, {}
         gas = set(screen.gas)
+        cells = data.drop("_number")
+        slow_rows = dict(zip(screen.slow, cells[screen.slow].rows())) if screen.slow else {}
         for i, index in enumerate(sorted(screen.slow + screen.gas)):
             if index in gas:  # 以气定改: the volume left depends on the rows above, so in file order
                 if rules_engine.gas_problem(None, screen.villages[index], screen.cleaned["heated_area"][index]) is None:
                     screen.ok[index] = True
                     continue
-            row = [v if v is not None else "" for v in data.row(index)[1:]]
+            row = [v if v is not None else "" for v in (slow_rows.pop(index, None) or cells.row(index))]
             res = _check_row(row, numbers[index], user, columns, col_of, lookups, finder, existing,
                              seen_ids, seen_numbers)
             if res.errors:
@@ -228,7 +230,7 @@ def _existing_households(user, data, slow, col_of):
     for f, target in (("household_no", numbers), ("id_number", hashes)):
         if f not in col_of:
             continue
-        column = data.get_column(f"c{col_of[f]}")
+        column = data.get_column(f"c{col_of[f]}").to_list()
         for index in slow:
             value = column[index]
             if f == "household_no" and (no := _plain(value)):
