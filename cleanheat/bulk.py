@@ -4,6 +4,8 @@ SQLite, with values prepared once per column instead of through Django's per-val
 Used only inside a transaction by code that has already validated every row; it sets auto_now
 fields and primary keys like bulk_create would.
 """
+import itertools
+import threading
 from contextlib import contextmanager
 
 from django.db import connection, models
@@ -15,12 +17,49 @@ def allocate_ids(model, n: int) -> list[int]:
     table = model._meta.db_table
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
+            cur.execute("SELECT min(v), max(v) FROM (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS v "
+                        "FROM generate_series(1, %s)) taken", [table, n])
+            low, high = cur.fetchone()
+            if high - low + 1 == n:  # one block: nobody took ids in between (the usual case)
+                return list(range(low, high + 1))
             cur.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, n])
             return [row[0] for row in cur.fetchall()]
         # SQLite: the transaction holds the write lock (IMMEDIATE), so nobody else takes these ids
         cur.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')
         start = cur.fetchone()[0] + 1
         return list(range(start, start + n))
+
+
+RESERVE_IN_BACKGROUND = 10000  # ids; fewer are quicker to take than a second connection is to open
+
+
+def reserve_ids(model, n: int):
+    """allocate_ids, started now; call the result to get them. On PostgreSQL the ids are taken
+    from the sequence on a second connection while this one goes on (a sequence is outside
+    transactions, so ids of an import that is then refused are only a gap); SQLite takes them
+    in the writing transaction."""
+    if connection.vendor != "postgresql" or n < RESERVE_IN_BACKGROUND:
+        taken = allocate_ids(model, n) if n else []
+        return lambda: taken
+    result = {}
+
+    def take():
+        try:
+            result["ids"] = allocate_ids(model, n)
+        except Exception as exc:  # handed to the caller
+            result["error"] = exc
+        finally:
+            connection.close()  # this thread's own connection
+
+    worker = threading.Thread(target=take, name="reserve-ids")
+    worker.start()
+
+    def ids():
+        worker.join()
+        if "error" in result:
+            raise result["error"]
+        return result["ids"]
+    return ids
 
 
 def insert(model, objs: list) -> None:
@@ -81,16 +120,31 @@ def insert_rows(model, attnames: list[str], rows) -> None:
 def insert_columns(model, columns: dict[str, list]) -> None:
     """insert_rows for values given column by column in Python form (dates, datetimes, decimals):
     where the backend needs them converted, each distinct value is converted once."""
-    data = []
-    for attname, values in columns.items():
-        field = model._meta.get_field(attname)
-        if connection.vendor != "postgresql" and isinstance(field, NEEDS_PREP):  # psycopg adapts these itself
-            memo = {}
-            for value in set(values):
-                memo[value] = field.get_db_prep_save(value, connection)
-            values = [memo[v] for v in values]
-        data.append(values)
-    insert_rows(model, list(columns), zip(*data))
+    insert_chunks(model, [columns])
+
+
+def insert_chunks(model, chunks) -> None:
+    """insert_columns for a stream of chunks (dicts of equal-length columns, the same keys in
+    each), in one statement: the next chunk can be prepared while the database stores this one."""
+    chunks = iter(chunks)
+    first = next(chunks, None)
+    if first is None:
+        return
+    attnames = list(first)
+    fields = [model._meta.get_field(a) for a in attnames]
+    preps = [(k, f, {}) for k, f in enumerate(fields)
+             if connection.vendor != "postgresql" and isinstance(f, NEEDS_PREP)]  # psycopg adapts these itself
+
+    def rows():
+        for chunk in itertools.chain([first], chunks):
+            data = [chunk[a] for a in attnames]
+            for k, field, memo in preps:
+                for value in set(data[k]) - memo.keys():
+                    memo[value] = field.get_db_prep_save(value, connection)
+                data[k] = [memo[v] for v in data[k]]
+            yield from zip(*data)
+
+    insert_rows(model, attnames, rows())
 
 
 @contextmanager

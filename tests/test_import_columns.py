@@ -198,3 +198,18 @@ def test_whole_column_encryption_and_keyed_hashes_match_the_one_value_functions(
     sealed = pii.encrypt_many(values)
     assert sealed[1] == "" and [pii.decrypt(v) for v in sealed] == values
     assert pii.encrypt_many(values)[0] != sealed[0]  # a fresh nonce each time
+
+
+def test_ids_taken_on_a_second_connection_are_the_ones_written(tmp_path, monkeypatch):
+    from cleanheat import bulk
+    monkeypatch.setattr(bulk, "RESERVE_IN_BACKGROUND", 1)  # as for a city-sized file
+    clerk = make_user("ids_clerk", "140902", role="county_clerk")
+    village = Region.objects.filter(level=4, code__startswith="140902").first()
+    rows = [template_row(village_code=village.code, householder_name=f"序{i}", id_number=new_id_number("140902"),
+                         heated_area="80", original_facility="燃煤炉", heating_path="集中供热") for i in range(3)]
+    result = ledger_import.analyse(write_sheet(tmp_path / "ids.xlsx", TEMPLATE_HEADER, rows), user=clerk,
+                                   filename="ids.xlsx")
+    ledger_import.commit(result, user=clerk)
+    created = Household.objects.filter(householder_name__startswith="序", village=village)
+    assert created.count() == 3
+    assert LifecycleEvent.objects.filter(household__in=created, reason__contains="ids.xlsx").count() == 3

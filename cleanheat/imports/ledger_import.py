@@ -5,6 +5,8 @@ Rows match existing households by household number, then by ID number. Unchanged
 nothing, so importing the same file twice is harmless; changed rows write history with channel
 "import" and the file's name.
 """
+import heapq
+import itertools
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -308,9 +310,10 @@ def _screen(data, columns, user, lookups, finder) -> Screen:
     ok = [True] * n
 
     def refuse(mask):
-        for i, bad in enumerate(mask):
-            if bad:
-                ok[i] = False
+        if any(mask):
+            for i, bad in enumerate(mask):
+                if bad:
+                    ok[i] = False
 
     if "household_no" in cell:
         refuse(cell["household_no"].is_not_null().to_list())
@@ -318,29 +321,24 @@ def _screen(data, columns, user, lookups, finder) -> Screen:
     out = {}
 
     # where: village code, or names within the uploader's scope
-    villages = []
-    by_code, by_names = {}, {}
+    by_code, by_names = {None: None}, {}
     codes_, counties, townships, names = values("village_code"), values("county"), values("township"), values("village")
-    for i in range(n):
-        code = None
-        if codes_[i]:
-            raw = codes_[i]
-            if raw not in by_code:
-                plain = _plain(raw)
-                region = lookups.villages.get(plain)
-                by_code[raw] = plain if region is not None and region.level == codes.VILLAGE and in_scope(user, plain) else None
-            code = by_code[raw]
-        elif counties[i] or townships[i] or names[i]:
-            key = (counties[i] or "", townships[i] or "", names[i] or "")
-            if key not in by_names:
-                try:
-                    by_names[key] = finder.find(*key)
-                except ValueError:
-                    by_names[key] = None
-            code = by_names[key]
-        if code is None:
-            ok[i] = False
-        villages.append(code)
+    for raw in set(codes_) - {None}:
+        plain = _plain(raw)
+        region = lookups.villages.get(plain)
+        by_code[raw] = plain if region is not None and region.level == codes.VILLAGE and in_scope(user, plain) else None
+    villages = list(map(by_code.__getitem__, codes_))
+    if None in villages:  # rows without a code name their village (or nothing: refused)
+        for i, code in enumerate(villages):
+            if code is None and not codes_[i] and (counties[i] or townships[i] or names[i]):
+                key = (counties[i] or "", townships[i] or "", names[i] or "")
+                if key not in by_names:
+                    try:
+                        by_names[key] = finder.find(*key)
+                    except ValueError:
+                        by_names[key] = None
+                villages[i] = by_names[key]
+        refuse([code is None for code in villages])
     out["village_id"] = villages
 
     # householder and identifiers
@@ -369,19 +367,19 @@ def _screen(data, columns, user, lookups, finder) -> Screen:
     cleaned = {}
     for f in BY_VALUE:
         column = values(f)
-        judged = {None: DEFAULTS[f]}
+        judged, bad = {None: DEFAULTS[f]}, False
         for value in set(column) - {None}:
             try:
                 judged[value] = services._clean_field(f, value, user, lookups)
             except ValueError:
-                pass
-        cleaned[f] = [judged.get(v, _BAD) for v in column]
-        refuse([v is _BAD for v in cleaned[f]])
+                judged[value], bad = _BAD, True
+        cleaned[f] = list(map(judged.__getitem__, column))
+        if bad:
+            refuse([v is _BAD for v in cleaned[f]])
     for f in services.REQUIRED_ON_CREATE:
         if f in BY_VALUE:
             refuse([v is None for v in values(f)])
 
-    states, state_dates = [], []
     state_of, date_of = {None: LifecycleState.CONFIRMED.value}, {None: None}
     for value in set(values("state")) - {None}:
         try:
@@ -397,35 +395,36 @@ def _screen(data, columns, user, lookups, finder) -> Screen:
                 date_of[value] = day
         except ValueError:
             pass
-    for raw_state, raw_date in zip(values("state"), values("state_date")):
-        states.append(state_of.get(raw_state, _BAD))
-        state_dates.append(date_of.get(raw_date, _BAD))
+    states = [state_of.get(v, _BAD) for v in values("state")]
+    state_dates = [date_of.get(v, _BAD) for v in values("state_date")]
     refuse([a is _BAD or b is _BAD for a, b in zip(states, state_dates)])
 
     # the rules that read several fields; gas volumes are counted row by row, in file order
     rules, gas = {}, []
-    for i in range(n):
-        if not ok[i]:
-            continue
-        path, state, device = cleaned["heating_path"][i], states[i], cleaned["electric_device"][i]
-        if path != HeatingPath.ELECTRIC:
-            cleaned["electric_device"][i] = ""
-        elif not device and STATE_ORDER.index(state) >= 1:
+    paths, devices, sources = cleaned["heating_path"], cleaned["electric_device"], cleaned["heat_source"]
+    retrofitted, gains = cleaned["envelope_retrofitted"], cleaned["envelope_gain_pct"]
+    electric, gas_path, confirmed = HeatingPath.ELECTRIC.value, HeatingPath.GAS.value, LifecycleState.CONFIRMED.value
+    for i in itertools.compress(range(n), ok):
+        path, state = paths[i], states[i]
+        if path != electric:
+            devices[i] = ""
+        elif not devices[i] and state != confirmed:
             ok[i] = False
             continue
-        gas_volume = path == HeatingPath.GAS and state != LifecycleState.CONFIRMED
-        source = cleaned["heat_source"][i]
-        key = (path, state, source.pk if source else None, cleaned["envelope_retrofitted"][i],
-               cleaned["envelope_gain_pct"][i], villages[i][:4])
-        if key not in rules:
-            rules[key] = bool(
+        source = sources[i]
+        key = (path, state, source.pk if source else None, retrofitted[i], gains[i], villages[i][:4])
+        problem = rules.get(key)
+        if problem is None:
+            gas_volume = path == gas_path and state != confirmed
+            problem = rules[key] = bool(
                 rules_engine.retrofit_problem(key[3], key[4], villages[i])
                 or (not gas_volume and rules_engine.for_state(None, path=path, village_code=villages[i], area=0,
                                                               state=state, heat_source=source, entering=True)))
-        if rules[key] or gas_volume:
+        if problem:
             ok[i] = False
-            if not rules[key]:
-                gas.append(i)
+        elif path == gas_path and state != confirmed:
+            ok[i] = False
+            gas.append(i)
 
     cleaned.update(householder_name=holder, address=out["address"], state=states, state_date=state_dates)
     gas_set = set(gas)
@@ -695,8 +694,9 @@ def commit(result: ImportResult, *, user, valid_only=False, progress=None) -> di
     total = len(fast) + len(new) + len(updated)
     try:
         with transaction.atomic():
+            ids = bulk.reserve_ids(Household, len(fast))  # taken meanwhile, where the database allows
             _number(fast, new)
-            _write_fast(fast, user=user, source=source, today=today, now=now, progress=progress, total=total)
+            _write_fast(fast, ids(), user=user, source=source, today=today, now=now, progress=progress, total=total)
             households = [r.household for r in new]
             for h in households:
                 h.state_changed_at = now
@@ -736,13 +736,13 @@ def commit(result: ImportResult, *, user, valid_only=False, progress=None) -> di
     return counts
 
 
-def _write_fast(fast, *, user, source, today, now, progress, total):
+def _write_fast(fast, ids, *, user, source, today, now, progress, total):
     """Insert the column-checked new households and their history as plain rows."""
     n = len(fast)
     if not n:
         return
     values = dict(fast.values)
-    ids = values["id"] = bulk.allocate_ids(Household, n)
+    values["id"] = ids
     for name, value in (("state_changed_at", now), ("created_at", now), ("updated_at", now), ("archived", False),
                         ("archived_at", None), ("archive_reason", "")):
         values[name] = [value] * n
@@ -752,17 +752,21 @@ def _write_fast(fast, *, user, source, today, now, progress, total):
 
 def _insert_fast(values, ids, fast, *, user, source, today, now, progress, total):
     n = len(ids)
-    for start in range(0, n, CHUNK):
-        chunk = {a: column[start:start + CHUNK] for a, column in values.items()}
-        for f, (kind, mask) in services.PII_FIELDS.items():
-            plain = fast.secrets[f][start:start + CHUNK]
-            chunk[f"{f}_cipher"] = pii.encrypt_many(plain)
-            chunk[f"{f}_masked"] = [mask(v) if v else "" for v in plain]
-            if f != "id_number":  # the ID's keyed hash was needed to find duplicates, and is there
-                chunk[f"{f}_hash"] = pii.blind_index_many(plain, kind)
-        bulk.insert_columns(Household, chunk)
-        if progress:
-            progress("write", min(start + CHUNK, n), total)
+
+    def chunks():  # made while the database stores the previous ones: one COPY for all of them
+        for start in range(0, n, CHUNK):
+            chunk = {a: column[start:start + CHUNK] for a, column in values.items()}
+            for f, (kind, mask) in services.PII_FIELDS.items():
+                plain = fast.secrets[f][start:start + CHUNK]
+                chunk[f"{f}_cipher"] = pii.encrypt_many(plain)
+                chunk[f"{f}_masked"] = [mask(v) if v else "" for v in plain]
+                if f != "id_number":  # the ID's keyed hash was needed to find duplicates, and is there
+                    chunk[f"{f}_hash"] = pii.blind_index_many(plain, kind)
+            yield chunk
+            if progress:
+                progress("write", min(start + CHUNK, n), total)
+
+    bulk.insert_chunks(Household, chunks())
     same = lambda value: [value] * n  # noqa: E731
     bulk.insert_columns(LifecycleEvent, {
         "household_id": ids, "from_state": same(""), "to_state": values["state"],
@@ -778,12 +782,12 @@ CHUNK = 20000
 
 def _number(fast, rows):
     """Household numbers for new rows, in file order: one locked counter update per county."""
-    order = sorted([(number, i, None) for i, number in enumerate(fast.numbers)] +
-                   [(r.number, None, r.household) for r in rows], key=lambda t: t[0])
     villages = fast.values.get("village_id", [])
     numbers = [None] * len(fast)
     by_county = defaultdict(list)
-    for _, i, household in order:
+    both = heapq.merge(zip(fast.numbers, range(len(fast)), itertools.repeat(None)),  # each is in file order
+                       ((r.number, None, r.household) for r in rows), key=lambda t: t[0])
+    for _, i, household in both:
         by_county[(household.village_id if household is not None else villages[i])[:6]].append((i, household))
     for county, targets in by_county.items():
         seq, _ = HouseholdNumberSequence.objects.select_for_update().get_or_create(county_code=county)

@@ -78,13 +78,14 @@ def _read_fast(path):
         if frame.height == 0:
             continue
         frame = frame.rename({old: f"c{j}" for j, old in enumerate(frame.columns)})
-        cell = pl.all().str.strip_chars()
+        frame = frame.with_columns(pl.all().str.strip_chars())
+        cell, size = pl.all(), pl.all().str.len_bytes()
         frame = frame.with_columns(
-            pl.when(cell == "").then(None)
+            pl.when(size == 0).then(None)
             # a date cell comes as "2022-05-01 00:00:00"; as_text gives the day, as clerks wrote it
-            .when((cell.str.len_bytes() == 19) & (cell.str.slice(10, 1) == " ") & (cell.str.slice(13, 1) == ":"))
-            .then(cell.str.head(10))
-            .when(cell == "true").then(pl.lit("是")).when(cell == "false").then(pl.lit("否"))
+            .when((size == 19) & (cell.str.slice(10, 1) == " ") & (cell.str.slice(13, 1) == ":")).then(cell.str.head(10))
+            .when(size == 4).then(cell.replace({"true": "是"}))  # a yes/no cell, as as_text writes it
+            .when(size == 5).then(cell.replace({"false": "否"}))
             .otherwise(cell).name.keep())
         if not frame.head(50).select(pl.any_horizontal(pl.all().is_not_null()).any()).item():
             continue
