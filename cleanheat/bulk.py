@@ -6,6 +6,7 @@ fields and primary keys like bulk_create would.
 """
 import itertools
 import threading
+from queue import Full, Queue
 from contextlib import contextmanager
 
 from django.db import connection, models
@@ -126,7 +127,7 @@ def insert_columns(model, columns: dict[str, list]) -> None:
 def insert_chunks(model, chunks) -> None:
     """insert_columns for a stream of chunks (dicts of equal-length columns, the same keys in
     each), in one statement: the next chunk can be prepared while the database stores this one."""
-    chunks = iter(chunks)
+    chunks = _ahead(chunks)
     first = next(chunks, None)
     if first is None:
         return
@@ -145,6 +146,44 @@ def insert_chunks(model, chunks) -> None:
             yield from zip(*data)
 
     insert_rows(model, attnames, rows())
+
+
+def _ahead(items, depth: int = 2):
+    """Iterate `items` in a thread, up to `depth` ahead: making the next chunk (encrypting, say)
+    overlaps with the database storing this one (SQLite and psycopg release the GIL meanwhile)."""
+    queue, done, stop = Queue(maxsize=depth), object(), threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.2)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce():
+        try:
+            for item in items:
+                if not put(item):
+                    return  # the consumer gave up (the write failed)
+        except BaseException as exc:  # handed to the consumer
+            put(_Failed(exc))
+        put(done)
+
+    threading.Thread(target=produce, name="bulk-ahead", daemon=True).start()
+    try:
+        while (item := queue.get()) is not done:
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+
+
+class _Failed:
+    def __init__(self, error):
+        self.error = error
 
 
 @contextmanager

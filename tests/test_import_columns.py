@@ -213,3 +213,14 @@ def test_ids_taken_on_a_second_connection_are_the_ones_written(tmp_path, monkeyp
     created = Household.objects.filter(householder_name__startswith="序", village=village)
     assert created.count() == 3
     assert LifecycleEvent.objects.filter(household__in=created, reason__contains="ids.xlsx").count() == 3
+
+
+def test_chunks_made_ahead_arrive_in_order_and_a_failure_reaches_the_writer():
+    from cleanheat.bulk import _ahead
+    assert list(_ahead(iter(range(50)))) == list(range(50))
+
+    def failing():
+        yield 1
+        raise ValueError("加密失败")
+    with pytest.raises(ValueError, match="加密失败"):
+        list(_ahead(failing()))

@@ -488,6 +488,8 @@ def _unchanged_of(stored, index_of, screen, texts, lookups):
         if not all(_same_secret(texts[f][i], f, row[at[f"{f}_masked"]], row[at[f"{f}_hash"]]) for f in PII_CHECKS):
             continue
         path = row[at["heating_path"]] if texts["heating_path"][i] is None else cleaned["heating_path"][i]
+        if path != HeatingPath.ELECTRIC and row[at["electric_device"]]:
+            continue  # the service would clear a device type left on another path: a change
         same = True
         for f in BY_VALUE:
             value = cleaned[f][i]
