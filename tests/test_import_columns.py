@@ -1,7 +1,6 @@
 """The ledger import recognises plainly valid new rows column by column; every other row goes
 through the per-row service checks. Both ways must give the same answer for every row."""
 import random
-from datetime import date
 
 import pytest
 

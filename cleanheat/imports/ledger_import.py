@@ -318,7 +318,6 @@ def _screen(data, columns, user, lookups, finder) -> Screen:
     if "household_no" in cell:
         refuse(cell["household_no"].is_not_null().to_list())
     today = timezone.localdate()
-    out = {}
 
     # where: village code, or names within the uploader's scope
     by_code, by_names = {None: None}, {}
@@ -339,12 +338,10 @@ def _screen(data, columns, user, lookups, finder) -> Screen:
                         by_names[key] = None
                 villages[i] = by_names[key]
         refuse([code is None for code in villages])
-    out["village_id"] = villages
 
     # householder and identifiers
     holder = [" ".join(v.split()) if v else "" for v in values("householder_name")]
     refuse([not v or len(v) > 40 for v in holder])
-    out["householder_name"] = holder
     ids_raw = cell.get("id_number", pl.Series([None] * n, dtype=pl.String))
     plain_ids = columns_check.plain_id_numbers(ids_raw, today).to_list()
     ids = ids_raw.str.to_uppercase().to_list()
@@ -361,7 +358,7 @@ def _screen(data, columns, user, lookups, finder) -> Screen:
     for f, pattern in (("phone", r"^1[3-9][0-9]{9}$"), ("bank_account", r"^[0-9]{12,30}$")):
         if f in cell:
             refuse((cell[f].is_not_null() & ~columns_check.matches(cell[f], pattern)).to_list())
-    out["address"] = [" ".join(v.split())[:120] if v else "" for v in values("address")]
+    addresses = [" ".join(v.split())[:120] if v else "" for v in values("address")]
 
     # few distinct values: each judged once by the service's field check
     cleaned = {}
@@ -426,7 +423,7 @@ def _screen(data, columns, user, lookups, finder) -> Screen:
             ok[i] = False
             gas.append(i)
 
-    cleaned.update(householder_name=holder, address=out["address"], state=states, state_date=state_dates)
+    cleaned.update(householder_name=holder, address=addresses, state=states, state_date=state_dates)
     gas_set = set(gas)
     slow = [i for i in range(n) if not ok[i] and i not in gas_set]
     screen = Screen(ok=ok, slow=slow, gas=gas, villages=villages, cleaned=cleaned, ids=ids, id_hashes=id_hashes,

@@ -57,6 +57,8 @@ def read_table(path) -> tuple[str, pl.DataFrame]:
         scan.start()  # unzipping runs beside fastexcel, which releases the GIL while it parses
         try:
             found = _read_fast(path)
+        except Exception:  # noqa: BLE001 — whatever fastexcel can't read, the cell-by-cell reader explains
+            found = None
         finally:
             scan.join()
         if found is not None and not needs_cells[0]:
@@ -67,7 +69,8 @@ def read_table(path) -> tuple[str, pl.DataFrame]:
     for i, row in enumerate(rows):
         for j, value in enumerate(row):
             columns[j][i] = as_text(value) or None
-    return name, pl.DataFrame({f"c{j}": col for j, col in enumerate(columns)}, schema={f"c{j}": pl.String for j in range(width)})
+    return name, pl.DataFrame({f"c{j}": col for j, col in enumerate(columns)},
+                              schema={f"c{j}": pl.String for j in range(width)})
 
 
 def _read_fast(path):
