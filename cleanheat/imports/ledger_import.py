@@ -457,7 +457,7 @@ def _unchanged(screen, values, user, lookups) -> list:
     if not candidates:
         return []
     texts = {f: values(f) for f in ("householder_name", "address", "id_number", "phone", "bank_account", "state",
-                                    "village_code", "county", "township", "village", *BY_VALUE)}
+                                    *LOCATION_FIELDS, *BY_VALUE)}
     scoped = scope_filter(Household.objects.filter(archived=False), user, "village_id").values_list(*STORED)
     index_of = {numbers[i]: i for i in candidates}
     if len(candidates) > 2000:  # a county's or the city's export: one pass over the scope, row by row
@@ -475,7 +475,7 @@ def _unchanged_of(stored, index_of, screen, texts, lookups):
         i = index_of[row[1]]
         if screen.cleaned["state_date"][i] is _BAD:
             continue
-        if any(texts[f][i] for f in ("village_code", "county", "township", "village")) and \
+        if any(texts[f][i] for f in LOCATION_FIELDS) and \
                 screen.villages[i] != row[at["village_id"]]:
             continue
         if texts["householder_name"][i] and cleaned["householder_name"][i] != row[at["householder_name"]]:
