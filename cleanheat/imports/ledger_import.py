@@ -277,7 +277,9 @@ class Screen:
 
     def new_rows(self, numbers) -> NewRows:
         keep = [i for i, ok in enumerate(self.ok) if ok]
-        pick = lambda column: [column[i] for i in keep]  # noqa: E731
+
+        def pick(column):
+            return [column[i] for i in keep]
         values = {f if f != "heat_source" else "heat_source_id": pick(column) for f, column in self.cleaned.items()
                   if f != "state_date"}
         values["village_id"] = pick(self.villages)
@@ -442,8 +444,6 @@ STORED = ["pk", "household_no", "village_id", "householder_name", "id_number_mas
           "is_tekun", "is_tuopin", "is_canji", "heated_area", "structure", "envelope_retrofitted",
           "envelope_gain_pct", "original_facility", "heating_path", "electric_device", "heat_source_id",
           "removal_consent_on", "state"]
-PII_CHECKS = {"id_number": identity.normalise_id_number, "phone": identity.normalise_mobile,
-              "bank_account": identity.normalise_bank_account}
 
 
 def _unchanged(screen, values, user, lookups) -> list:
@@ -482,7 +482,7 @@ def _unchanged_of(stored, index_of, screen, texts, lookups):
             continue
         if texts["address"][i] and cleaned["address"][i] != row[at["address"]]:
             continue
-        if not all(_same_secret(texts[f][i], f, row[at[f"{f}_masked"]], row[at[f"{f}_hash"]]) for f in PII_CHECKS):
+        if not all(_same_secret(texts[f][i], f, row[at[f"{f}_masked"]], row[at[f"{f}_hash"]]) for f in services.PII_FIELDS):
             continue
         path = row[at["heating_path"]] if texts["heating_path"][i] is None else cleaned["heating_path"][i]
         if path != HeatingPath.ELECTRIC and row[at["electric_device"]]:
@@ -530,13 +530,10 @@ def _unchanged_of(stored, index_of, screen, texts, lookups):
 def _same_secret(text, f, masked, stored_hash) -> bool:
     if not text or text == masked:
         return True  # empty, or the mask our own export writes: unchanged
-    try:
-        return pii.blind_index(PII_CHECKS[f](text), PII_CHECKS_KIND[f]) == stored_hash
+    try:  # the service's own normalising, then the keyed hash it stores
+        return pii.blind_index(services._clean_field(f, text, None, None), services.PII_FIELDS[f][0]) == stored_hash
     except ValueError:
         return False
-
-
-PII_CHECKS_KIND = {f: kind for f, (kind, _) in services.PII_FIELDS.items()}
 
 
 _BAD = object()
@@ -766,7 +763,10 @@ def _insert_fast(values, ids, fast, *, user, source, today, now, progress, total
                 progress("write", min(start + CHUNK, n), total)
 
     bulk.insert_chunks(Household, chunks())
-    same = lambda value: [value] * n  # noqa: E731
+
+    def same(value):
+        return [value] * n
+
     bulk.insert_columns(LifecycleEvent, {
         "household_id": ids, "from_state": same(""), "to_state": values["state"],
         "occurred_on": [d or today for d in fast.state_dates], "recorded_at": same(now), "user_id": same(user.pk),

@@ -6,6 +6,7 @@ column by column. For a plain .xlsx it reads with fastexcel, several times faste
 text alone would lose something a clerk must be told about — merged cells, or numbers so large
 that Excel rounded them (an ID number typed into a number cell) — are read cell by cell instead.
 """
+import logging
 import re
 import threading
 import zipfile
@@ -16,6 +17,7 @@ from python_calamine import CalamineWorkbook
 
 from .cells import as_text
 
+log = logging.getLogger(__name__)
 LONG_NUMBER = re.compile(rb"<v>-?\d{15}")  # a number cell of 15+ digits (written without exponent)
 
 
@@ -57,7 +59,8 @@ def read_table(path) -> tuple[str, pl.DataFrame]:
         scan.start()  # unzipping runs beside fastexcel, which releases the GIL while it parses
         try:
             found = _read_fast(path)
-        except Exception:  # noqa: BLE001 — whatever fastexcel can't read, the cell-by-cell reader explains
+        except Exception as exc:  # noqa: BLE001 — the cell-by-cell reader reads it, or says why it can't
+            log.info("fastexcel could not read %s (%s); reading cell by cell", path.name, exc)
             found = None
         finally:
             scan.join()
