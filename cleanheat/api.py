@@ -5,6 +5,7 @@ Session authentication; writes carry the CSRF token like any form post. OpenAPI 
 from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import NinjaAPI, Query, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
@@ -21,6 +22,7 @@ from cleanheat.procurement.api import router as procurement_router
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import require_in_scope, user_prefix
 from cleanheat.regions.views import region_rollup
+from cleanheat.versions import StaleEdit, etag, expected_version
 
 api = NinjaAPI(title="CleanHeat 清洁取暖综合管理平台 API", version="1", auth=django_auth,
                urls_namespace="api")
@@ -36,6 +38,17 @@ def permission_denied(request, exc: PermissionDenied):
 @api.exception_handler(ValidationError)
 def validation_error(request, exc: ValidationError):
     return api.create_response(request, {"errors": exc.message_dict}, status=422)
+
+
+@api.exception_handler(StaleEdit)
+def stale_edit(request, exc: StaleEdit):
+    """If-Match named a version someone else has replaced: nothing written; here is what changed."""
+    body = {"detail": exc.messages[0], "version": exc.version, "changes": [c.as_json() for c in exc.changes]}
+    if exc.current is not None:
+        body["current"] = exc.current
+    response = api.create_response(request, body, status=412)
+    response["ETag"] = etag(exc.version)
+    return response
 
 
 class RegionOut(Schema):
@@ -84,6 +97,7 @@ class HouseholdOut(Schema):
     state: str
     archived: bool
     updated_at: datetime
+    version: int
 
     # Identifiers are masked by default; revealing one is a separate, logged action.
     @staticmethod
@@ -200,8 +214,10 @@ def list_households(request, filters: Query[HouseholdFilters]):
 
 @api.get("/households/{household_no}", response=HouseholdOut, tags=["居民用户 households"])
 @requires(roles.VIEW)
-def get_household(request, household_no: str):
-    return _household(request, household_no)
+def get_household(request, household_no: str, response: HttpResponse):
+    household = _household(request, household_no)
+    response["ETag"] = etag(household.version)
+    return household
 
 
 @api.post("/households", response={201: HouseholdOut}, tags=["居民用户 households"])
@@ -214,11 +230,15 @@ def create_household(request, payload: HouseholdIn):
 
 @api.patch("/households/{household_no}", response=HouseholdOut, tags=["居民用户 households"])
 @requires(roles.EDIT)
-def update_household(request, household_no: str, payload: HouseholdIn):
+def update_household(request, household_no: str, payload: HouseholdIn, response: HttpResponse):
+    """Send the ETag of your last read as If-Match: a save on an older version answers 412 with
+    what changed since, and nothing is written."""
     household = _household(request, household_no)
     services.update_household(household, payload.dict(exclude_none=True), user=request.user,
-                              channel=Channel.API)
-    return _household(request, household_no)
+                              channel=Channel.API, expected_version=expected_version(request))
+    household = _household(request, household_no)
+    response["ETag"] = etag(household.version)
+    return household
 
 
 @api.post("/households/{household_no}/transition", response=HouseholdOut, tags=["居民用户 households"])

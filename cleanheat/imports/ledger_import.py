@@ -704,19 +704,22 @@ def commit(result: ImportResult, *, user, valid_only=False, progress=None) -> di
                                              reason=f"导入建档：{source}"[:200]))
                 changes.append(HouseholdChange(household=r.household, user=user, channel=Channel.IMPORT,
                                                source=source, field="created", new_value=r.household.household_no))
-            fields = set()
+            _refuse_if_changed_since_analysis(updated)
+            fields = {"version"}
             for r in updated:
                 h = r.household
+                h.version += 1
                 for f, old, new_value in r.changes:
                     fields.update([f"{f}_cipher", f"{f}_hash", f"{f}_masked"] if f in services.PII_FIELDS else [f])
                     changes.append(HouseholdChange(household=h, user=user, channel=Channel.IMPORT, source=source,
-                                                   field=f, old_value=old, new_value=new_value))
+                                                   field=f, old_value=old, new_value=new_value, version=h.version))
                 if r.new_state:
                     events.append(LifecycleEvent(household=h, from_state=h.state, to_state=r.new_state,
                                                  occurred_on=r.state_date or today, user=user,
                                                  channel=Channel.IMPORT, reason=f"导入：{source}"[:200]))
                     changes.append(HouseholdChange(household=h, user=user, channel=Channel.IMPORT, source=source,
-                                                   field="state", old_value=h.state, new_value=r.new_state))
+                                                   field="state", old_value=h.state, new_value=r.new_state,
+                                                   version=h.version))
                     h.state, h.state_changed_at = r.new_state, now
                     fields.update(["state", "state_changed_at"])
                 h.updated_at = now
@@ -730,6 +733,19 @@ def commit(result: ImportResult, *, user, valid_only=False, progress=None) -> di
     except IntegrityError:
         raise ImportRefused("写入时发现身份证号与台账中其他户重复（可能有人同时录入），未写入任何数据，请重新上传校验") from None
     return counts
+
+
+def _refuse_if_changed_since_analysis(updated):
+    """The rows were read when the file was checked; a household written since then (by a clerk's
+    form, say) would have that change reverted by the stale copy. Locks the rows until commit."""
+    seen = {r.household.pk: r.household.version for r in updated}
+    moved = []
+    for chunk in _chunks(sorted(seen), 500):
+        moved += [no for pk, no, version in Household.objects.select_for_update()
+                  .filter(pk__in=chunk).values_list("pk", "household_no", "version") if version != seen[pk]]
+    if moved:
+        raise ImportRefused(f"校验之后有{len(moved)}户已被他人修改（{'、'.join(sorted(moved)[:5])}"
+                            f"{'等' if len(moved) > 5 else ''}），为免覆盖他人的修改，未写入任何数据，请重新导入")
 
 
 def _write_fast(fast, ids, *, user, source, today, now, progress, total):

@@ -2,6 +2,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cleanheat.versions import keep_shown_values
+
 from .choices import ElectricDevice, HeatingPath, LifecycleState, OriginalFacility, Structure
 
 
@@ -26,11 +28,14 @@ class HouseholdForm(forms.Form):
     envelope_retrofitted = forms.BooleanField(label=_("已做围护结构节能改造"), required=False)
     envelope_gain_pct = forms.CharField(label=_("节能改造能效提升（%）"), required=False, max_length=6)
     heat_source = forms.CharField(label=_("热源（名称）"), required=False, max_length=80)
+    # ISO format: what a date input shows and posts (the locale's 2024/01/02 would show blank
+    # and post "", clearing a date the user never touched).
     removal_consent_on = forms.DateField(label=_("居民同意拆除原设施日期"), required=False,
-                                         widget=forms.DateInput(attrs={"type": "date"}))
+                                         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     original_facility = forms.ChoiceField(label=_("原取暖设施"), choices=_choices(OriginalFacility), required=False)
     heating_path = forms.ChoiceField(label=_("取暖路径"), choices=_choices(HeatingPath), required=False)
     electric_device = forms.ChoiceField(label=_("煤改电设备类型"), choices=_choices(ElectricDevice), required=False)
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     GROUPS = [
         (_("居民信息"), ["householder_name", "id_number", "phone", "bank_account", "address", "household_size",
@@ -45,13 +50,25 @@ class HouseholdForm(forms.Form):
         if editing:
             for name in ("id_number", "phone", "bank_account"):
                 self.fields[name].help_text = _("留空表示不修改")
+            keep_shown_values(self)
 
     def groups(self):
         return [(title, [self[name] for name in names]) for title, names in self.GROUPS]
 
+    def village_initial(self):
+        """The village picker is drawn by hand; this is its hidden copy of the value shown."""
+        return self["village"].as_hidden(only_initial=True) if self.editing else ""
+
+    def based_on_version(self) -> bool:
+        """An edit page names the version it shows; a post without one is checked as before."""
+        return self.editing and self.cleaned_data.get("version") is not None
+
     def service_data(self) -> dict:
-        """What to hand to the service: on edit, blank identifiers mean 'unchanged'."""
-        data = dict(self.cleaned_data)
+        """What to hand to the service: on edit, only what the user changed (when the page says
+        what it showed), and blank identifiers mean 'unchanged'."""
+        data = {k: v for k, v in self.cleaned_data.items() if k != "version"}
+        if self.based_on_version():
+            data = {k: v for k, v in data.items() if k in self.changed_data}
         if self.editing:
             for name in ("id_number", "phone", "bank_account"):
                 if not data.get(name):

@@ -57,6 +57,8 @@ class Household(models.Model):
     archive_reason = models.CharField(_("归档原因"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("建档时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    # Raised by every write to this row: a save based on an older version is refused (lost edits).
+    version = models.PositiveIntegerField(_("版本"), default=1, db_default=1, editable=False)
 
     class Meta:
         verbose_name = _("居民用户")
@@ -132,6 +134,8 @@ class HouseholdChange(models.Model):
     field = models.CharField(_("字段"), max_length=40)
     old_value = models.TextField(_("原值"), blank=True)
     new_value = models.TextField(_("新值"), blank=True)
+    # The household's version after this change: "what changed since version n" is version > n.
+    version = models.PositiveIntegerField(_("版本"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("台账变更记录")

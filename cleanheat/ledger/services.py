@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
 from cleanheat import pii
+from cleanheat.versions import Change, StaleEdit
 from cleanheat.regions.codes import VILLAGE
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import in_scope
@@ -315,9 +316,32 @@ def _apply(household: Household, cleaned: dict) -> list[tuple[str, str, str]]:
 def _log(household, changes, *, user, channel, source=""):
     HouseholdChange.objects.bulk_create([
         HouseholdChange(household=household, user=user, channel=channel, source=source,
-                        field=f, old_value=old, new_value=new)
+                        field=f, old_value=old, new_value=new, version=household.version)
         for f, old, new in changes
     ])
+
+
+STALE_MESSAGE = "此户已被他人修改，您的修改未保存。请核对他人的修改后重新提交。"
+
+
+def changes_since(household: Household, version: int) -> list[Change]:
+    """What was written to the household after the version a user saw, oldest first."""
+    rows = household.changes.filter(version__gt=version).select_related("user").order_by("id")
+    return [Change(c.field_label, c.old_display, c.new_display, str(c.user or "系统"), c.changed_at)
+            for c in rows]
+
+
+def _check_version(household: Household, expected_version) -> None:
+    """Refuse a save based on an older version than the (locked) row's: nothing is overwritten."""
+    if expected_version is None:
+        return
+    try:
+        seen = int(expected_version)
+    except (TypeError, ValueError):
+        seen = -1  # not a version this row ever had
+    if seen != household.version:
+        raise StaleEdit(STALE_MESSAGE, version=household.version,
+                        changes=changes_since(household, seen) if 0 <= seen < household.version else [])
 
 
 def _save_unique(household: Household):
@@ -353,13 +377,17 @@ def create_household(data: dict, *, user=None, channel=Channel.UI, source="") ->
 
 @transaction.atomic
 def update_household(household: Household, data: dict, *, user=None, channel=Channel.UI,
-                     source="") -> list[tuple[str, str, str]]:
+                     source="", expected_version=None) -> list[tuple[str, str, str]]:
+    """expected_version: the version the user's form or request was based on (None: no check,
+    for callers that write on the row as it is now, such as the import and the CLI)."""
     household = Household.objects.select_for_update().get(pk=household.pk)
+    _check_version(household, expected_version)
     if household.archived:
         raise ValidationError({"__all__": ["该户已归档，请先恢复后再修改"]})
     cleaned = clean_household_data(data, instance=household, user=user)
     changes = _apply(household, cleaned)
     if changes:
+        household.version += 1  # the row is locked until this transaction ends
         _save_unique(household)
         _log(household, changes, user=user, channel=channel, source=source)
     return changes
@@ -403,11 +431,12 @@ def transition(household: Household, to_state: str, *, user=None, channel=Channe
         household=household, from_state=household.state, to_state=to_state,
         occurred_on=occurred_on, user=user, channel=channel, reason=reason,
         is_backstep=target < current)
+    household.version += 1
     _log(household, [("state", household.state, to_state)], user=user, channel=channel,
          source=reason)
     household.state = to_state
     household.state_changed_at = timezone.now()
-    household.save(update_fields=["state", "state_changed_at", "updated_at"])
+    household.save(update_fields=["state", "state_changed_at", "updated_at", "version"])
     return event
 
 
@@ -420,7 +449,8 @@ def archive_household(household: Household, *, reason: str, user=None, channel=C
     if not reason:
         raise ValidationError({"reason": ["归档必须填写原因"]})
     household.archived, household.archived_at, household.archive_reason = True, timezone.now(), reason
-    household.save(update_fields=["archived", "archived_at", "archive_reason", "updated_at"])
+    household.version += 1
+    household.save(update_fields=["archived", "archived_at", "archive_reason", "updated_at", "version"])
     _log(household, [("archived", "否", "是")], user=user, channel=channel, source=reason)
     return household
 
@@ -434,7 +464,8 @@ def restore_household(household: Household, *, user=None, channel=Channel.UI, re
     if other is not None:
         raise ValidationError({"__all__": [f"户主已在户 {other.household_no} 登记，不能恢复本户"]})
     household.archived, household.archived_at, household.archive_reason = False, None, ""
-    household.save(update_fields=["archived", "archived_at", "archive_reason", "updated_at"])
+    household.version += 1
+    household.save(update_fields=["archived", "archived_at", "archive_reason", "updated_at", "version"])
     _log(household, [("archived", "是", "否")], user=user, channel=channel, source=reason)
     return household
 

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 from cleanheat.access import has_perm, requires
 from cleanheat.accounts import roles
 from cleanheat.regions.views import counties_for
+from cleanheat.versions import StaleEdit, rebased_data
 
 from . import services
 from .choices import VULNERABLE_FLAGS, Channel, HeatingPath, LifecycleState
@@ -70,6 +71,7 @@ def _next_state(household):
 def _edit(request, household=None):
     form = HouseholdForm(request.POST or None, editing=household is not None,
                          initial=_initial(household) if household else None)
+    conflict = None
     if request.method == "POST" and form.is_valid():
         try:
             if household is None:
@@ -78,15 +80,19 @@ def _edit(request, household=None):
                 messages.success(request, f"已建档：户编号 {household.household_no}")
             else:
                 changes = services.update_household(household, form.service_data(),
-                                                    user=request.user, channel=Channel.UI)
+                                                    user=request.user, channel=Channel.UI,
+                                                    expected_version=form.cleaned_data["version"])
                 messages.success(request, f"已保存，{len(changes)} 项变更" if changes else "没有变更")
             return redirect("household", household_no=household.household_no)
+        except StaleEdit as stale:
+            household = _household(request, household.household_no)
+            form, conflict = _rebased(form, household, stale), stale.changes
         except ValidationError as error:
             _form_errors(form, error)
     village = form["village"].value() or (household.village_id if household else "")
     return render(request, "ledger/household_form.html", {
         "form": form, "household": household, "counties": counties_for(request.user),
-        "village": village, "county": village[:6] if village else "",
+        "village": village, "county": village[:6] if village else "", "conflict": conflict,
     })
 
 
@@ -95,7 +101,20 @@ def _initial(household):
                if name not in services.PII_FIELDS and name != "village"}
     initial["village"] = household.village_id
     initial["heat_source"] = household.heat_source.name if household.heat_source else ""
+    initial["version"] = household.version
     return initial
+
+
+def _rebased(form, household, stale: StaleEdit) -> HouseholdForm:
+    """A refused stale save, shown again on the household as it is now with this user's own
+    changes on top."""
+    initial = _initial(household)
+    data = rebased_data(form, HouseholdForm(editing=True, initial=initial), household.version)
+    rebased = HouseholdForm(data, editing=True, initial=initial)
+    rebased.is_valid()
+    for message in stale.messages:
+        rebased.add_error(None, message)
+    return rebased
 
 
 @requires(roles.EDIT)
