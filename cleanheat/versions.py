@@ -48,6 +48,13 @@ def digest(values) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_LENGTH]
 
 
+def row_version(obj) -> str:
+    """digest() of a stored row: all its columns and the keys of its many-to-many links."""
+    values = [getattr(obj, f.attname) for f in obj._meta.concrete_fields]
+    values += [sorted(getattr(obj, f.name).values_list("pk", flat=True)) for f in obj._meta.many_to_many]
+    return digest(values)
+
+
 def etag(version) -> str:
     return f'"{version}"'
 

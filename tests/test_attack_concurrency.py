@@ -11,6 +11,8 @@ from cleanheat.imports import ledger_import
 from cleanheat.ledger import services
 from cleanheat.ledger.forms import HouseholdForm
 from cleanheat.ledger.models import Household, HouseholdChange
+from cleanheat.plan.models import CountyPlan, ScheduleEntry
+from cleanheat.procurement.models import CatalogModel
 from cleanheat.versions import StaleEdit
 
 from .conftest import make_user
@@ -215,6 +217,85 @@ def test_an_import_does_not_revert_an_edit_made_after_it_was_checked(clerks, hou
         ledger_import.commit(result, user=a)
     household.refresh_from_db()
     assert (household.address, household.household_size) == ("西街9号", 3)
+
+
+# ---- the other edit forms that two people can have open on the same record
+
+@pytest.fixture
+def city_admins():
+    from django.test import Client
+    pair = []
+    for name in ("ca_zhao", "ca_qian"):
+        client = Client()
+        client.force_login(make_user(name, "1409", role="city_admin"))
+        pair.append(client)
+    return pair
+
+
+def test_two_stale_catalog_edits_one_saved_the_other_refused(city_admins):
+    first, second = city_admins
+    model = CatalogModel.objects.filter(active=True).order_by("pk").first()
+    url = f"/procurement/catalog/{model.pk}/edit/"
+    form_a, form_b = form_of(first.get(url)), form_of(second.get(url))
+    assert first.post(url, {**form_a, "unit_price": "12345"}).status_code == 302
+    refused = second.post(url, {**form_b, "warranty_years": str(model.warranty_years + 1)})
+
+    page = refused.content.decode()
+    assert refused.status_code == 200 and "此型号已被他人修改" in page and "12345" in page
+    stored = CatalogModel.objects.get(pk=model.pk)
+    assert (stored.unit_price, stored.warranty_years) == (12345, model.warranty_years)
+    assert second.post(url, form_of(refused)).status_code == 302
+    stored = CatalogModel.objects.get(pk=model.pk)
+    assert (stored.unit_price, stored.warranty_years) == (12345, model.warranty_years + 1)
+
+
+def test_two_catalog_patches_on_the_same_version_one_applied_one_refused(city_admins):
+    first, second = city_admins
+    model = CatalogModel.objects.filter(active=True).order_by("pk").first()
+    url = f"/api/procurement/catalog/{model.pk}"
+    tag = first.get(url).headers["ETag"]
+    applied = patch(first, url, {"unit_price": 12345}, if_match=tag)
+    assert applied.status_code == 200 and applied.headers["ETag"] != tag
+    refused = patch(second, url, {"warranty_years": model.warranty_years + 1}, if_match=tag)
+    assert refused.status_code == 412 and "此型号已被他人修改" in refused.json()["detail"]
+    assert refused.json()["current"]["unit_price"] == 12345
+    stored = CatalogModel.objects.get(pk=model.pk)
+    assert (stored.unit_price, stored.warranty_years) == (12345, model.warranty_years)
+
+
+def test_two_stale_account_edits_one_saved_the_other_refused(city_admins):
+    first, second = city_admins
+    target = make_user("cc_target", "140902", role="county_clerk")
+    url = f"/accounts/users/{target.pk}/"
+    form_a, form_b = form_of(first.get(url)), form_of(second.get(url))
+    assert first.post(url, {**form_a, "role": "village_clerk", "region_scope": "140902101201"}).status_code == 302
+    refused = second.post(url, {**form_b, "full_name": "新名字"})
+
+    page = refused.content.decode()
+    assert refused.status_code == 200 and "此用户已被他人修改" in page and "村级信息员" in page
+    target.refresh_from_db()
+    assert (target.role, target.full_name) == ("village_clerk", "cc_target")
+    assert second.post(url, form_of(refused)).status_code == 302
+    target.refresh_from_db()
+    assert (target.role, target.region_scope, target.full_name) == ("village_clerk", "140902101201", "新名字")
+
+
+def test_two_stale_schedule_saves_one_saved_the_other_refused(client):
+    from django.test import Client
+    cp = CountyPlan.objects.get(plan__year=2022, county_code="140923")
+    first, second = client, Client()
+    first.force_login(make_user("sch_a", "140923"))
+    second.force_login(make_user("sch_b", "140923"))
+    url = "/plan/schedule/140923/"
+    entry = ScheduleEntry.objects.filter(county_plan=cp, heating_path="gas").order_by("checkpoint").first()
+    key = f"gas|{entry.checkpoint:%Y-%m-%d}"
+    form_a, form_b = form_of(first.get(url)), form_of(second.get(url))
+    assert form_a[f"i|{key}"] == str(entry.installed) and form_a["version"]
+    first.post(url, {**form_a, "action": "save", f"i|{key}": str(entry.installed - 1), f"a|{key}": "0"})
+    refused = second.post(url, {**form_b, "action": "save", f"a|{key}": "0"}, follow=True)
+    assert "月度计划已被他人修改" in refused.content.decode() and "sch_a" in refused.content.decode()
+    entry.refresh_from_db()
+    assert entry.installed == int(form_a[f"i|{key}"]) - 1
 
 
 # ---- two writers at the same moment, on PostgreSQL's row locks

@@ -8,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from cleanheat.audit.services import record
 
+from cleanheat.versions import keep_shown_values
+
 from .models import Organisation
 from .roles import ROLE_CHOICES
 
@@ -51,12 +53,14 @@ class UserForm(forms.Form):
     region_scope = forms.CharField(label=_("管辖区划（代码前缀）"), max_length=12,
                                    help_text=_("如 1409 全市、140902 忻府区、140902100 某镇"))
     is_active = forms.BooleanField(label=_("启用"), required=False, initial=True)
+    version = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, organisations=None, editing=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organisation"].queryset = organisations if organisations is not None else Organisation.objects.none()
         if editing:
             self.fields["username"].disabled = True
+            keep_shown_values(self)
 
 
 class ReasonForm(forms.Form):

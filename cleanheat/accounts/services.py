@@ -10,6 +10,7 @@ from cleanheat.access import NOTHING, has_perm, require_perm, user_prefix
 from cleanheat.audit.services import record
 from cleanheat.regions.codes import full_code
 from cleanheat.regions.models import Region
+from cleanheat.versions import StaleEdit, digest
 
 from .models import Organisation
 from .roles import MANAGE_USERS, ROLES, can_assign
@@ -91,10 +92,18 @@ def create_user(manager, data: dict, *, request=None):
     return user, password
 
 
+def user_version(user) -> str:
+    """The version of an account as its edit form shows it (a digest: accounts have no number)."""
+    return digest([user.full_name, user.organisation_id, user.role, user.region_scope, user.is_active])
+
+
 @transaction.atomic
-def update_user(manager, user, data: dict, *, request=None):
+def update_user(manager, user, data: dict, *, request=None, expected_version=None):
+    """expected_version: user_version() of the account the manager's page showed (None: no check)."""
     require_perm(manager, MANAGE_USERS)
     user = manageable_users(manager).select_for_update(of=("self",)).get(pk=user.pk)
+    if expected_version is not None and expected_version != user_version(user):
+        raise StaleEdit("此用户已被他人修改，您的修改未保存。请核对后重新提交。", version=user_version(user))
     values = _check(manager, data)
     before = _describe(user)
     for field, value in values.items():

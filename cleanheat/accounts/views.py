@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from cleanheat.access import any_user, requires
 from cleanheat.audit.services import record
+from cleanheat.versions import StaleEdit, changes_seen, rebased_data
 
 from . import services
 from .forms import LoginForm, UserForm
@@ -69,18 +70,31 @@ def user_create(request):
 @requires(MANAGE_USERS)
 def user_edit(request, user_id):
     target = get_object_or_404(services.manageable_users(request.user), pk=user_id)
-    initial = {"username": target.username, "full_name": target.full_name, "organisation": target.organisation,
-               "role": target.role, "region_scope": target.region_scope, "is_active": target.is_active}
-    form = UserForm(request.POST or None, initial=initial, editing=True,
-                    organisations=services.manageable_organisations(request.user))
+    form = _user_form(request, request.POST or None, target)
+    conflict = None
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_user(request.user, target, form.cleaned_data, request=request)
+            services.update_user(request.user, target, form.cleaned_data, request=request,
+                                 expected_version=form.cleaned_data["version"] or None)
             messages.success(request, "已保存")
             return redirect("user_edit", user_id=target.pk)
+        except StaleEdit as stale:
+            target = get_object_or_404(services.manageable_users(request.user), pk=user_id)
+            current = _user_form(request, None, target)
+            conflict = changes_seen(form, current)
+            form = _user_form(request, rebased_data(form, current, services.user_version(target)), target)
+            form.is_valid()
+            form.add_error(None, stale.messages[0])
         except ValidationError as error:
             _form_errors(form, error)
-    return render(request, "accounts/user_form.html", {"form": form, "target": target})
+    return render(request, "accounts/user_form.html", {"form": form, "target": target, "conflict": conflict})
+
+
+def _user_form(request, data, target):
+    initial = {"username": target.username, "full_name": target.full_name, "organisation": target.organisation,
+               "role": target.role, "region_scope": target.region_scope, "is_active": target.is_active,
+               "version": services.user_version(target)}
+    return UserForm(data, initial=initial, editing=True, organisations=services.manageable_organisations(request.user))
 
 
 @require_POST

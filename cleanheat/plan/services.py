@@ -5,9 +5,11 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from cleanheat.access import require_in_scope, require_perm
 from cleanheat.accounts.roles import MANAGE_USERS
+from cleanheat.versions import StaleEdit, digest
 
 from . import schedule as scheduling
 from .models import CountyPlan, Plan, PlanChange, ScheduleEntry, Target
@@ -89,12 +91,35 @@ def _can_edit_county(user, county_plan):
     require_in_scope(user, county_plan.county_code.ljust(12, "0"))
 
 
+def schedule_version(county_plan: CountyPlan) -> str:
+    """The version of a county's monthly schedule as its page shows it (a digest)."""
+    entries = county_plan.schedule.order_by("heating_path", "checkpoint") \
+        .values_list("heating_path", "checkpoint", "installed", "accepted")
+    return digest([county_plan.monthly_capacity, county_plan.schedule_status, list(entries)])
+
+
+def _locked_at(county_plan: CountyPlan, expected_version) -> CountyPlan:
+    """The county's plan, locked and as stored; refused if its schedule is no longer the one the
+    user's page showed (another clerk saved or regenerated it meanwhile)."""
+    county_plan = CountyPlan.objects.select_for_update().select_related("plan").get(pk=county_plan.pk)
+    if expected_version is not None and expected_version != schedule_version(county_plan):
+        last = PlanChange.objects.filter(plan=county_plan.plan, what__startswith=county_plan.county_code) \
+            .select_related("user").first()
+        since = (f"（最近一次：{last.user or '系统'}，{timezone.localtime(last.at):%Y-%m-%d %H:%M}，"
+                 f"{last.what.removeprefix(county_plan.county_code).strip()}）") if last else ""
+        raise StaleEdit(f"月度计划已被他人修改{since}，您的修改未保存。页面已显示当前内容，请核对后重新填写。",
+                        version=schedule_version(county_plan))
+    return county_plan
+
+
 @transaction.atomic
-def save_schedule(county_plan: CountyPlan, values: dict, *, user) -> None:
+def save_schedule(county_plan: CountyPlan, values: dict, *, user, expected_version=None) -> None:
     """The county edits its monthly schedule: values[(path, checkpoint)] = (installed, accepted),
     cumulative. Checked: never decreasing, accepted never above installed, the target reached by
-    the county's deadline, everything accepted by the end of the assessment."""
+    the county's deadline, everything accepted by the end of the assessment.
+    expected_version: schedule_version() of the schedule the user saw (None: no check)."""
     _can_edit_county(user, county_plan)
+    county_plan = _locked_at(county_plan, expected_version)
     if county_plan.schedule_status in ("submitted", "approved"):
         raise ValidationError({"__all__": ["月度计划已报送，须市级退回后才能修改"]})
     targets = {t.heating_path: t.households for t in county_plan.targets.all()}
@@ -126,9 +151,9 @@ def save_schedule(county_plan: CountyPlan, values: dict, *, user) -> None:
 
 
 @transaction.atomic
-def submit_schedule(county_plan: CountyPlan, *, user) -> None:
-    from django.utils import timezone
+def submit_schedule(county_plan: CountyPlan, *, user, expected_version=None) -> None:
     _can_edit_county(user, county_plan)
+    county_plan = _locked_at(county_plan, expected_version)
     if county_plan.schedule_status in ("submitted", "approved"):
         raise ValidationError({"__all__": ["月度计划已报送"]})
     county_plan.schedule_status, county_plan.schedule_submitted_at = "submitted", timezone.now()
@@ -157,9 +182,10 @@ def review_schedule(county_plan: CountyPlan, *, user, approve: bool, note: str =
 
 
 @transaction.atomic
-def set_capacity(county_plan: CountyPlan, capacity: int | None, *, user) -> None:
+def set_capacity(county_plan: CountyPlan, capacity: int | None, *, user, expected_version=None) -> None:
     """The county states its monthly construction capacity; the schedule is generated again."""
     _can_edit_county(user, county_plan)
+    county_plan = _locked_at(county_plan, expected_version)
     if county_plan.schedule_status in ("submitted", "approved"):
         raise ValidationError({"__all__": ["月度计划已报送，须市级退回后才能修改"]})
     old = county_plan.monthly_capacity

@@ -215,6 +215,7 @@ def schedule_page(request, county_code):
     require_in_scope(request.user, cp.county_code.ljust(12, "0"))
     if request.method == "POST":
         action = request.POST.get("action")
+        version = request.POST.get("version") or None  # of the schedule the page showed
         try:
             if action == "save":
                 values = {}
@@ -222,14 +223,14 @@ def schedule_page(request, county_code):
                     key = f"{e.heating_path}|{e.checkpoint:%Y-%m-%d}"
                     values[(e.heating_path, e.checkpoint)] = (int(request.POST.get(f"i|{key}", e.installed)),
                                                               int(request.POST.get(f"a|{key}", e.accepted)))
-                services.save_schedule(cp, values, user=request.user)
+                services.save_schedule(cp, values, user=request.user, expected_version=version)
                 messages.success(request, "月度计划已保存")
             elif action == "capacity":
                 text = request.POST.get("monthly_capacity", "").strip()
-                services.set_capacity(cp, int(text) if text else None, user=request.user)
+                services.set_capacity(cp, int(text) if text else None, user=request.user, expected_version=version)
                 messages.success(request, "已按月施工能力重新生成月度计划")
             elif action == "submit":
-                services.submit_schedule(cp, user=request.user)
+                services.submit_schedule(cp, user=request.user, expected_version=version)
                 messages.success(request, "月度计划已报送市清洁取暖办")
             elif action in ("approve", "return"):
                 services.review_schedule(cp, user=request.user, approve=action == "approve", note=request.POST.get("note", ""))
@@ -245,7 +246,7 @@ def schedule_page(request, county_code):
         rows[e.checkpoint].append(e)
     county = Region.objects.filter(code=codes.full_code(cp.county_code)).first()
     return render(request, "plan/schedule.html", {
-        "plan": plan, "cp": cp, "county": county, "rows": sorted(rows.items()),
+        "plan": plan, "cp": cp, "county": county, "rows": sorted(rows.items()), "version": services.schedule_version(cp),
         "paths": [HeatingPath(t.heating_path) for t in cp.targets.order_by("heating_path")],
         "editable": cp.schedule_status in ("draft", "returned") and has_perm(request.user, EDIT)
         and len(prefix) >= 6, "reviewer": dispatch.can_review(request.user)})

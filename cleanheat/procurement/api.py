@@ -1,6 +1,7 @@
 """JSON API of the procurement module, mounted on the main API: the same services as the pages."""
 from datetime import date
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 
@@ -9,6 +10,7 @@ from cleanheat.accounts import roles
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.queries import scoped_households
 from cleanheat.regions.scope import require_in_scope, user_prefix
+from cleanheat.versions import StaleEdit, etag, expected_version
 
 from . import advisor, batch, services
 from .models import CatalogModel, ContractLine, CountyContract
@@ -35,6 +37,7 @@ class CatalogModelOut(Schema):
     warranty_years: int
     repair_contact: str
     active: bool
+    version: str
 
 
 def _model_out(m: CatalogModel) -> dict:
@@ -45,7 +48,7 @@ def _model_out(m: CatalogModel) -> dict:
             "min_operating_temp_c": None if m.min_operating_temp_c is None else float(m.min_operating_temp_c),
             "efficiency_grade": m.efficiency_grade, "unit_price": float(m.unit_price),
             "install_price": float(m.install_price), "warranty_years": m.warranty_years,
-            "repair_contact": m.repair_contact, "active": m.active}
+            "repair_contact": m.repair_contact, "active": m.active, "version": services.catalog_version(m)}
 
 
 @router.get("/catalog", response=list[CatalogModelOut])
@@ -59,8 +62,10 @@ def list_catalog(request, path: str = "", active: bool = True):
 
 @router.get("/catalog/{model_id}", response=CatalogModelOut)
 @requires(roles.VIEW)
-def get_catalog_model(request, model_id: int):
-    return _model_out(get_object_or_404(services.visible_models(request.user).select_related("lot"), pk=model_id))
+def get_catalog_model(request, model_id: int, response: HttpResponse):
+    out = _model_out(get_object_or_404(services.visible_models(request.user).select_related("lot"), pk=model_id))
+    response["ETag"] = etag(out["version"])
+    return out
 
 
 class LineOut(Schema):
@@ -285,12 +290,20 @@ class CatalogModelPatch(Schema):
 
 @router.patch("/catalog/{model_id}", response=CatalogModelOut)
 @requires(roles.CATALOG)
-def update_catalog_model(request, model_id: int, payload: CatalogModelPatch):
+def update_catalog_model(request, model_id: int, payload: CatalogModelPatch, response: HttpResponse):
+    """Send the ETag of your last read as If-Match: a save on an older version answers 412 with
+    the entry as it is now, and nothing is written."""
     from decimal import Decimal
     model = get_object_or_404(services.visible_models(request.user).select_related("lot"), pk=model_id)
     data = {k: Decimal(str(v)) if isinstance(v, float) else v for k, v in payload.dict(exclude_none=True).items()}
-    services.update_catalog_model(model, data, user=request.user)
-    return _model_out(CatalogModel.objects.select_related("lot").get(pk=model.pk))
+    try:
+        services.update_catalog_model(model, data, user=request.user, expected_version=expected_version(request))
+    except StaleEdit as stale:
+        stale.current = _model_out(CatalogModel.objects.select_related("lot").get(pk=model.pk))
+        raise
+    out = _model_out(CatalogModel.objects.select_related("lot").get(pk=model.pk))
+    response["ETag"] = etag(out["version"])
+    return out
 
 
 class StatusIn(Schema):

@@ -1,10 +1,18 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cleanheat.versions import keep_shown_values
+
 from .models import CatalogModel, CountyContract
 
 
 class CatalogModelForm(forms.ModelForm):
+    version = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        keep_shown_values(self)
+
     class Meta:
         model = CatalogModel
         fields = ["vendor", "equipment_type", "model_name", "rated_capacity_kw", "rating_points", "seasonal_efficiency",

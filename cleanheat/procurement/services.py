@@ -17,6 +17,7 @@ from cleanheat.imports.reader import read_rows
 from cleanheat.ledger import services as ledger
 from cleanheat.ledger.choices import STATE_ORDER, Channel, ElectricDevice, LifecycleState
 from cleanheat.ledger.models import Household
+from cleanheat.versions import StaleEdit, row_version
 
 from .models import (PATH_OF_TYPE, AdvisorConfig, Allocation, CatalogModel, ContractLine, CountyClimate,
                      CountyContract, EnvelopeType, EquipmentType, TenderLot)
@@ -229,8 +230,23 @@ def import_catalog(path, *, user=None, filename="", year=None) -> dict:
     return {"created": created, "updated": updated}
 
 
+def catalog_version(model: CatalogModel) -> str:
+    """The version of a catalog entry as stored (it has no version number: a digest of its row)."""
+    return row_version(model)
+
+
+def _locked_at(model: CatalogModel, expected_version) -> CatalogModel:
+    """The entry, locked and as stored; refused if it is no longer the version the user saw."""
+    model = CatalogModel.objects.select_for_update().get(pk=model.pk)
+    if expected_version is not None and expected_version != catalog_version(model):
+        raise StaleEdit("此型号已被他人修改，您的修改未保存。请核对后重新提交。", version=catalog_version(model))
+    return model
+
+
 @transaction.atomic
-def update_catalog_model(model: CatalogModel, data: dict, *, user=None) -> list[str]:
+def update_catalog_model(model: CatalogModel, data: dict, *, user=None, expected_version=None) -> list[str]:
+    """expected_version: catalog_version() of the entry the user saw (None: no check)."""
+    model = _locked_at(model, expected_version)
     changed = []
     for name, value in data.items():
         if getattr(model, name) != value:

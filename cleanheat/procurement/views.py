@@ -18,6 +18,7 @@ from cleanheat.ledger.views import _household
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import require_in_scope, user_prefix
 from cleanheat.regions.views import counties_for
+from cleanheat.versions import StaleEdit, changes_seen, rebased_data
 
 from . import advisor, batch, services, sizing, xlsx
 from .forms import CatalogModelForm, ContractForm, ReleaseForm
@@ -59,13 +60,27 @@ def catalog_template(request):
 @requires(roles.CATALOG)
 def catalog_model_edit(request, model_id):
     model = get_object_or_404(CatalogModel, pk=model_id)
-    form = CatalogModelForm(request.POST or None, instance=CatalogModel.objects.get(pk=model.pk))
+    form = _catalog_form(request.POST or None, model)
+    conflict = None
     if request.method == "POST" and form.is_valid():
-        changed = services.update_catalog_model(model, {f: form.cleaned_data[f] for f in form.fields},
-                                                user=request.user)
-        messages.success(request, f"已保存，{len(changed)} 项变更" if changed else "没有变更")
-        return redirect("catalog")
-    return render(request, "procurement/catalog_model_form.html", {"form": form, "model": model})
+        try:  # only what this user changed, on the version their page showed
+            changed = services.update_catalog_model(model, {f: form.cleaned_data[f] for f in form.changed_data},
+                                                    user=request.user, expected_version=form.cleaned_data["version"] or None)
+            messages.success(request, f"已保存，{len(changed)} 项变更" if changed else "没有变更")
+            return redirect("catalog")
+        except StaleEdit as stale:
+            current = _catalog_form(None, model)
+            conflict = changes_seen(form, current)
+            form = _catalog_form(rebased_data(form, current, current["version"].initial), model)
+            form.is_valid()
+            form.add_error(None, stale.messages[0])
+    return render(request, "procurement/catalog_model_form.html", {"form": form, "model": model, "conflict": conflict})
+
+
+def _catalog_form(data, model):
+    """The edit form of the entry as stored now (a fresh copy: the form writes into its instance)."""
+    stored = CatalogModel.objects.get(pk=model.pk)
+    return CatalogModelForm(data, instance=stored, initial={"version": services.catalog_version(stored)})
 
 
 def _contracts(user):
