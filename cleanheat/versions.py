@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django import forms
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from ninja.errors import HttpError
 
@@ -139,3 +140,29 @@ def rebased_data(form, current, version):
     data["version"] = str(version)
     return data
 
+
+# ---- the registers kept in the system administration (Django admin)
+
+class StaleCheckForm(forms.ModelForm):
+    """An admin change form that refuses to save over a record someone else has saved since
+    the page was opened. The admin saves in the transaction that runs clean(), so the row
+    stays locked from the check to the write."""
+    version = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["version"].initial = row_version(self.instance)
+
+    def clean(self):
+        cleaned = super().clean()
+        seen = cleaned.get("version")
+        if self.instance.pk is not None and seen:
+            stored = type(self.instance)._default_manager.select_for_update().get(pk=self.instance.pk)
+            if row_version(stored) != seen:
+                raise ValidationError("此记录已被他人修改，您的修改未保存。请重新打开此页，核对后再修改。")
+        return cleaned
+
+
+class StaleCheckAdmin(admin.ModelAdmin):
+    form = StaleCheckForm

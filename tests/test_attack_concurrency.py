@@ -298,6 +298,22 @@ def test_two_stale_schedule_saves_one_saved_the_other_refused(client):
     assert entry.installed == int(form_a[f"i|{key}"]) - 1
 
 
+def test_two_stale_register_edits_in_the_system_administration(client):
+    from django.test import Client
+    from cleanheat.procurement.models import CountyClimate
+    first, second = client, Client()
+    for c, name in ((first, "su_a"), (second, "su_b")):
+        c.force_login(make_user(name, "1409", role="city_admin", is_superuser=True, is_staff=True))
+    climate = CountyClimate.objects.order_by("pk").first()
+    url = f"/admin/procurement/countyclimate/{climate.pk}/change/"
+    form_a, form_b = form_of(first.get(url)), form_of(second.get(url))
+    assert first.post(url, {**form_a, "station": "新气象站"}).status_code == 302
+    refused = second.post(url, {**form_b, "heating_days": str(climate.heating_days + 1)})
+    assert refused.status_code == 200 and "此记录已被他人修改" in refused.content.decode()
+    stored = CountyClimate.objects.get(pk=climate.pk)
+    assert (stored.station, stored.heating_days) == ("新气象站", climate.heating_days)
+
+
 # ---- two writers at the same moment, on PostgreSQL's row locks
 
 @pytest.mark.django_db(transaction=True)
