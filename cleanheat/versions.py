@@ -2,7 +2,7 @@
 someone else has written the row since, so that nobody silently reverts another person's change.
 
 Households carry a version number; rows without one (catalog models, accounts, monthly
-schedules) use a digest of the values their edit form shows. The same token travels as a
+schedules, the registers of the system administration) use a digest of their stored values. The same token travels as a
 hidden form field and as the API's ETag / If-Match.
 """
 import hashlib

@@ -7,7 +7,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cleanheat.audit.services import record
-
 from cleanheat.versions import keep_shown_values
 
 from .models import Organisation

@@ -14,10 +14,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
 from cleanheat import pii
-from cleanheat.versions import Change, StaleEdit
 from cleanheat.regions.codes import VILLAGE
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import in_scope
+from cleanheat.versions import Change, StaleEdit
 
 from . import identity
 from .choices import (STATE_ORDER, Channel, ElectricDevice, HeatingPath, LifecycleState,
@@ -379,7 +379,7 @@ def create_household(data: dict, *, user=None, channel=Channel.UI, source="") ->
 def update_household(household: Household, data: dict, *, user=None, channel=Channel.UI,
                      source="", expected_version=None) -> list[tuple[str, str, str]]:
     """expected_version: the version the user's form or request was based on (None: no check,
-    for callers that write on the row as it is now, such as the import and the CLI)."""
+    for callers that write on the row as it is now, such as an equipment allocation)."""
     household = Household.objects.select_for_update().get(pk=household.pk)
     _check_version(household, expected_version)
     if household.archived:
