@@ -1,23 +1,28 @@
 """Finding 5 of issue 12, lost edits: two people save the same record from pages opened on the
 same version; the second save is refused with what the first changed, and nothing is reverted."""
 import json
+import os
 import threading
 from html.parser import HTMLParser
 
 import pytest
 from django.db import connection
+from django.test import Client
+from playwright.sync_api import sync_playwright
 
 from cleanheat.imports import ledger_import
 from cleanheat.ledger import services
+from cleanheat.ledger.demo_loader import load_demo
 from cleanheat.ledger.forms import HouseholdForm
 from cleanheat.ledger.models import Household, HouseholdChange
 from cleanheat.plan.models import CountyPlan, ScheduleEntry
-from cleanheat.procurement.models import CatalogModel
+from cleanheat.procurement.models import CatalogModel, CountyClimate
 from cleanheat.versions import StaleEdit
 
-from .conftest import make_user
+from .conftest import PASSWORD, make_user
 from .factories import household_data
 from .sheets import TEMPLATE_HEADER, template_row, write_sheet
+from .test_browser import CHROMIUM
 
 pytestmark = pytest.mark.django_db
 STALE = "此户已被他人修改"
@@ -70,9 +75,15 @@ def form_of(response) -> dict:
     return parser.data
 
 
+def conflict_of(response) -> str:
+    """The table of what others changed, shown with a refused save."""
+    page = response.content.decode()
+    start = page.index('id="conflict"')
+    return page[start:page.index("</section>", start)]
+
+
 @pytest.fixture
-def clerks(client, django_user_model):
-    from django.test import Client
+def clerks():
     a, b = make_user("cc_wang", "140902"), make_user("cc_li", "140902")
     a.full_name, b.full_name = "王小红", "李大明"
     a.save(), b.save()
@@ -100,9 +111,8 @@ def test_two_stale_edit_forms_one_saved_the_other_refused_and_nothing_reverted(c
     assert saved.status_code == 302
     refused = second.post(edit_url(household), {**form_b, "household_size": "5"})
 
-    page = refused.content.decode()
-    assert refused.status_code == 200 and STALE in page
-    assert "住址（门牌号）" in page and "东街1号" in page and "西街9号" in page and "王小红" in page
+    assert refused.status_code == 200 and STALE in refused.content.decode()
+    assert all(shown in conflict_of(refused) for shown in ("住址（门牌号）", "东街1号", "西街9号", "王小红"))
     household.refresh_from_db()
     assert (household.address, household.household_size) == ("西街9号", 3)
     assert not HouseholdChange.objects.filter(household=household, user=b).exists()
@@ -223,7 +233,6 @@ def test_an_import_does_not_revert_an_edit_made_after_it_was_checked(clerks, hou
 
 @pytest.fixture
 def city_admins():
-    from django.test import Client
     pair = []
     for name in ("ca_zhao", "ca_qian"):
         client = Client()
@@ -240,8 +249,8 @@ def test_two_stale_catalog_edits_one_saved_the_other_refused(city_admins):
     assert first.post(url, {**form_a, "unit_price": "12345"}).status_code == 302
     refused = second.post(url, {**form_b, "warranty_years": str(model.warranty_years + 1)})
 
-    page = refused.content.decode()
-    assert refused.status_code == 200 and "此型号已被他人修改" in page and "12345" in page
+    assert refused.status_code == 200 and "此型号已被他人修改" in refused.content.decode()
+    assert "设备单价" in conflict_of(refused) and f"{model.unit_price}" in conflict_of(refused)
     stored = CatalogModel.objects.get(pk=model.pk)
     assert (stored.unit_price, stored.warranty_years) == (12345, model.warranty_years)
     assert second.post(url, form_of(refused)).status_code == 302
@@ -271,8 +280,8 @@ def test_two_stale_account_edits_one_saved_the_other_refused(city_admins):
     assert first.post(url, {**form_a, "role": "village_clerk", "region_scope": "140902101201"}).status_code == 302
     refused = second.post(url, {**form_b, "full_name": "新名字"})
 
-    page = refused.content.decode()
-    assert refused.status_code == 200 and "此用户已被他人修改" in page and "村级信息员" in page
+    assert refused.status_code == 200 and "此用户已被他人修改" in refused.content.decode()
+    assert "县级业务员" in conflict_of(refused) and "村级信息员" in conflict_of(refused)
     target.refresh_from_db()
     assert (target.role, target.full_name) == ("village_clerk", "cc_target")
     assert second.post(url, form_of(refused)).status_code == 302
@@ -281,7 +290,6 @@ def test_two_stale_account_edits_one_saved_the_other_refused(city_admins):
 
 
 def test_two_stale_schedule_saves_one_saved_the_other_refused(client):
-    from django.test import Client
     cp = CountyPlan.objects.get(plan__year=2022, county_code="140923")
     first, second = client, Client()
     first.force_login(make_user("sch_a", "140923"))
@@ -299,8 +307,6 @@ def test_two_stale_schedule_saves_one_saved_the_other_refused(client):
 
 
 def test_two_stale_register_edits_in_the_system_administration(client):
-    from django.test import Client
-    from cleanheat.procurement.models import CountyClimate
     first, second = client, Client()
     for c, name in ((first, "su_a"), (second, "su_b")):
         c.force_login(make_user(name, "1409", role="city_admin", is_superuser=True, is_staff=True))
@@ -320,7 +326,6 @@ def test_two_stale_register_edits_in_the_system_administration(client):
 def test_racing_saves_on_the_same_version_exactly_one_wins(demo_cfg):
     if connection.vendor != "postgresql":
         pytest.skip("real concurrent transactions need PostgreSQL")
-    from cleanheat.ledger.demo_loader import load_demo
     if not Household.objects.exists():  # transactional tests start from an empty database
         load_demo(demo_cfg, scale=0.002)
     clerk = make_user("race_clerk", "140902")
@@ -347,3 +352,55 @@ def test_racing_saves_on_the_same_version_exactly_one_wins(demo_cfg):
     household.refresh_from_db()
     assert household.version == seen + 1
     assert HouseholdChange.objects.filter(household=household, version=seen + 1).count() == 1
+
+
+# ---- the same in a real browser: two clerks, two sessions, the village picker loaded by htmx
+
+@pytest.fixture
+def two_browsers(live_server):
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop runs in this thread
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        pages = [browser.new_context().new_page() for _ in range(2)]
+        for page in pages:
+            page.set_default_timeout(15000)
+        yield pages
+        browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_two_clerks_in_browsers_the_second_save_is_refused_then_reapplied(two_browsers, live_server, demo_cfg):
+    if not Household.objects.exists():  # transactional tests start from an empty database
+        load_demo(demo_cfg, scale=0.002)
+    a, b = make_user("bw_wang", "140902"), make_user("bw_li", "140902")
+    household = services.create_household(household_data(address="东街1号", household_size="3"), user=a)
+    url = f"{live_server.url}{edit_url(household)}"
+    first, second = two_browsers
+    for page, user in ((first, a), (second, b)):
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("input[name=username]", user.username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/regions/**")
+        page.goto(url)
+        page.wait_for_selector(f"#id_village option[value='{household.village_id}']", state="attached")
+        page.wait_for_load_state("networkidle")
+
+    first.fill("input[name=address]", "西街9号")
+    first.click("button:has-text('保存')")
+    first.wait_for_url(f"**/households/{household.household_no}/")
+    second.fill("input[name=household_size]", "5")
+    second.click("button:has-text('保存')")
+    assert STALE in second.locator(".errorlist").inner_text()
+    assert "西街9号" in second.locator("#conflict").inner_text()
+    assert second.input_value("input[name=address]") == "西街9号"
+    assert second.input_value("input[name=household_size]") == "5"
+
+    second.wait_for_load_state("networkidle")
+    second.click("button:has-text('保存')")
+    second.wait_for_url(f"**/households/{household.household_no}/")
+    village = household.village_id
+    household.refresh_from_db()
+    assert (household.address, household.household_size, household.village_id) == ("西街9号", 5, village)
+    assert [c.field for c in HouseholdChange.objects.filter(household=household, user=b)] == ["household_size"]
