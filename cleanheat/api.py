@@ -1,10 +1,13 @@
 """The JSON API (Django Ninja): thin wrappers over the same queries and services as the UI.
 
-Session authentication; writes carry the CSRF token like any form post. OpenAPI at /api/docs.
+Session authentication; writes carry the CSRF token like any form post. OpenAPI at /api/docs
+(signed-in users only).
 """
 from datetime import date, datetime
+from functools import wraps
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from ninja import NinjaAPI, Query, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
@@ -22,8 +25,19 @@ from cleanheat.regions.models import Region
 from cleanheat.regions.scope import require_in_scope, user_prefix
 from cleanheat.regions.views import region_rollup
 
+
+def signed_in_only(view):
+    """The schema and its docs page list every operation and field: only for signed-in users."""
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return JsonResponse({"detail": "请先登录"}, status=401)
+        return view(request, *args, **kwargs)
+    return guarded
+
+
 api = NinjaAPI(title="CleanHeat 清洁取暖综合管理平台 API", version="1", auth=django_auth,
-               urls_namespace="api")
+               urls_namespace="api", docs_decorator=signed_in_only)
 
 
 @api.exception_handler(PermissionDenied)
