@@ -114,7 +114,8 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cook
 X_FRAME_OPTIONS = "DENY"
 # Scripts and styles only from our own static files, never inline (templates pass data in
 # data-* attributes or json_script blocks). ECharts and Swagger UI style their elements
-# through the CSSOM, which style-src does not restrict.
+# through the CSSOM, which style-src does not restrict; Swagger UI's stylesheet draws its
+# icons from data: images.
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
