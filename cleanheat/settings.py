@@ -136,6 +136,10 @@ CACHES = {
 CLEANHEAT_TASKS_SYNC = os.environ.get("CLEANHEAT_TASKS_SYNC") == "1"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# Searching by ID number or phone: the term waits (encrypted) in the session under a token that
+# the list's URLs carry instead of the number (cleanheat/ledger/search.py).
+SEARCH_TOKEN_SECONDS = int(os.environ.get("CLEANHEAT_SEARCH_TOKEN_SECONDS", 3600))
+
 # Logs never carry a full ID number, bank card or phone (cleanheat/logmask.py): the filter sits on
 # the request, access (runserver), application and root loggers and on both handlers. Warnings and
 # errors of any library, and the application's and Django's information, go to stderr.
