@@ -12,10 +12,13 @@ from django.core.servers.basehttp import WSGIRequestHandler
 from python_calamine import CalamineWorkbook
 
 from cleanheat.audit.models import AuditEvent
+from cleanheat.audit.services import record
 from cleanheat.imports.models import Job
 from cleanheat.ledger import identity, services
+from cleanheat.logmask import MaskIdentifiers
 from cleanheat.regions.models import Region
 
+from .conftest import make_user
 from .factories import household_data, new_id_number
 from .sheets import TEMPLATE_HEADER, template_row, write_sheet
 
@@ -61,7 +64,6 @@ def test_which_search_terms_are_personal(term, personal):
 
 
 def test_log_filter_masks_message_arguments_and_tracebacks():
-    from cleanheat.logmask import MaskIdentifiers
     try:
         raise ValueError(f"身份证号“{new_id_number()}”校验位不正确")
     except ValueError:
@@ -176,7 +178,6 @@ def test_export_with_a_search_term_stores_only_masked_terms(admin_client, reside
 
 
 def test_import_problems_and_audit_details_are_masked(db, client, tmp_path):
-    from .conftest import make_user
     clerk = make_user("pii_clerk", "140902", role="county_clerk")
     client.force_login(clerk)
     village = Region.objects.filter(level=4, code__startswith="140902").order_by("code").first()
@@ -198,7 +199,6 @@ def test_import_problems_and_audit_details_are_masked(db, client, tmp_path):
 
 
 def test_audit_details_are_masked_whoever_writes_them(resident):
-    from cleanheat.audit.services import record
     _, data = resident
     event = record("export", target=f"命令行 {data['id_number']}", detail=str({"q": PHONE}))
     event.refresh_from_db()
