@@ -153,3 +153,33 @@ CACHES = {
 # Run imports/exports inline instead of in a worker thread (tests).
 CLEANHEAT_TASKS_SYNC = os.environ.get("CLEANHEAT_TASKS_SYNC") == "1"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Searching by ID number or phone: the term waits (encrypted) in the session under a token that
+# the list's URLs carry instead of the number (cleanheat/ledger/search.py).
+SEARCH_TOKEN_SECONDS = int(os.environ.get("CLEANHEAT_SEARCH_TOKEN_SECONDS", 3600))
+
+# Logs never carry a full ID number, bank card or phone (cleanheat/logmask.py): the filter sits on
+# the request, access (runserver), application and root loggers and on both handlers. Warnings and
+# errors of any library, and the application's and Django's information, go to stderr.
+_MASK = ["mask_identifiers"]
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"mask_identifiers": {"()": "cleanheat.logmask.MaskIdentifiers"}},
+    "formatters": {
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}",
+                          "style": "{"},
+    },
+    "handlers": {
+        "console": {"level": "INFO", "class": "logging.StreamHandler", "filters": _MASK},
+        "django.server": {"level": "INFO", "class": "logging.StreamHandler", "formatter": "django.server",
+                          "filters": _MASK},
+    },
+    "root": {"handlers": ["console"], "level": "WARNING", "filters": _MASK},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "filters": _MASK},
+        "django.request": {"level": "INFO", "filters": _MASK},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False, "filters": _MASK},
+        "cleanheat": {"level": "INFO", "filters": _MASK},
+    },
+}
