@@ -1,11 +1,24 @@
 """Writing the audit log: one function, called by every place that must leave a trace."""
+import ipaddress
+
+from django.conf import settings
+
 from .models import AuditEvent
 
 
 def client_ip(request):
-    """REMOTE_ADDR: behind a reverse proxy, configure the proxy to set it (we do not trust
-    X-Forwarded-For from the client)."""
-    return request.META.get("REMOTE_ADDR") if request is not None else None
+    """REMOTE_ADDR, or the header a trusted reverse proxy sets when settings.CLIENT_IP_HEADER
+    names one: a header the client sent is otherwise never believed."""
+    if request is None:
+        return None
+    if settings.CLIENT_IP_HEADER:
+        # A proxy that appends to X-Forwarded-For puts the address it saw last.
+        forwarded = request.META.get(settings.CLIENT_IP_HEADER, "").split(",")[-1].strip()
+        try:
+            return str(ipaddress.ip_address(forwarded))
+        except ValueError:
+            pass
+    return request.META.get("REMOTE_ADDR")
 
 
 def record(action: str, *, request=None, user=None, username: str = "", region_code: str = "",
