@@ -102,9 +102,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "cleanheat.accounts.validators.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
 ]
-# Lock-out after repeated failures (等保: 登录失败处理); an administrator can unlock earlier.
-LOGIN_MAX_FAILURES = int(os.environ.get("CLEANHEAT_LOGIN_MAX_FAILURES", 5))
-LOGIN_LOCK_MINUTES = int(os.environ.get("CLEANHEAT_LOGIN_LOCK_MINUTES", 30))
+# Repeated failed logins (等保: 登录失败处理) pause further tries from the same source address:
+# one username from that address, or every username once the address has tried many. The
+# account itself is never locked (anyone could lock anyone out); many addresses failing against
+# one account raise an alert instead. Administrators see pauses on the audit page and can lift them.
+AUTHENTICATION_BACKENDS = ["cleanheat.accounts.backends.ThrottledModelBackend"]
+LOGIN_FAILURE_WINDOW_MINUTES = int(os.environ.get("CLEANHEAT_LOGIN_FAILURE_WINDOW_MINUTES", 15))
+LOGIN_MAX_FAILURES = int(os.environ.get("CLEANHEAT_LOGIN_MAX_FAILURES", 5))  # one username, one address
+LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("CLEANHEAT_LOGIN_MAX_FAILURES_PER_ADDRESS", 20))
+LOGIN_LOCK_MINUTES = int(os.environ.get("CLEANHEAT_LOGIN_LOCK_MINUTES", 30))  # length of a pause
+LOGIN_ALERT_ADDRESSES = int(os.environ.get("CLEANHEAT_LOGIN_ALERT_ADDRESSES", 5))  # per account, alert only
+# Behind a reverse proxy: the request header (as in request.META, e.g. "HTTP_X_REAL_IP") that the
+# proxy sets to the client's address. Empty: REMOTE_ADDR (a client-sent header is never trusted).
+CLIENT_IP_HEADER = os.environ.get("CLEANHEAT_CLIENT_IP_HEADER", "")
 # Sessions end after 30 minutes without activity, and when the browser closes.
 SESSION_COOKIE_AGE = int(os.environ.get("CLEANHEAT_SESSION_IDLE_SECONDS", 1800))
 SESSION_SAVE_EVERY_REQUEST = True

@@ -67,6 +67,7 @@ urlpatterns = [
     path("accounts/users/<int:user_id>/", accounts.user_edit, name="user_edit"),
     path("accounts/users/<int:user_id>/reset-password/", accounts.user_reset_password, name="user_reset_password"),
     path("accounts/users/<int:user_id>/unlock/", accounts.user_unlock, name="user_unlock"),
+    path("accounts/login-pauses/<int:throttle_id>/lift/", accounts.throttle_lift, name="throttle_lift"),
     path("audit/", audit.audit_list, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),

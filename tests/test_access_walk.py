@@ -7,7 +7,9 @@ import re
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
+from cleanheat.accounts.models import LoginThrottle
 from cleanheat.imports.models import Job
 from cleanheat.ledger.models import Household
 from cleanheat.plan.models import DispatchReport, Plan
@@ -49,6 +51,10 @@ def county_b():
     report = DispatchReport.objects.create(plan=plan, county_code=B, period_start=plan.works_start,
                                            period_end=plan.works_start, figures={}, responsible_person="乙",
                                            submitted_by=b_user)
+    now = timezone.now()
+    pause = LoginThrottle.objects.create(kind=LoginThrottle.USERNAME_AT_ADDRESS, username=b_user.username,
+                                         ip="10.0.0.2", region_code=B, failures=5, started_at=now,
+                                         until=now + timezone.timedelta(hours=1))
     return {
         "household": household,
         "values": {
@@ -60,6 +66,7 @@ def county_b():
             "content_type_id": "1", "url": "x", "id": household.pk,
             "model_id": b_model.pk, "contract_id": b_contract.pk, "allocation_id": b_allocation.pk,
             "line_id": b_line.pk,
+            "throttle_id": pause.pk,
         },
         "names": set(Region.objects.filter(code__startswith=B).values_list("name", flat=True)[:200]),
     }

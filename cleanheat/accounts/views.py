@@ -46,7 +46,7 @@ def _form_errors(form, error):
 
 @requires(MANAGE_USERS)
 def user_list(request):
-    users = services.manageable_users(request.user)
+    users = services.with_pause_state(services.manageable_users(request.user), request.user)
     q = request.GET.get("q", "").strip()
     if q:
         users = users.filter(username__contains=q) | users.filter(full_name__contains=q)
@@ -80,7 +80,8 @@ def user_edit(request, user_id):
             return redirect("user_edit", user_id=target.pk)
         except ValidationError as error:
             _form_errors(form, error)
-    return render(request, "accounts/user_form.html", {"form": form, "target": target})
+    pauses = services.active_throttles(request.user).filter(username=target.username[:services.USERNAME_KEPT])
+    return render(request, "accounts/user_form.html", {"form": form, "target": target, "pauses": pauses})
 
 
 @require_POST
@@ -96,6 +97,15 @@ def user_reset_password(request, user_id):
 @requires(MANAGE_USERS)
 def user_unlock(request, user_id):
     target = get_object_or_404(services.manageable_users(request.user), pk=user_id)
-    services.unlock(request.user, target, request=request)
-    messages.success(request, f"已解除 {target.username} 的锁定")
+    lifted = services.unlock(request.user, target, request=request)
+    messages.success(request, f"已解除 {target.username} 的{lifted}项登录暂停或告警")
     return redirect("user_edit", user_id=target.pk)
+
+
+@require_POST
+@requires(MANAGE_USERS)
+def throttle_lift(request, throttle_id):
+    throttle = get_object_or_404(services.active_throttles(request.user), pk=throttle_id)
+    services.lift_throttle(request.user, throttle, request=request)
+    messages.success(request, f"已解除：{throttle}")
+    return redirect("audit")

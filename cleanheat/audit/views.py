@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from cleanheat.access import NOTHING, requires, user_prefix
 from cleanheat.accounts.roles import VIEW_AUDIT
+from cleanheat.accounts.services import active_throttles
 
 from .models import AuditEvent
 from .services import record
@@ -43,7 +44,8 @@ def audit_list(request):
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "audit/audit_list.html", {
-        "page": page, "values": values, "actions": AuditEvent.ACTIONS, "query": query.urlencode()})
+        "page": page, "values": values, "actions": AuditEvent.ACTIONS, "query": query.urlencode(),
+        "throttles": active_throttles(request.user)})
 
 
 class _Echo:
