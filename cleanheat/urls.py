@@ -69,6 +69,7 @@ urlpatterns = [
     path("accounts/users/<int:user_id>/unlock/", accounts.user_unlock, name="user_unlock"),
     path("audit/", audit.audit_list, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
+    path("audit/duplicates/", audit.duplicate_list, name="audit_duplicates"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
