@@ -58,7 +58,8 @@ def duplicate_list(request):
     page = Paginator(attempts, 100).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     codes = {c for a in page.object_list for c in (a.region_code, a.other_region_code)}
-    names = dict(Region.objects.filter(code__in=codes | {full_code(c[:6]) for c in codes}).values_list("code", "name"))
+    codes |= {full_code(c[:6]) for c in codes}
+    names = dict(Region.objects.filter(code__in=codes).values_list("code", "name"))
     for a in page.object_list:
         a.place = _place(request.user, a.region_code, names)
         a.other_place = _place(request.user, a.other_region_code, names)

@@ -18,7 +18,7 @@ import polars as pl
 from cleanheat import bulk, pii
 from cleanheat.access import require_perm, scope_filter, user_prefix
 from cleanheat.accounts.roles import IMPORT
-from cleanheat.audit.services import record_duplicates
+from cleanheat.audit.services import HolderElsewhere, record_duplicates
 from cleanheat.ledger import columns as columns_check, identity, services
 from cleanheat.ledger.choices import STATE_ORDER, Channel, HeatingPath, LifecycleState
 from cleanheat.ledger.models import Household, HouseholdChange, HouseholdNumberSequence, LifecycleEvent
@@ -44,7 +44,7 @@ class RowResult:
     new_state: str | None = None
     state_date: object = None
     raw: list | None = None          # the row's cells, kept for the error report when refused
-    holder_elsewhere: object = None  # a householder found outside the uploader's area (for the audit)
+    holder_elsewhere: HolderElsewhere | None = None  # a householder outside the uploader's area (audited)
 
 
 @dataclass

@@ -63,15 +63,14 @@ def load_catalog(lots: list[dict]) -> int:
     return count
 
 
+def _county_prefix(user) -> str:
+    """Tenders and contracts are a county's: users of its townships see them too."""
+    return user_prefix(user)[:6]
+
+
 def visible_models(user):
     """The city's tender is everyone's; a county's own tender only its county's (and the city's)."""
-    prefix = user_prefix(user)[:6]
-    return CatalogModel.objects.filter(Q(lot__county_code="") | Q(lot__county_code__startswith=prefix))
-
-
-def _county_prefix(user) -> str:
-    """Contracts are a county's: users of its townships see them too."""
-    return user_prefix(user)[:6]
+    return CatalogModel.objects.filter(Q(lot__county_code="") | Q(lot__county_code__startswith=_county_prefix(user)))
 
 
 def visible_contracts(user):
