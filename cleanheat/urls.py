@@ -70,6 +70,7 @@ urlpatterns = [
     path("accounts/login-pauses/<int:throttle_id>/lift/", accounts.throttle_lift, name="throttle_lift"),
     path("audit/", audit.audit_list, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
+    path("audit/duplicates/", audit.duplicate_list, name="audit_duplicates"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),

@@ -92,7 +92,8 @@ def analyse_job(job):
 def commit_job(job):
     _save(job, status="committing")
     progress = reporter(job.pk)
-    result = ledger_import.analyse(job.stored_path, user=job.user, filename=job.filename, progress=progress)
+    result = ledger_import.analyse(job.stored_path, user=job.user, filename=job.filename, progress=progress,
+                                   record_attempts=False)  # recorded when the file was first analysed
     try:
         counts = ledger_import.commit(result, user=job.user, valid_only=job.valid_only, progress=progress)
     except ledger_import.ImportRefused as refused:

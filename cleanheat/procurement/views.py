@@ -21,7 +21,7 @@ from cleanheat.regions.views import counties_for
 
 from . import advisor, batch, services, sizing, xlsx
 from .forms import CatalogModelForm, ContractForm, ReleaseForm
-from .models import Allocation, CatalogModel, ContractLine, CountyContract, TenderLot
+from .models import Allocation, CatalogModel, CountyContract, TenderLot
 
 
 @requires(roles.VIEW)
@@ -58,7 +58,7 @@ def catalog_template(request):
 
 @requires(roles.CATALOG)
 def catalog_model_edit(request, model_id):
-    model = get_object_or_404(CatalogModel, pk=model_id)
+    model = get_object_or_404(services.visible_models(request.user), pk=model_id)
     form = CatalogModelForm(request.POST or None, instance=CatalogModel.objects.get(pk=model.pk))
     if request.method == "POST" and form.is_valid():
         changed = services.update_catalog_model(model, {f: form.cleaned_data[f] for f in form.fields},
@@ -68,13 +68,9 @@ def catalog_model_edit(request, model_id):
     return render(request, "procurement/catalog_model_form.html", {"form": form, "model": model})
 
 
-def _contracts(user):
-    return CountyContract.objects.filter(county_code__startswith=user_prefix(user)[:6])
-
-
 @requires(roles.VIEW)
 def contract_list(request):
-    contracts = list(_contracts(request.user).prefetch_related("lines__model"))
+    contracts = list(services.visible_contracts(request.user).prefetch_related("lines__model"))
     counts = services.line_counts([line for c in contracts for line in c.lines.all()])
     names = dict(Region.objects.filter(level=2).values_list("code", "name"))
     for c in contracts:
@@ -110,7 +106,7 @@ def contract_create(request):
 
 @requires(roles.VIEW)
 def contract_page(request, contract_id):
-    contract = get_object_or_404(_contracts(request.user), pk=contract_id)
+    contract = get_object_or_404(services.visible_contracts(request.user), pk=contract_id)
     if request.method == "POST" and has_perm(request.user, roles.CONTRACTS):
         try:
             services.set_contract_status(contract, request.POST.get("status", ""), user=request.user)
@@ -156,7 +152,7 @@ def advice_print(request, household_no):
 @requires(roles.ALLOCATE)
 def allocate(request, household_no):
     household = _household(request, household_no)
-    line = get_object_or_404(ContractLine, pk=request.POST.get("line") or 0)
+    line = get_object_or_404(services.visible_lines(request.user), pk=request.POST.get("line") or 0)
     try:
         services.allocate(household, line, user=request.user, channel=Channel.UI)
         messages.success(request, f"已分配：{line.model}（合同{line.contract.contract_no}）")
