@@ -5,7 +5,8 @@ declares none (fail closed). API operations use the same decorator. Objects are 
 through scoped querysets, so an object outside the scope answers 404 and its existence is not
 revealed.
 """
-from functools import wraps
+from functools import reduce, wraps
+from operator import or_
 
 from django.core.exceptions import PermissionDenied
 
@@ -39,12 +40,13 @@ def requires(perm: str):
     return decorate
 
 
-def scope_filter(queryset, user, field: str):
-    """Rows of `queryset` whose 12-digit code `field` lies in the user's scope."""
+def scope_filter(queryset, user, *fields: str):
+    """Rows of `queryset` with a 12-digit code in the user's scope, in any of `fields` (a row about
+    two areas, such as a duplicate across counties, belongs to both)."""
     prefix = user_prefix(user)
     if prefix == NOTHING:
         return queryset.none()
-    return queryset.filter(code_q(field, prefix)) if prefix else queryset
+    return queryset.filter(reduce(or_, (code_q(f, prefix) for f in fields))) if prefix else queryset
 
 
 def any_user(view):

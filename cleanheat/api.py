@@ -1,13 +1,16 @@
 """The JSON API (Django Ninja): thin wrappers over the same queries and services as the UI.
 
-Session authentication; writes carry the CSRF token like any form post. OpenAPI at /api/docs.
+Session authentication; writes carry the CSRF token like any form post. OpenAPI at /api/docs
+(signed-in users only).
 """
 from datetime import date, datetime
+from functools import wraps
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from ninja import NinjaAPI, Query, Schema, Status
+from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.security import django_auth
 
@@ -16,6 +19,7 @@ from cleanheat.audit.services import record
 from cleanheat.accounts import roles
 from cleanheat.ledger import services
 from cleanheat.ledger.choices import Channel
+from cleanheat.ledger.identity import looks_like_identifier
 from cleanheat.ledger.models import Household
 from cleanheat.ledger.queries import household_queryset, scoped_households
 from cleanheat.procurement.api import router as procurement_router
@@ -24,8 +28,22 @@ from cleanheat.regions.scope import require_in_scope, user_prefix
 from cleanheat.regions.views import region_rollup
 from cleanheat.versions import StaleEdit, etag, expected_version
 
+SEARCH_BY_POST = ("身份证号、手机号等个人标识不能放在网址中（会留在访问日志里），"
+                  "请改用 POST /api/households/search，在 JSON 请求体中传 {\"q\": \"…\"}")
+
+
+def signed_in_only(view):
+    """The schema and its docs page list every operation and field: only for signed-in users."""
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return JsonResponse({"detail": "请先登录"}, status=401)
+        return view(request, *args, **kwargs)
+    return guarded
+
+
 api = NinjaAPI(title="CleanHeat 清洁取暖综合管理平台 API", version="1", auth=django_auth,
-               urls_namespace="api")
+               urls_namespace="api", docs_decorator=signed_in_only)
 
 
 @api.exception_handler(PermissionDenied)
@@ -209,6 +227,22 @@ def rollup(request, code: str):
 @paginate(PageNumberPagination, page_size=50)
 @requires(roles.VIEW)
 def list_households(request, filters: Query[HouseholdFilters]):
+    """Households in the caller's scope, filtered; `q` searches names and household numbers.
+
+    A `q` that holds an ID number, bank card or mobile is refused with 400 (it would stay in
+    access logs): search by those with POST /api/households/search instead. Refusing, rather
+    than ignoring the term, keeps a client from taking the unfiltered list for its result."""
+    if looks_like_identifier(filters.q):
+        raise HttpError(400, SEARCH_BY_POST)
+    return household_queryset(request.user, **filters.dict()).order_by("household_no")
+
+
+@api.post("/households/search", response=list[HouseholdOut], tags=["居民用户 households"])
+@paginate(PageNumberPagination, page_size=50)
+@requires(roles.VIEW)
+def search_households(request, filters: HouseholdFilters):
+    """The same list and filters as GET /api/households, sent as a JSON body, so that a search by
+    ID number or mobile (`{"q": "14090219…"}`) never appears in a URL. `page` stays in the query."""
     return household_queryset(request.user, **filters.dict()).order_by("household_no")
 
 

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("CLEANHEAT_DATA_DIR", BASE_DIR / "data"))
@@ -25,6 +26,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "ninja",  # serves the API docs page with its own Swagger UI files instead of a CDN
     "cleanheat.accounts",
     "cleanheat.regions",
     "cleanheat.ledger",
@@ -37,12 +39,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "cleanheat.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "cleanheat.middleware.NoStoreMiddleware",
     "cleanheat.middleware.LoginRequiredMiddleware",
     "cleanheat.middleware.PasswordChangeRequiredMiddleware",
     "cleanheat.middleware.AccessMiddleware",
@@ -98,9 +102,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "cleanheat.accounts.validators.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
 ]
-# Lock-out after repeated failures (等保: 登录失败处理); an administrator can unlock earlier.
-LOGIN_MAX_FAILURES = int(os.environ.get("CLEANHEAT_LOGIN_MAX_FAILURES", 5))
-LOGIN_LOCK_MINUTES = int(os.environ.get("CLEANHEAT_LOGIN_LOCK_MINUTES", 30))
+# Repeated failed logins (等保: 登录失败处理) pause further tries from the same source address:
+# one username from that address, or every username once the address has tried many. The
+# account itself is never locked (anyone could lock anyone out); many addresses failing against
+# one account raise an alert instead. Administrators see pauses on the audit page and can lift them.
+AUTHENTICATION_BACKENDS = ["cleanheat.accounts.backends.ThrottledModelBackend"]
+LOGIN_FAILURE_WINDOW_MINUTES = int(os.environ.get("CLEANHEAT_LOGIN_FAILURE_WINDOW_MINUTES", 15))
+LOGIN_MAX_FAILURES = int(os.environ.get("CLEANHEAT_LOGIN_MAX_FAILURES", 5))  # one username, one address
+LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("CLEANHEAT_LOGIN_MAX_FAILURES_PER_ADDRESS", 20))
+LOGIN_LOCK_MINUTES = int(os.environ.get("CLEANHEAT_LOGIN_LOCK_MINUTES", 30))  # length of a pause
+LOGIN_ALERT_ADDRESSES = int(os.environ.get("CLEANHEAT_LOGIN_ALERT_ADDRESSES", 5))  # per account, alert only
+# Behind a reverse proxy: the request header (as in request.META, e.g. "HTTP_X_REAL_IP") that the
+# proxy sets to the client's address. Empty: REMOTE_ADDR (a client-sent header is never trusted).
+CLIENT_IP_HEADER = os.environ.get("CLEANHEAT_CLIENT_IP_HEADER", "")
 # Sessions end after 30 minutes without activity, and when the browser closes.
 SESSION_COOKIE_AGE = int(os.environ.get("CLEANHEAT_SESSION_IDLE_SECONDS", 1800))
 SESSION_SAVE_EVERY_REQUEST = True
@@ -108,6 +122,20 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 X_FRAME_OPTIONS = "DENY"
+# Scripts and styles only from our own static files, never inline (templates pass data in
+# data-* attributes or json_script blocks). ECharts and Swagger UI style their elements
+# through the CSSOM, which style-src does not restrict; Swagger UI's stylesheet draws its
+# icons from data: images.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -135,3 +163,33 @@ CACHES = {
 # Run imports/exports inline instead of in a worker thread (tests).
 CLEANHEAT_TASKS_SYNC = os.environ.get("CLEANHEAT_TASKS_SYNC") == "1"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Searching by ID number or phone: the term waits (encrypted) in the session under a token that
+# the list's URLs carry instead of the number (cleanheat/ledger/search.py).
+SEARCH_TOKEN_SECONDS = int(os.environ.get("CLEANHEAT_SEARCH_TOKEN_SECONDS", 3600))
+
+# Logs never carry a full ID number, bank card or phone (cleanheat/logmask.py): the filter sits on
+# the request, access (runserver), application and root loggers and on both handlers. Warnings and
+# errors of any library, and the application's and Django's information, go to stderr.
+_MASK = ["mask_identifiers"]
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"mask_identifiers": {"()": "cleanheat.logmask.MaskIdentifiers"}},
+    "formatters": {
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}",
+                          "style": "{"},
+    },
+    "handlers": {
+        "console": {"level": "INFO", "class": "logging.StreamHandler", "filters": _MASK},
+        "django.server": {"level": "INFO", "class": "logging.StreamHandler", "formatter": "django.server",
+                          "filters": _MASK},
+    },
+    "root": {"handlers": ["console"], "level": "WARNING", "filters": _MASK},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "filters": _MASK},
+        "django.request": {"level": "INFO", "filters": _MASK},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False, "filters": _MASK},
+        "cleanheat": {"level": "INFO", "filters": _MASK},
+    },
+}

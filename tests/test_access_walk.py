@@ -1,14 +1,21 @@
 """Every URL pattern and every API route, walked as a county-A administrator against county B.
 
 Routes are discovered from the URL resolver and the OpenAPI schema, so new ones are covered
-automatically; a route with a parameter this test cannot fill fails the test until it learns it."""
+automatically; a route with a parameter this test cannot fill fails the test until it learns it.
+No refusal met on the way may name a household, contract or place of county B."""
 import json
 import re
 
 import pytest
+from django.contrib.messages import get_messages
+from django.forms import BaseForm
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
+from cleanheat import pii
+from cleanheat.accounts.models import LoginThrottle
 from cleanheat.imports.models import Job
+from cleanheat.ledger import services
 from cleanheat.ledger.models import Household
 from cleanheat.plan.models import DispatchReport, Plan
 from cleanheat.regions.models import Region
@@ -49,6 +56,10 @@ def county_b():
     report = DispatchReport.objects.create(plan=plan, county_code=B, period_start=plan.works_start,
                                            period_end=plan.works_start, figures={}, responsible_person="乙",
                                            submitted_by=b_user)
+    now = timezone.now()
+    pause = LoginThrottle.objects.create(kind=LoginThrottle.USERNAME_AT_ADDRESS, username=b_user.username,
+                                         ip="10.0.0.2", region_code=B, failures=5, started_at=now,
+                                         until=now + timezone.timedelta(hours=1))
     return {
         "household": household,
         "values": {
@@ -60,9 +71,45 @@ def county_b():
             "content_type_id": "1", "url": "x", "id": household.pk,
             "model_id": b_model.pk, "contract_id": b_contract.pk, "allocation_id": b_allocation.pk,
             "line_id": b_line.pk,
+            "throttle_id": pause.pk,
         },
         "names": set(Region.objects.filter(code__startswith=B).values_list("name", flat=True)[:200]),
+        "secrets": b_secrets(),
+        "id_number": pii.decrypt(household.id_number_cipher),
     }
+
+
+def b_secrets() -> set[str]:
+    """What no refusal may tell a county-A user: B's household and contract numbers, and the names
+    of B's places that no place outside B shares."""
+    from cleanheat.procurement.models import CountyContract
+    names = set(Region.objects.filter(code__startswith=B).values_list("name", flat=True))
+    names -= set(Region.objects.exclude(code__startswith=B).values_list("name", flat=True))
+    return (set(Household.objects.filter(village__code__startswith=B).values_list("household_no", flat=True))
+            | set(CountyContract.objects.filter(county_code=B).values_list("contract_no", flat=True))
+            | {name for name in names if len(name) > 2})
+
+
+def told(response) -> list[str]:
+    """What a response told the user when it refused: its messages, form errors, a 4xx body."""
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    context = response.context[0] if isinstance(response.context, list) else response.context
+    for name, value in (context.flatten() if context else {}).items():
+        if isinstance(value, BaseForm):
+            said += [str(e) for errors in value.errors.values() for e in errors]
+        elif name == "errors":  # an htmx fragment's own list
+            said += [str(e) for e in value]
+    if response.status_code < 400 or response.streaming:
+        return said
+    if response.get("Content-Type", "").startswith("application/json"):  # as a person reads it, not \u-escaped
+        return said + [json.dumps(response.json(), ensure_ascii=False)]
+    return said + [response.content.decode().replace(response.wsgi_request.path, "")]  # 404 pages echo the path
+
+
+def assert_names_nothing_of_b(response, county_b, where):
+    for text in told(response):
+        leaked = [secret for secret in county_b["secrets"] if secret in text]
+        assert not leaked, f"{where}: {leaked} in {text[:300]}"
 
 
 @pytest.fixture
@@ -102,6 +149,7 @@ def test_every_page_denies_county_b_objects(a_client, county_b):
                        "heated_area": "999", "role": "city_admin", "region_scope": A}
             response = getattr(a_client, method)(url, payload)
             assert response.status_code in (403, 404, 405), f"{method.upper()} {url} → {response.status_code}"
+            assert_names_nothing_of_b(response, county_b, f"{method.upper()} {url}")
         checked += 1
     assert checked >= 8
     hh.refresh_from_db()
@@ -141,9 +189,10 @@ def test_every_api_route_denies_county_b(a_client, county_b):
             response = a_client.get(url, {"region": B, "parent": values["code"]})
         else:
             response = getattr(a_client, method)(url, json.dumps(body), content_type="application/json")
+        assert_names_nothing_of_b(response, county_b, f"{method.upper()} {url}")
         if "{" in path:
             assert response.status_code in (403, 404), f"{method.upper()} {url} → {response.status_code}"
-        elif method == "get":
+        elif method == "get" or path.endswith("/search"):  # reads (a search posts its term)
             assert response.status_code in (200, 404)
             assert hh.household_no not in response.content.decode()
         else:  # create into county B is refused with the scope message
@@ -151,3 +200,56 @@ def test_every_api_route_denies_county_b(a_client, county_b):
         seen += 1
     assert seen >= 9
     assert not Household.objects.filter(householder_name="测试户主", village__code__startswith=B).exists()
+
+
+# ---- own households, county B's ids: what the refusals say -------------------------------------
+
+GENERIC = "该身份证号已在其他地区登记为户主，请联系县级管理员核实"
+
+
+@pytest.fixture
+def own_households(county_b):
+    """An active household of A, and an archived one whose householder now heads a household of B."""
+    active, archived = Household.objects.filter(village__code__startswith=A, archived=False).order_by("pk")[:2]
+    holder = Household.objects.filter(village__code__startswith=B, archived=False).order_by("pk")[1]
+    services.archive_household(archived, reason="迁往乙县", user=None)
+    services.update_household(holder, {"id_number": pii.decrypt(archived.id_number_cipher)}, user=None)
+    return {"active": active, "archived": archived}
+
+
+@pytest.mark.parametrize("which", ["active", "archived"])
+def test_every_page_on_own_households_with_county_b_ids_names_nothing_of_b(a_client, county_b, own_households,
+                                                                            which):
+    values = {**county_b["values"], "household_no": own_households[which].household_no}
+    payload = {**household_data(id_number=county_b["id_number"]), "reason": "越权测试", "to_state": "selected",
+               "field": "id_number", "line": values["line_id"], "role": "city_admin", "region_scope": A}
+    said = []
+    for route, _ in all_patterns():
+        if route.startswith(("admin/", "i18n/", "accounts/logout/")):
+            continue
+        url = fill(route, values) if "<" in route or "(?P" in route else "/" + route
+        for method in ("get", "post"):
+            response = getattr(a_client, method)(url, payload)
+            assert response.status_code < 500, f"{method.upper()} {url} → {response.status_code}"
+            assert_names_nothing_of_b(response, county_b, f"{method.upper()} {url}")
+            said += told(response)
+    assert any(GENERIC in text for text in said)  # the walk did reach the duplicate check
+
+
+@pytest.mark.parametrize("which", ["active", "archived"])
+def test_every_api_route_on_own_households_with_county_b_ids_names_nothing_of_b(a_client, county_b, own_households,
+                                                                                 which):
+    values = {**county_b["values"], "household_no": own_households[which].household_no}
+    body = {**household_data(id_number=county_b["id_number"]), "to_state": "selected", "reason": "越权测试",
+            "line_id": values["line_id"], "status": "terminated"}
+    said = []
+    for path, method in api_routes(a_client):
+        url = re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
+        if method == "get":
+            response = a_client.get(url, {"region": B, "parent": values["code"]})
+        else:
+            response = getattr(a_client, method)(url, json.dumps(body), content_type="application/json")
+        assert response.status_code < 500, f"{method.upper()} {url} → {response.status_code}"
+        assert_names_nothing_of_b(response, county_b, f"{method.upper()} {url}")
+        said += told(response)
+    assert any(GENERIC in text for text in said)

@@ -26,8 +26,12 @@ def page(live_server):
             "--disable-component-update", "--no-first-run", "--disable-sync"])
         page = browser.new_page()
         page.set_default_timeout(15000)
+        problems = []  # what the Content-Security-Policy blocked, and scripts that failed
+        page.on("console", lambda m: "Content Security Policy" in m.text and problems.append(m.text))
+        page.on("pageerror", lambda error: problems.append(str(error)))
         yield page
         browser.close()
+    assert problems == []
 
 
 @pytest.fixture
@@ -167,6 +171,8 @@ def test_dashboard_charts_render_drill_down_and_download_the_dispatch_table(page
     assert names == list(Region.objects.filter(level=2).order_by("code").values_list("name", flat=True))
     assert "五台山风景名胜区" in page.locator("#wutai-tile").inner_text()
     assert "今天" in page.locator("#milestones").inner_text()
+    lefts = page.eval_on_selector_all("#milestones [data-left]", "els => els.map(e => e.style.left)")
+    assert lefts and all(left.endswith("%") for left in lefts)  # placed by dashboard.js, not style attributes
 
     with page.expect_download() as download_info:
         page.click("#export-dispatch")
@@ -227,3 +233,33 @@ def test_advisor_ranked_models_cost_chart_and_allocation_from_a_county_contract(
     row = page.locator(f"#contract-lines tr[data-model='{best.model_name}']")
     assert row.locator(".allocated").inner_text() == "1" and row.locator(".left").inner_text() == "4"
     assert household.household_no in page.locator("main").inner_text()
+
+
+def test_reveal_language_switch_print_and_api_docs_work_under_the_content_security_policy(page, live_server, demo_data):
+    from cleanheat.ledger import services as ledger
+
+    from .factories import household_data
+    data = household_data(county="140902")
+    household = ledger.create_household(data)
+    make_user("b_csp", "140902", role="county_clerk")
+    login(page, live_server, "b_csp")
+    page.wait_for_url("**/regions/**")
+
+    page.goto(f"{live_server.url}/households/{household.household_no}/")
+    page.fill("#id_number form.reveal input[name=reason]", "核对补贴申请")
+    page.click("#id_number form.reveal button")  # htmx swaps the form for the full number
+    assert page.locator("#id_number .revealed").inner_text() == data["id_number"]
+
+    page.select_option("header select[name=language]", "en")  # submitted by app.js, not an onchange attribute
+    page.wait_for_selector("html[lang=en]")
+    page.select_option("header select[name=language]", "zh-hans")
+    page.wait_for_selector("html[lang=zh-hans]")
+
+    page.goto(f"{live_server.url}/households/{household.household_no}/advice/print/")
+    page.evaluate("window.print = () => { window.printed = true; }")
+    page.click("button[data-print]")
+    assert page.evaluate("window.printed") is True
+
+    page.goto(f"{live_server.url}/api/docs")  # Swagger UI from the ninja package's static files
+    page.wait_for_selector(".swagger-ui .opblock-summary-path")
+    assert "/api/households" in page.locator(".swagger-ui").inner_text()

@@ -178,7 +178,7 @@ def test_each_refusal_reason_names_row_column_and_reason(clerk, village, tmp_pat
     result = analyse(write_sheet(tmp_path / "bad.xlsx", TEMPLATE_HEADER, rows), clerk)
     problems = result.problems()
     expect = [("第2行", "校验位"), ("第3行", "手机号"), ("第4行", "取暖路径"), ("第5行", "采暖面积"),
-              ("第7行", "与第6行的身份证号重复"), ("第8行", "同一人不能同时为两户户主"), ("第9行", "不能跳过状态"),
+              ("第7行", "与第6行的身份证号重复"), ("第8行", "已在其他地区登记为户主"), ("第9行", "不能跳过状态"),
               ("第10行", "不存在或不在您的管辖范围内"), ("第11行", "设备类型"), ("第12行", "12位")]
     for where, what in expect:
         assert any(p.startswith(where) and what in p for p in problems), (where, what, problems)

@@ -1,47 +1,19 @@
 from django import forms
-from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cleanheat.audit.services import record
 from cleanheat.versions import keep_shown_values
 
 from .models import Organisation
 from .roles import ROLE_CHOICES
 
-
-def lock_message(user) -> str:
-    until = timezone.localtime(user.locked_until).strftime("%H:%M")
-    return (f"该账号因连续{settings.LOGIN_MAX_FAILURES}次密码错误已被锁定，请于{until}后再试，"
-            "或联系管理员解锁。")
+# One answer for every failed login (unknown name, wrong password, paused, inactive account),
+# so that nobody learns from it which usernames exist.
+LOGIN_FAILED = _("用户名或密码错误，或账号暂时无法登录。多次失败后将暂停登录，请稍后再试或联系管理员。")
 
 
 class LoginForm(AuthenticationForm):
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "invalid_login": _("用户名或密码不正确。"),
-        "inactive": _("该账号已停用，请联系管理员。"),
-    }
-
-    def clean(self):
-        user = get_user_model().objects.filter(username=self.cleaned_data.get("username")).first()
-        if user is not None and user.is_locked():
-            record("login_failed", request=self.request, username=user.username,
-                   region_code=user.region_scope, detail="账号锁定期间尝试登录")
-            raise ValidationError(lock_message(user), code="locked")
-        try:
-            return super().clean()
-        except ValidationError:
-            if user is not None:
-                user.refresh_from_db(fields=["failed_logins", "locked_until"])
-                if user.is_locked():
-                    raise ValidationError(lock_message(user), code="locked") from None
-                left = settings.LOGIN_MAX_FAILURES - user.failed_logins
-                raise ValidationError(f"用户名或密码不正确，再错{left}次账号将被锁定。") from None
-            raise
+    error_messages = {**AuthenticationForm.error_messages, "invalid_login": LOGIN_FAILED, "inactive": LOGIN_FAILED}
 
 
 class UserForm(forms.Form):

@@ -1,6 +1,5 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .roles import ROLE_CHOICES, permissions_of
@@ -47,8 +46,6 @@ class User(AbstractUser):
     role = models.CharField(_("角色"), max_length=30, choices=ROLE_CHOICES, blank=True)
     region_scope = models.CharField(_("管辖区划（代码前缀）"), max_length=12, blank=True)
     must_change_password = models.BooleanField(_("下次登录须修改密码"), default=True)
-    failed_logins = models.PositiveSmallIntegerField(_("连续登录失败次数"), default=0)
-    locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("用户")
@@ -61,5 +58,51 @@ class User(AbstractUser):
     def permissions(self) -> frozenset:
         return permissions_of(self.role)
 
-    def is_locked(self) -> bool:
-        return self.locked_until is not None and self.locked_until > timezone.now()
+
+class LoginFailure(models.Model):
+    """One failed login, kept only as long as the counting window (the audit log keeps its own
+    record): counted per username and address, per address, and per username across addresses."""
+
+    at = models.DateTimeField(_("时间"))
+    username = models.CharField(_("用户名"), max_length=150)
+    ip = models.GenericIPAddressField(_("来源地址"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("登录失败")
+        verbose_name_plural = _("登录失败")
+        indexes = [models.Index(fields=["ip", "at"]), models.Index(fields=["username", "at"]),
+                   models.Index(fields=["at"])]
+
+
+class LoginThrottle(models.Model):
+    """A pause on logins from one address (for one username or for all), or an alert about one
+    account failing from many addresses, which pauses nothing: an account is never locked, so
+    nobody can lock another person out by typing wrong passwords."""
+
+    USERNAME_AT_ADDRESS, ADDRESS, ACCOUNT_ALERT = "username_address", "address", "account_alert"
+    KIND_CHOICES = [
+        (USERNAME_AT_ADDRESS, _("该用户名从该地址暂停登录")),
+        (ADDRESS, _("该地址暂停登录（多个用户名失败）")),
+        (ACCOUNT_ALERT, _("多个地址登录该账号失败（仅告警，不限制登录）")),
+    ]
+
+    kind = models.CharField(_("类型"), max_length=20, choices=KIND_CHOICES)
+    username = models.CharField(_("用户名"), max_length=150, blank=True)
+    ip = models.GenericIPAddressField(_("来源地址"), null=True, blank=True)
+    region_code = models.CharField(_("涉及区划"), max_length=12, blank=True,
+                                   help_text=_("用于按管辖范围查看和解除"))
+    failures = models.PositiveIntegerField(_("失败次数"))
+    started_at = models.DateTimeField(_("开始"))
+    until = models.DateTimeField(_("至"))
+    lifted_at = models.DateTimeField(_("解除时间"), null=True, blank=True)
+    lifted_by = models.ForeignKey(User, verbose_name=_("解除人"), null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("登录暂停")
+        verbose_name_plural = _("登录暂停")
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["ip", "until"]), models.Index(fields=["until"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.username} {self.ip or ''}".strip()

@@ -1,21 +1,31 @@
-"""User management: every change to who may do what goes through here, checked and audited."""
+"""User management: every change to who may do what goes through here, checked and audited.
+Failed logins are counted here too, and the pauses they trip are lifted here."""
 import secrets
 import string
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, Max, OuterRef, Q
+from django.db.models.functions import Left
+from django.utils import timezone
 
 from cleanheat.access import NOTHING, has_perm, require_perm, user_prefix
-from cleanheat.audit.services import record
+from cleanheat.audit.services import client_ip, record
+from cleanheat.regions import codes
 from cleanheat.regions.codes import full_code
 from cleanheat.regions.models import Region
 from cleanheat.versions import StaleEdit, digest
 
-from .models import Organisation
+from .models import LoginFailure, LoginThrottle, Organisation
 from .roles import MANAGE_USERS, ROLES, can_assign
 
 User = get_user_model()
+# Failed logins keep the username as typed but cut short: people sometimes type a password there.
+USERNAME_KEPT = 30
 
 
 def manageable_users(manager):
@@ -128,10 +138,128 @@ def reset_password(manager, user, *, request=None) -> str:
     return password
 
 
+# ---- failed logins and the pauses they trip -------------------------------------------------
+
+@dataclass(frozen=True)
+class FailedLogin:
+    username: str      # as typed, cut short
+    ip: str | None
+    region_code: str   # the user's scope; the city for unknown names
+    known: bool
+    at: datetime
+
+
+def login_paused(username: str, ip: str | None) -> bool:
+    """Whether logins of `username` from `ip` are paused. Every login asks: one indexed query."""
+    this_name = Q(kind=LoginThrottle.USERNAME_AT_ADDRESS, username=username[:USERNAME_KEPT])
+    return LoginThrottle.objects.filter(Q(kind=LoginThrottle.ADDRESS) | this_name, ip=ip, until__gt=timezone.now(),
+                                        lifted_at__isnull=True).exists()
+
+
+def _city_prefix() -> str:
+    """The area of events that belong to no user: the city when the installation holds one
+    (city-wide auditors see them, county administrators do not), else superusers only."""
+    cities = list(Region.objects.filter(level=codes.CITY).values_list("code", flat=True)[:2])
+    return codes.prefix_of(cities[0]) if len(cities) == 1 else ""
+
+
 @transaction.atomic
-def unlock(manager, user, *, request=None):
+def note_failed_login(username: str, request) -> None:
+    """Audit a failed login and count it; trip a pause or an alert at the thresholds. A try
+    refused because of a pause is audited, not counted again (the pause runs its course)."""
+    username = username or ""
+    user = User.objects.filter(username=username).first()
+    ip = client_ip(request)
+    attempt = FailedLogin(username=username[:USERNAME_KEPT], ip=ip, known=user is not None,
+                          region_code=user.region_scope if user else _city_prefix(), at=timezone.now())
+    paused = login_paused(username, ip)
+    notes = [note for note, applies in (("用户名不存在", user is None), ("登录暂停期间尝试", paused)) if applies]
+    record("login_failed", request=request, username=attempt.username, region_code=attempt.region_code,
+           detail="；".join(notes))
+    if not paused:
+        _count(attempt, request)
+
+
+def _count(attempt: FailedLogin, request) -> None:
+    window_start = attempt.at - timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
+    LoginFailure.objects.filter(at__lt=window_start).delete()
+    LoginFailure.objects.create(at=attempt.at, username=attempt.username, ip=attempt.ip)
+    pair = {"username": attempt.username, "ip": attempt.ip}
+    failures = _failures_since_last(LoginThrottle.USERNAME_AT_ADDRESS, pair, window_start).count()
+    if failures >= settings.LOGIN_MAX_FAILURES:
+        _trip(LoginThrottle.USERNAME_AT_ADDRESS, pair, failures, attempt, request)
+    address = {"ip": attempt.ip}
+    failures = _failures_since_last(LoginThrottle.ADDRESS, address, window_start).count()
+    if failures >= settings.LOGIN_MAX_FAILURES_PER_ADDRESS:
+        _trip(LoginThrottle.ADDRESS, address, failures, attempt, request)
+    if attempt.known:
+        account = {"username": attempt.username}
+        addresses = _failures_since_last(LoginThrottle.ACCOUNT_ALERT, account, window_start) \
+            .values("ip").distinct().count()
+        if addresses >= settings.LOGIN_ALERT_ADDRESSES:
+            _trip(LoginThrottle.ACCOUNT_ALERT, account, addresses, attempt, request)
+
+
+def _failures_since_last(kind: str, key: dict, window_start):
+    """Failures under `key` in the window that came after the last pause of this kind on it
+    (those before it tripped that pause; a lifted pause starts the count afresh)."""
+    last = LoginThrottle.objects.filter(kind=kind, **key).aggregate(last=Max("started_at"))["last"]
+    return LoginFailure.objects.filter(at__gt=max(window_start, last or window_start), **key)
+
+
+def _trip(kind: str, key: dict, failures: int, attempt: FailedLogin, request) -> None:
+    until = attempt.at + timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
+    region_code = _city_prefix() if kind == LoginThrottle.ADDRESS else attempt.region_code
+    throttle = LoginThrottle.objects.create(
+        kind=kind, username=key.get("username", ""), ip=key.get("ip"), region_code=region_code,
+        failures=failures, started_at=attempt.at, until=until)
+    window = settings.LOGIN_FAILURE_WINDOW_MINUTES
+    if kind == LoginThrottle.ACCOUNT_ALERT:
+        detail = f"{window}分钟内从{failures}个地址登录失败（仅告警，未限制登录）"
+    else:
+        detail = (f"{window}分钟内失败{failures}次，暂停至{timezone.localtime(until):%H:%M}："
+                  f"{throttle.get_kind_display()}")
+    record("login_alert" if kind == LoginThrottle.ACCOUNT_ALERT else "lockout", request=request,
+           username=throttle.username, region_code=region_code, target=throttle_target(throttle),
+           detail=detail)
+
+
+def throttle_target(throttle) -> str:
+    return " @ ".join(part for part in (throttle.username, throttle.ip or "") if part)
+
+
+def active_throttles(viewer):
+    """Pauses and alerts in force inside the viewer's scope: the notice on the audit page."""
+    prefix = user_prefix(viewer)
+    if prefix == NOTHING:
+        return LoginThrottle.objects.none()
+    return LoginThrottle.objects.filter(region_code__startswith=prefix, until__gt=timezone.now(),
+                                        lifted_at__isnull=True)
+
+
+def with_pause_state(users, viewer):
+    """Annotate `login_paused`: whether a pause or alert on the user's name is in force."""
+    return users.annotate(login_paused=Exists(
+        active_throttles(viewer).filter(username=Left(OuterRef("username"), USERNAME_KEPT))))
+
+
+@transaction.atomic
+def lift_throttle(manager, throttle, *, request=None) -> None:
+    """End a pause (or dismiss an alert) early; the count starts afresh."""
+    require_perm(manager, MANAGE_USERS)
+    throttle = active_throttles(manager).select_for_update().get(pk=throttle.pk)
+    throttle.lifted_at, throttle.lifted_by = timezone.now(), manager
+    throttle.save(update_fields=["lifted_at", "lifted_by"])
+    record("unlock", request=request, user=manager, region_code=throttle.region_code,
+           target=throttle_target(throttle), detail=f"解除：{throttle.get_kind_display()}")
+
+
+@transaction.atomic
+def unlock(manager, user, *, request=None) -> int:
+    """Lift every pause and alert on a user's name (the button on the user's page)."""
     require_perm(manager, MANAGE_USERS)
     user = manageable_users(manager).get(pk=user.pk)
-    user.failed_logins, user.locked_until = 0, None
-    user.save(update_fields=["failed_logins", "locked_until"])
-    record("unlock", request=request, user=manager, region_code=user.region_scope, target=user.username)
+    throttles = list(active_throttles(manager).filter(username=user.username[:USERNAME_KEPT]))
+    for throttle in throttles:
+        lift_throttle(manager, throttle, request=request)
+    return len(throttles)

@@ -47,7 +47,7 @@ def _form_errors(form, error):
 
 @requires(MANAGE_USERS)
 def user_list(request):
-    users = services.manageable_users(request.user)
+    users = services.with_pause_state(services.manageable_users(request.user), request.user)
     q = request.GET.get("q", "").strip()
     if q:
         users = users.filter(username__contains=q) | users.filter(full_name__contains=q)
@@ -87,7 +87,9 @@ def user_edit(request, user_id):
             form.add_error(None, stale.messages[0])
         except ValidationError as error:
             _form_errors(form, error)
-    return render(request, "accounts/user_form.html", {"form": form, "target": target, "conflict": conflict})
+    pauses = services.active_throttles(request.user).filter(username=target.username[:services.USERNAME_KEPT])
+    return render(request, "accounts/user_form.html", {"form": form, "target": target, "pauses": pauses,
+                                                       "conflict": conflict})
 
 
 def _user_form(request, data, target):
@@ -110,6 +112,15 @@ def user_reset_password(request, user_id):
 @requires(MANAGE_USERS)
 def user_unlock(request, user_id):
     target = get_object_or_404(services.manageable_users(request.user), pk=user_id)
-    services.unlock(request.user, target, request=request)
-    messages.success(request, f"已解除 {target.username} 的锁定")
+    lifted = services.unlock(request.user, target, request=request)
+    messages.success(request, f"已解除 {target.username} 的{lifted}项登录暂停或告警")
     return redirect("user_edit", user_id=target.pk)
+
+
+@require_POST
+@requires(MANAGE_USERS)
+def throttle_lift(request, throttle_id):
+    throttle = get_object_or_404(services.active_throttles(request.user), pk=throttle_id)
+    services.lift_throttle(request.user, throttle, request=request)
+    messages.success(request, f"已解除：{throttle}")
+    return redirect("audit")

@@ -6,10 +6,13 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from cleanheat.access import NOTHING, requires, user_prefix
+from cleanheat.access import NOTHING, in_scope, requires, scope_filter, user_prefix
 from cleanheat.accounts.roles import VIEW_AUDIT
+from cleanheat.accounts.services import active_throttles
+from cleanheat.regions.codes import full_code
+from cleanheat.regions.models import Region
 
-from .models import AuditEvent
+from .models import AuditEvent, DuplicateAttempt
 from .services import record
 
 
@@ -43,7 +46,33 @@ def audit_list(request):
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "audit/audit_list.html", {
-        "page": page, "values": values, "actions": AuditEvent.ACTIONS, "query": query.urlencode()})
+        "page": page, "values": values, "actions": AuditEvent.ACTIONS, "query": query.urlencode(),
+        "throttles": active_throttles(request.user)})
+
+
+@requires(VIEW_AUDIT)
+def duplicate_list(request):
+    """Refused attempts to make someone householder who already heads a household in another area:
+    each row is seen by the administrators of both areas and by the city, but the village and the
+    household number of a side only by those whose area holds it."""
+    attempts = scope_filter(DuplicateAttempt.objects.select_related("user"), request.user,
+                            "region_code", "other_region_code")
+    page = Paginator(attempts, 100).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    codes = {c for a in page.object_list for c in (a.region_code, a.other_region_code)}
+    codes |= {full_code(c[:6]) for c in codes}
+    names = dict(Region.objects.filter(code__in=codes).values_list("code", "name"))
+    for a in page.object_list:
+        a.place = _place(request.user, a.region_code, names)
+        a.other_place = _place(request.user, a.other_region_code, names)
+        a.other_no = a.other_household_no if in_scope(request.user, a.other_region_code) else ""
+    return render(request, "audit/duplicate_list.html", {"page": page})
+
+
+def _place(user, code, names) -> str:
+    """The county always; its village too when the viewer's area holds it."""
+    county = names.get(full_code(code[:6]), code[:6])
+    return f"{county} {names.get(code, code)}" if in_scope(user, code) else county
 
 
 class _Echo:

@@ -15,6 +15,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from cleanheat.audit.services import record
+from cleanheat.ledger.identity import mask_identifiers
 
 from . import exports, ledger_import, xlsx
 from .models import Job
@@ -53,7 +54,8 @@ def start(job, fn):
             fn(job)
         except Exception as exc:  # the job page must say what went wrong, not hang
             log.exception("job %s failed", job.pk)
-            Job.objects.filter(pk=job.pk).update(status="failed", message=f"处理出错：{exc}", finished_at=timezone.now())
+            Job.objects.filter(pk=job.pk).update(status="failed", message=mask_identifiers(f"处理出错：{exc}"),
+                                                 finished_at=timezone.now())
         finally:
             if threading.current_thread() is not threading.main_thread():
                 connection.close()
@@ -65,6 +67,12 @@ def start(job, fn):
 
 
 def _save(job, **fields):
+    """Messages and problems quote cells of the file: identifiers in them are kept masked (the
+    downloadable problem report, like the upload itself, keeps the rows as they were)."""
+    if "message" in fields:
+        fields["message"] = mask_identifiers(fields["message"])
+    if "problems" in fields:
+        fields["problems"] = [mask_identifiers(p) for p in fields["problems"]]
     for k, v in fields.items():
         setattr(job, k, v)
     job.save(update_fields=list(fields))
@@ -84,7 +92,8 @@ def analyse_job(job):
 def commit_job(job):
     _save(job, status="committing")
     progress = reporter(job.pk)
-    result = ledger_import.analyse(job.stored_path, user=job.user, filename=job.filename, progress=progress)
+    result = ledger_import.analyse(job.stored_path, user=job.user, filename=job.filename, progress=progress,
+                                   record_attempts=False)  # recorded when the file was first analysed
     try:
         counts = ledger_import.commit(result, user=job.user, valid_only=job.valid_only, progress=progress)
     except ledger_import.ImportRefused as refused:
@@ -98,14 +107,16 @@ def commit_job(job):
            detail=f"任务{job.pk}；{job.message}；有效行模式={'是' if job.valid_only else '否'}")
 
 
-def export_job(job):
+def export_job(job, filters=None):
+    """`filters` (the household list's, with the full search term) come from the starting request
+    in memory; the job row keeps only the masked ones."""
     from cleanheat.ledger.queries import household_queryset
     from cleanheat.regions.models import Region
 
     _save(job, status="running")
     path = work_dir("exports") / f"{job.pk}.xlsx"
     if job.kind == "export_households":
-        qs = household_queryset(job.user, **job.params)
+        qs = household_queryset(job.user, **(filters if filters is not None else job.params))
         n = exports.export_households(path, qs, user=job.user, progress=reporter(job.pk))
     else:
         region = Region.objects.get(code=job.params["region"])

@@ -18,6 +18,7 @@ import polars as pl
 from cleanheat import bulk, pii
 from cleanheat.access import require_perm, scope_filter, user_prefix
 from cleanheat.accounts.roles import IMPORT
+from cleanheat.audit.services import HolderElsewhere, record_duplicates
 from cleanheat.ledger import columns as columns_check, identity, services
 from cleanheat.ledger.choices import STATE_ORDER, Channel, HeatingPath, LifecycleState
 from cleanheat.ledger.models import Household, HouseholdChange, HouseholdNumberSequence, LifecycleEvent
@@ -43,6 +44,7 @@ class RowResult:
     new_state: str | None = None
     state_date: object = None
     raw: list | None = None          # the row's cells, kept for the error report when refused
+    holder_elsewhere: HolderElsewhere | None = None  # a householder outside the uploader's area (audited)
 
 
 @dataclass
@@ -164,13 +166,15 @@ def _plain(text) -> str:
     return identity.normalise_text(text)
 
 
-def analyse(path, *, user, filename: str, progress=None, by_row=False) -> ImportResult:
+def analyse(path, *, user, filename: str, progress=None, by_row=False, record_attempts=True) -> ImportResult:
     """Dry run: read and validate every row; nothing is written.
 
     Rows that are plainly new and valid are recognised column by column (`_screen`); every other
     row — an update, anything doubtful, anything refused — goes through the same per-row service
     checks as a form, in file order, and those phrase every message. by_row=True checks every
-    row one by one: the reference the column checks are tested against."""
+    row one by one: the reference the column checks are tested against. Rows naming a householder
+    outside the uploader's area are recorded for the audit unless record_attempts=False (a second
+    look at a file already analysed)."""
     require_perm(user, IMPORT)
     sheet, table = read_table(path)
     head = [[v if v is not None else "" for v in row] for row in table.head(20).rows()]
@@ -212,6 +216,9 @@ def analyse(path, *, user, filename: str, progress=None, by_row=False) -> Import
                 progress("validate", total - len(screen.slow) - len(screen.gas) + i, total)
         result.fast = screen.new_rows(numbers)
         result.unchanged = [numbers[i] for i in screen.unchanged]
+    attempts = [r.holder_elsewhere for r in result.checked if r.holder_elsewhere]
+    if attempts and record_attempts:
+        record_duplicates(attempts, user=user, channel=Channel.IMPORT)
     if progress:
         progress("validate", total, total)
     return result
@@ -629,6 +636,7 @@ def _check_row(row, number, user, columns, col_of, lookups, finder, existing, se
         cleaned = services.clean_household_data(data, instance=household, user=user, lookups=lookups,
                                                 state=state or (household.state if household else None))
     except ValidationError as error:
+        res.holder_elsewhere = getattr(error, "holder_elsewhere", None)
         location_reported = any(col == _location_col(col_of) for col, _ in res.errors)
         for f, messages in error.message_dict.items():
             if f == "village" and location_reported:

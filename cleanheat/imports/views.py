@@ -1,4 +1,5 @@
 import tempfile
+from functools import partial
 from pathlib import Path
 
 from django.contrib import messages
@@ -10,6 +11,8 @@ from django.views.decorators.http import require_POST
 from cleanheat.access import has_perm, requires, scope_filter, user_prefix
 from cleanheat.accounts.roles import EXPORT, IMPORT, MANAGE_USERS, VIEW
 from cleanheat.audit.services import record
+from cleanheat.ledger import search
+from cleanheat.ledger.identity import mask_identifiers
 from cleanheat.ledger.views import FILTERS
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
@@ -105,13 +108,20 @@ def template_download(request):
 
 @requires(EXPORT)
 def export_households(request):
-    params = {k: request.GET.get(k, "").strip() for k in FILTERS}
-    params["archived"] = request.GET.get("archived") == "1"
+    """The job row and the audit event keep the search term masked; the job itself gets the full
+    term in memory, so it still exports exactly the households the list showed."""
+    try:
+        filters = search.filters(request, request.GET, FILTERS)
+    except search.SearchExpired as expired:
+        messages.error(request, str(expired))
+        return redirect("households")
+    filters["archived"] = request.GET.get("archived") == "1"
+    params = {**filters, "q": mask_identifiers(filters["q"])}
     job = Job.objects.create(kind="export_households", user=request.user, region_scope=user_prefix(request.user),
                              params=params)
     record("export", request=request, region_code=user_prefix(request.user), target="居民用户清单",
            detail=str({k: v for k, v in params.items() if v}))
-    jobs.start(job, jobs.export_job)
+    jobs.start(job, partial(jobs.export_job, filters=filters))
     return redirect("job", job_id=job.pk)
 
 

@@ -90,3 +90,28 @@ def normalise_bank_account(value) -> str:
 def mask_bank_account(account: str) -> str:
     """First 4 and last 4, e.g. 6217********1234."""
     return account[:4] + "*" * (len(account) - 8) + account[-4:] if len(account) > 8 else "*" * len(account)
+
+
+# Personal digits inside free text (log lines, URLs, audit details, messages): runs of 15 or more
+# characters (ID numbers, the last may be X; bank cards) keep the first 6 and last 4, mobiles (11
+# digits from 1, maybe after 86) the first 3 and last 4. Region codes (12 digits), household
+# numbers (13) and contract numbers are not personal and stay readable. \d covers full-width digits.
+_PERSONAL_DIGITS = re.compile(r"(?<!\d)(?:(\d{14,}(?:\d|[XxＸｘ]))|(86)?(1\d{10}))(?!\d)")
+
+
+def _mask_match(match) -> str:
+    long_run, country, mobile = match.groups()
+    if long_run:
+        return long_run[:6] + "*" * (len(long_run) - 10) + long_run[-4:]
+    return (country or "") + mask_mobile(mobile)
+
+
+def mask_identifiers(text: str) -> str:
+    """`text` with every ID-number-, bank-card- or mobile-like run of digits masked."""
+    return _PERSONAL_DIGITS.sub(_mask_match, text)
+
+
+def looks_like_identifier(term) -> bool:
+    """Whether a search term, as the search reads it, holds an ID number, bank card or mobile."""
+    text = normalise_text(term)
+    return mask_identifiers(text) != text

@@ -4,9 +4,10 @@ Each function validates (raising django ValidationError keyed by field, messages
 applies the rules, and writes the change together with its history in one transaction:
 either all of it lands or nothing does.
 """
+import inspect
 import re
 from datetime import date
-from functools import lru_cache
+from functools import lru_cache, wraps
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -14,9 +15,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
 from cleanheat import pii
+from cleanheat.audit.services import HolderElsewhere, record_duplicates
 from cleanheat.regions.codes import VILLAGE
 from cleanheat.regions.models import Region
-from cleanheat.regions.scope import in_scope
+from cleanheat.regions.scope import in_scope, user_prefix
 from cleanheat.versions import Change, StaleEdit
 
 from . import identity
@@ -58,6 +60,8 @@ PII_FIELDS = {
     "phone": ("phone", identity.mask_mobile),
     "bank_account": ("bank", identity.mask_bank_account),
 }
+# A householder outside the caller's area: refused without naming that household or its area.
+HOLDER_ELSEWHERE = "该身份证号已在其他地区登记为户主，请联系县级管理员核实"
 TRUE_WORDS = {"1", "true", "yes", "y", "是", "√", "✓", "有", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "否", "", "无", "off", "none"}
 
@@ -153,7 +157,7 @@ def _clean_field(name, value, user, lookups):
         if region is None or region.level != VILLAGE:
             raise ValueError(f"“{code}”不是已登记的村（社区）区划代码")
         if user is not None and not in_scope(user, region.code):
-            raise ValueError(f"“{region.name}”不在您的管辖范围内")
+            raise ValueError(f"“{code}”不在您的管辖范围内")
         return region
     if name == "householder_name":
         text = " ".join(str(value or "").split())
@@ -207,7 +211,7 @@ def _clean_field(name, value, user, lookups):
         if value in (None, ""):
             return None
         source = value if isinstance(value, HeatSource) else lookups.heat_source(value)
-        if source is None:
+        if source is None or user is not None and not source.county_code.startswith(user_prefix(user)[:6]):
             raise ValueError(f"“{value}”不是已登记的热源，请先在热源登记中登记")
         return source
     if name == "removal_consent_on":
@@ -251,14 +255,21 @@ def clean_household_data(data: dict, *, instance: Household | None = None, user=
     elif path == HeatingPath.ELECTRIC and not device and STATE_ORDER.index(state) >= 1:
         errors["electric_device"] = ["煤改电用户已选型，须填写煤改电设备类型"]
 
+    elsewhere = None
     if "id_number" in cleaned:
         id_hash = pii.blind_index(cleaned["id_number"], "id")
         other = lookups.active_holder(id_hash, exclude_pk=instance.pk if instance else None)
         if other is not None:
             number, village = other
-            where = lookups.region_name(village) if user is None or in_scope(user, village) else "其他地区"
-            errors["id_number"] = [f"该身份证号已是户 {number}（{where}）的户主，"
-                                   "同一人不能同时为两户户主"]
+            if user is None or in_scope(user, village):
+                errors["id_number"] = [f"该身份证号已是户 {number}（{lookups.region_name(village)}）的户主，"
+                                       "同一人不能同时为两户户主"]
+            else:
+                errors["id_number"] = [HOLDER_ELSEWHERE]
+                elsewhere = HolderElsewhere(
+                    id_hash=id_hash, id_masked=identity.mask_id_number(cleaned["id_number"]),
+                    region_code=cleaned["village"].code if "village" in cleaned else instance.village_id,
+                    other_region_code=village, other_household_no=number)
     if instance is not None and "village" in cleaned and user is not None \
             and not in_scope(user, instance.village_id):
         errors["village"] = ["该户不在您的管辖范围内"]
@@ -279,8 +290,34 @@ def clean_household_data(data: dict, *, instance: Household | None = None, user=
                 entering=entering).items():
             errors.setdefault(field, [message])
     if errors:
-        raise ValidationError(errors)
+        raise _refusal(errors, elsewhere)
     return cleaned
+
+
+def _refusal(errors: dict, elsewhere: HolderElsewhere | None) -> ValidationError:
+    """The refusal, carrying what the audit must keep of a householder found outside the caller's area."""
+    error = ValidationError(errors)
+    error.holder_elsewhere = elsewhere
+    return error
+
+
+def _records_holder_elsewhere(service):
+    """Record the attempt behind a refusal for a householder outside the caller's area after the
+    service's transaction has rolled back (inside it the record would roll back too). The caller's
+    own transaction, if any, decides whether it stays."""
+    signature = inspect.signature(service)
+
+    @wraps(service)
+    def wrapped(*args, **kwargs):
+        try:
+            return service(*args, **kwargs)
+        except ValidationError as error:
+            if elsewhere := getattr(error, "holder_elsewhere", None):
+                call = signature.bind(*args, **kwargs)
+                call.apply_defaults()
+                record_duplicates([elsewhere], user=call.arguments["user"], channel=call.arguments["channel"])
+            raise
+    return wrapped
 
 
 def _apply(household: Household, cleaned: dict) -> list[tuple[str, str, str]]:
@@ -361,6 +398,7 @@ def next_household_no(county_code: str) -> str:
     return f"{county_code}{seq.last:07d}"
 
 
+@_records_holder_elsewhere
 @transaction.atomic
 def create_household(data: dict, *, user=None, channel=Channel.UI, source="") -> Household:
     cleaned = clean_household_data(data, user=user)
@@ -375,6 +413,7 @@ def create_household(data: dict, *, user=None, channel=Channel.UI, source="") ->
     return household
 
 
+@_records_holder_elsewhere
 @transaction.atomic
 def update_household(household: Household, data: dict, *, user=None, channel=Channel.UI,
                      source="", expected_version=None) -> list[tuple[str, str, str]]:
@@ -455,14 +494,20 @@ def archive_household(household: Household, *, reason: str, user=None, channel=C
     return household
 
 
+@_records_holder_elsewhere
 @transaction.atomic
 def restore_household(household: Household, *, user=None, channel=Channel.UI, reason: str = ""):
     household = Household.objects.select_for_update().get(pk=household.pk)
     if not household.archived:
         raise ValidationError({"__all__": ["该户未归档"]})
     other = Household.objects.filter(id_number_hash=household.id_number_hash, archived=False).first()
-    if other is not None:
+    if other is not None and (user is None or in_scope(user, other.village_id)):
         raise ValidationError({"__all__": [f"户主已在户 {other.household_no} 登记，不能恢复本户"]})
+    if other is not None:
+        raise _refusal({"__all__": [HOLDER_ELSEWHERE]}, HolderElsewhere(
+            id_hash=household.id_number_hash, id_masked=household.id_number_masked,
+            region_code=household.village_id, other_region_code=other.village_id,
+            other_household_no=other.household_no))
     household.archived, household.archived_at, household.archive_reason = False, None, ""
     household.version += 1
     household.save(update_fields=["archived", "archived_at", "archive_reason", "updated_at", "version"])

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from cleanheat.access import has_perm, requires
@@ -9,7 +10,7 @@ from cleanheat.accounts import roles
 from cleanheat.regions.views import counties_for
 from cleanheat.versions import StaleEdit, rebased_data
 
-from . import services
+from . import identity, search, services
 from .choices import VULNERABLE_FLAGS, Channel, HeatingPath, LifecycleState
 from .forms import ArchiveForm, HouseholdForm, OutageForm, TransitionForm
 from .models import Household
@@ -33,14 +34,26 @@ def _form_errors(form, error: ValidationError):
 
 @requires(roles.VIEW)
 def household_list(request):
-    values = {k: request.GET.get(k, "").strip() for k in FILTERS}
+    """The search form posts; an ID number or phone comes back as a token (?s=), never in the URL.
+    An old link with such a number in ?q= is exchanged the same way."""
+    if request.method == "POST" or identity.looks_like_identifier(request.GET.get("q", "")):
+        data = request.POST if request.method == "POST" else request.GET
+        return redirect(f"{reverse('households')}?{search.list_query(request, data, FILTERS)}")
     archived = request.GET.get("archived") == "1"
-    qs = household_queryset(request.user, archived=archived, **values).order_by("household_no")
+    try:
+        values = search.filters(request, request.GET, FILTERS)
+        qs = household_queryset(request.user, archived=archived, **values).order_by("household_no")
+    except search.SearchExpired as expired:
+        messages.warning(request, str(expired))
+        values = {k: request.GET.get(k, "").strip() for k in FILTERS}
+        qs = Household.objects.none()
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "ledger/household_list.html", {
         "page": page, "values": values, "archived": archived, "query": query.urlencode(),
+        "shown_q": search.shown_term(values["q"]),
+        "token": request.GET.get("s", "") if values["q"] and not request.GET.get("q", "").strip() else "",
         "paths": HeatingPath.choices, "states": LifecycleState.choices,
         "flags": list(VULNERABLE_FLAGS.items()),
     })

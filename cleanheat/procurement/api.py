@@ -13,7 +13,7 @@ from cleanheat.regions.scope import require_in_scope, user_prefix
 from cleanheat.versions import StaleEdit, etag, expected_version
 
 from . import advisor, batch, services
-from .models import CatalogModel, ContractLine, CountyContract
+from .models import CatalogModel, CountyContract
 
 router = Router(tags=["设备招标与选型 procurement"])
 
@@ -102,14 +102,10 @@ def _contract_out(c: CountyContract) -> dict:
                       for x in lines]}
 
 
-def _contracts(request):
-    return CountyContract.objects.filter(county_code__startswith=user_prefix(request.user)[:6])
-
-
 @router.get("/contracts", response=list[ContractOut])
 @requires(roles.VIEW)
 def list_contracts(request, county_code: str = ""):
-    qs = _contracts(request)
+    qs = services.visible_contracts(request.user)
     if county_code:
         qs = qs.filter(county_code=county_code)
     return [_contract_out(c) for c in qs]
@@ -118,7 +114,7 @@ def list_contracts(request, county_code: str = ""):
 @router.get("/contracts/{contract_id}", response=ContractOut)
 @requires(roles.VIEW)
 def get_contract(request, contract_id: int):
-    return _contract_out(get_object_or_404(_contracts(request), pk=contract_id))
+    return _contract_out(get_object_or_404(services.visible_contracts(request.user), pk=contract_id))
 
 
 class LineIn(Schema):
@@ -235,7 +231,8 @@ class AllocationOut(Schema):
 @requires(roles.ALLOCATE)
 def allocate(request, household_no: str, payload: AllocateIn):
     household = _household(request, household_no)
-    line = get_object_or_404(ContractLine.objects.select_related("model", "contract"), pk=payload.line_id)
+    line = get_object_or_404(services.visible_lines(request.user).select_related("model", "contract"),
+                             pk=payload.line_id)
     a = services.allocate(household, line, user=request.user, channel=Channel.API)
     return Status(201, {"id": a.pk, "household_no": household.household_no, "line_id": line.pk,
                  "model_name": line.model.model_name, "contract_no": line.contract.contract_no})
@@ -313,6 +310,6 @@ class StatusIn(Schema):
 @router.post("/contracts/{contract_id}/status", response=ContractOut)
 @requires(roles.CONTRACTS)
 def set_contract_status(request, contract_id: int, payload: StatusIn):
-    contract = get_object_or_404(_contracts(request), pk=contract_id)
+    contract = get_object_or_404(services.visible_contracts(request.user), pk=contract_id)
     services.set_contract_status(contract, payload.status, user=request.user)
     return _contract_out(contract)

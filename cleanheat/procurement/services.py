@@ -17,6 +17,7 @@ from cleanheat.imports.reader import read_rows
 from cleanheat.ledger import services as ledger
 from cleanheat.ledger.choices import STATE_ORDER, Channel, ElectricDevice, LifecycleState
 from cleanheat.ledger.models import Household
+from cleanheat.regions.scope import user_prefix
 from cleanheat.versions import StaleEdit, row_version
 
 from .models import (PATH_OF_TYPE, AdvisorConfig, Allocation, CatalogModel, ContractLine, CountyClimate,
@@ -24,6 +25,8 @@ from .models import (PATH_OF_TYPE, AdvisorConfig, Allocation, CatalogModel, Cont
 
 DATA = Path(__file__).resolve().parent / "data" / "xinzhou-2022-procurement.json"
 INSTALLED = STATE_ORDER.index(LifecycleState.INSTALLED)
+# What a contract line outside the caller's area answers: the same as one that does not exist.
+LINE_NOT_FOUND = "未找到该合同明细"
 
 
 # ---- reference data (climate, envelopes, parameters, the demo catalog)
@@ -61,11 +64,22 @@ def load_catalog(lots: list[dict]) -> int:
     return count
 
 
+def _county_prefix(user) -> str:
+    """Tenders and contracts are a county's: users of its townships see them too."""
+    return user_prefix(user)[:6]
+
+
 def visible_models(user):
     """The city's tender is everyone's; a county's own tender only its county's (and the city's)."""
-    from cleanheat.regions.scope import user_prefix
-    prefix = user_prefix(user)[:6]
-    return CatalogModel.objects.filter(Q(lot__county_code="") | Q(lot__county_code__startswith=prefix))
+    return CatalogModel.objects.filter(Q(lot__county_code="") | Q(lot__county_code__startswith=_county_prefix(user)))
+
+
+def visible_contracts(user):
+    return CountyContract.objects.filter(county_code__startswith=_county_prefix(user))
+
+
+def visible_lines(user):
+    return ContractLine.objects.filter(contract__county_code__startswith=_county_prefix(user))
 
 
 # ---- the tender's results sheet
@@ -338,6 +352,8 @@ def allocate(household: Household, line: ContractLine, *, user=None, channel=Cha
     line = ContractLine.objects.select_for_update().select_related("contract", "model", "model__lot").get(pk=line.pk)
     household = Household.objects.select_for_update().get(pk=household.pk)
     contract, model = line.contract, line.model
+    if user is not None and not contract.county_code.startswith(_county_prefix(user)):
+        raise ValidationError({"line": [LINE_NOT_FOUND]})
     if household.archived:
         raise ValidationError({"__all__": ["该户已归档，不能分配设备"]})
     if household.village_id[:6] != contract.county_code:

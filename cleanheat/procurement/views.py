@@ -22,7 +22,7 @@ from cleanheat.versions import StaleEdit, changes_seen, rebased_data
 
 from . import advisor, batch, services, sizing, xlsx
 from .forms import CatalogModelForm, ContractForm, ReleaseForm
-from .models import Allocation, CatalogModel, ContractLine, CountyContract, TenderLot
+from .models import Allocation, CatalogModel, CountyContract, TenderLot
 
 
 @requires(roles.VIEW)
@@ -59,7 +59,7 @@ def catalog_template(request):
 
 @requires(roles.CATALOG)
 def catalog_model_edit(request, model_id):
-    model = get_object_or_404(CatalogModel, pk=model_id)
+    model = get_object_or_404(services.visible_models(request.user), pk=model_id)
     form = _catalog_form(request.POST or None, model)
     conflict = None
     if request.method == "POST" and form.is_valid():
@@ -83,13 +83,9 @@ def _catalog_form(data, model):
     return CatalogModelForm(data, instance=stored, initial={"version": services.catalog_version(stored)})
 
 
-def _contracts(user):
-    return CountyContract.objects.filter(county_code__startswith=user_prefix(user)[:6])
-
-
 @requires(roles.VIEW)
 def contract_list(request):
-    contracts = list(_contracts(request.user).prefetch_related("lines__model"))
+    contracts = list(services.visible_contracts(request.user).prefetch_related("lines__model"))
     counts = services.line_counts([line for c in contracts for line in c.lines.all()])
     names = dict(Region.objects.filter(level=2).values_list("code", "name"))
     for c in contracts:
@@ -125,7 +121,7 @@ def contract_create(request):
 
 @requires(roles.VIEW)
 def contract_page(request, contract_id):
-    contract = get_object_or_404(_contracts(request.user), pk=contract_id)
+    contract = get_object_or_404(services.visible_contracts(request.user), pk=contract_id)
     if request.method == "POST" and has_perm(request.user, roles.CONTRACTS):
         try:
             services.set_contract_status(contract, request.POST.get("status", ""), user=request.user)
@@ -171,7 +167,7 @@ def advice_print(request, household_no):
 @requires(roles.ALLOCATE)
 def allocate(request, household_no):
     household = _household(request, household_no)
-    line = get_object_or_404(ContractLine, pk=request.POST.get("line") or 0)
+    line = get_object_or_404(services.visible_lines(request.user), pk=request.POST.get("line") or 0)
     try:
         services.allocate(household, line, user=request.user, channel=Channel.UI)
         messages.success(request, f"已分配：{line.model}（合同{line.contract.contract_no}）")
