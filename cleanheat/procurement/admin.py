@@ -2,6 +2,7 @@
 climate per county, envelopes per structure, tariffs and subsidy rules, grid capacity."""
 from django.contrib import admin
 
+from .forms import CatalogModelForm
 from .models import AdvisorConfig, CatalogModel, CountyClimate, EnvelopeType, GridCapacity, TenderLot
 
 
@@ -34,5 +35,6 @@ class TenderLotAdmin(admin.ModelAdmin):
 
 @admin.register(CatalogModel)
 class CatalogModelAdmin(admin.ModelAdmin):
+    form = CatalogModelForm
     list_display = ["model_name", "vendor", "equipment_type", "rated_capacity_kw", "unit_price", "active"]
     list_filter = ["equipment_type", "active"]

@@ -2,9 +2,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import CatalogModel, CountyContract
+from .services import CATALOG_VALUES, catalog_problems
 
 
 class CatalogModelForm(forms.ModelForm):
+    """The web edit form and the admin's: the catalog rules of the service, on each field."""
+
     class Meta:
         model = CatalogModel
         fields = ["vendor", "equipment_type", "model_name", "rated_capacity_kw", "rating_points", "seasonal_efficiency",
@@ -12,6 +15,15 @@ class CatalogModelForm(forms.ModelForm):
                   "repair_contact", "active"]
         widgets = {"rating_points": forms.Textarea(attrs={"rows": 3, "cols": 60})}
         help_texts = {"rating_points": _('如 [{"t": -12, "kw": 10, "cop": 2.7}, {"t": -20, "kw": 8.2, "cop": 2.2}]')}
+
+    def clean(self):
+        cleaned = super().clean()
+        values = {name: cleaned[name] if name in cleaned else getattr(self.instance, name) for name in CATALOG_VALUES}
+        refused = set(self.errors)   # a field Django refused already says why
+        for problem in catalog_problems(values):
+            if problem.field not in refused:
+                self.add_error(problem.field if problem.field in self.fields else None, str(problem))
+        return cleaned
 
 
 class ContractForm(forms.ModelForm):

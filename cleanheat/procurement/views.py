@@ -46,8 +46,10 @@ def catalog_page(request):
                     messages.error(request, "文件有问题，未导入任何型号（全部或全不）")
             return redirect("catalog")
     prefix = user_prefix(request.user)[:6]
-    lots = (TenderLot.objects.filter(Q(county_code="") | Q(county_code__startswith=prefix))
-            .prefetch_related("models").order_by("-year", "tender_no", "code"))
+    lots = list(TenderLot.objects.filter(Q(county_code="") | Q(county_code__startswith=prefix))
+                .prefetch_related("models").order_by("-year", "tender_no", "code"))
+    for model, problems in services.unusable_models(m for lot in lots for m in lot.models.all()):
+        model.problems = problems   # shown instead of data the page cannot read
     return render(request, "procurement/catalog.html", {"lots": lots})
 
 
@@ -61,10 +63,16 @@ def catalog_model_edit(request, model_id):
     model = get_object_or_404(services.visible_models(request.user), pk=model_id)
     form = CatalogModelForm(request.POST or None, instance=CatalogModel.objects.get(pk=model.pk))
     if request.method == "POST" and form.is_valid():
-        changed = services.update_catalog_model(model, {f: form.cleaned_data[f] for f in form.fields},
-                                                user=request.user)
-        messages.success(request, f"已保存，{len(changed)} 项变更" if changed else "没有变更")
-        return redirect("catalog")
+        try:
+            changed = services.update_catalog_model(model, {f: form.cleaned_data[f] for f in form.fields},
+                                                    user=request.user)
+        except ValidationError as error:   # e.g. the same model name twice in a lot
+            for field, problems in error.message_dict.items():
+                for problem in problems:
+                    form.add_error(field if field in form.fields else None, problem)
+        else:
+            messages.success(request, f"已保存，{len(changed)} 项变更" if changed else "没有变更")
+            return redirect("catalog")
     return render(request, "procurement/catalog_model_form.html", {"form": form, "model": model})
 
 
@@ -139,7 +147,8 @@ def advice_page(request, household_no):
     current = household.allocations.filter(released_at__isnull=True).select_related("line__model", "line__contract").first()
     return render(request, "procurement/advice.html", {
         "household": household, "advice": advice, "current": current, "release_form": ReleaseForm(),
-        "ancestors": household.village.ancestors() + [household.village]})
+        "ancestors": household.village.ancestors() + [household.village],
+        "catalog_warnings": services.catalog_warnings(request.user)})
 
 
 @requires(roles.VIEW)
