@@ -14,6 +14,7 @@ _INTEGER = re.compile(r"[+-]?\d+")
 # Control characters (tab and line breaks aside) and lone surrogates: nobody types them, PostgreSQL
 # refuses NUL, a surrogate cannot be stored as UTF-8, and the others garble pages and exports.
 _UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 # Beyond any quantity the ledger counts, and within what Decimal and int handle exactly.
 MAX_DIGITS = 18
 _PLACES = {1: "一", 2: "两", 3: "三"}
@@ -21,6 +22,11 @@ _PLACES = {1: "一", 2: "两", 3: "三"}
 
 def unprintable(value: str) -> bool:
     return _UNPRINTABLE.search(value) is not None
+
+
+def unstorable(value: str) -> bool:
+    """NUL or a lone surrogate: what no text column can hold, whatever the field."""
+    return _UNSTORABLE.search(value) is not None
 
 
 def shown(value, limit=30) -> str:
