@@ -263,9 +263,7 @@ class JobOut(Schema):
 @router.post("/sizing", response={202: JobOut})
 @requires(roles.CATALOG)
 def start_sizing(request, payload: SizingIn):
-    prefix = payload.region or user_prefix(request.user)
-    require_in_scope(request.user, prefix)
-    job = batch.start_job(request.user, prefix, prefix or "全市")
+    job = batch.start_job(request.user, payload.region)
     job.refresh_from_db()
     return Status(202, {"id": str(job.pk), "status": job.status, "message": job.message, "counts": job.counts})
 
