@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from cleanheat import inputs
 from cleanheat.audit.services import record
 from cleanheat.imports.cells import as_text
 from cleanheat.imports.headers import column_letter, is_total_row, normalise_header
@@ -245,6 +246,10 @@ def update_catalog_model(model: CatalogModel, data: dict, *, user=None) -> list[
 
 # ---- county contracts
 
+MAX_QUANTITY = 1_000_000  # units of one model in one county's contract: far above any, within the database's integer
+CONTRACT_TEXTS = ("contract_no", "vendor", "title", "note")
+
+
 @transaction.atomic
 def create_contract(data: dict, lines: list[dict], *, user=None) -> CountyContract:
     """data: county_code, contract_no, vendor, title, signed_on, delivery_until, status, note;
@@ -253,42 +258,81 @@ def create_contract(data: dict, lines: list[dict], *, user=None) -> CountyContra
     errors = {}
     if not re.fullmatch(r"\d{6}", data.get("county_code") or ""):
         errors["county_code"] = ["请选择县（市、区）"]
-    if not (data.get("contract_no") or "").strip():
+    texts = _contract_texts(data, errors)
+    if texts.get("contract_no") == "":
         errors["contract_no"] = ["合同编号不能为空"]
-    elif CountyContract.objects.filter(contract_no=data["contract_no"].strip()).exists():
-        errors["contract_no"] = [f"合同编号“{data['contract_no']}”已存在"]
+    elif texts.get("contract_no") and CountyContract.objects.filter(contract_no=texts["contract_no"]).exists():
+        errors["contract_no"] = [f"合同编号“{texts['contract_no']}”已存在"]
+    status = data.get("status") or "signed"
+    if status not in dict(CountyContract.STATUS):
+        errors["status"] = [f"“{inputs.shown(status)}”不是有效的合同状态"]
     if not lines:
         errors["lines"] = ["合同至少要有一个型号"]
+    values = []
     for i, line in enumerate(lines, start=1):
-        model, qty = line.get("model"), line.get("quantity")
+        model = line.get("model")
         if model is None:
             errors.setdefault("lines", []).append(f"第{i}项：请选择型号")
             continue
-        if not isinstance(qty, int) or qty <= 0:
-            errors.setdefault("lines", []).append(f"第{i}项（{model.model_name}）：数量应为正整数")
+        problems = []
+        values.append(_line_values(line, model, problems))
         if model.lot.county_code not in ("", data.get("county_code")):
-            errors.setdefault("lines", []).append(f"第{i}项（{model.model_name}）：不是本县可选用的中标型号")
-        if data.get("vendor") and model.vendor != data["vendor"]:
-            errors.setdefault("lines", []).append(f"第{i}项（{model.model_name}）：属于“{model.vendor}”，"
-                                                  f"不是本合同的供货企业")
+            problems.append("不是本县可选用的中标型号")
+        if texts.get("vendor") and model.vendor != texts["vendor"]:
+            problems.append(f"属于“{model.vendor}”，不是本合同的供货企业")
+        if problems:
+            errors.setdefault("lines", []).extend(f"第{i}项（{model.model_name}）：{p}" for p in problems)
     if len({line.get("model") for line in lines}) != len(lines):
         errors.setdefault("lines", []).append("同一型号在合同中只能出现一次")
     if errors:
         raise ValidationError(errors)
     contract = CountyContract.objects.create(
-        county_code=data["county_code"], contract_no=data["contract_no"].strip(), vendor=data.get("vendor") or lines[0]["model"].vendor,
-        title=(data.get("title") or "").strip() or f"{data['contract_no'].strip()}采购合同",
+        county_code=data["county_code"], contract_no=texts["contract_no"], vendor=texts["vendor"] or lines[0]["model"].vendor,
+        title=texts["title"] or f"{texts['contract_no']}采购合同",
         signed_on=data.get("signed_on"), delivery_until=data.get("delivery_until"),
-        status=data.get("status") or "signed", note=data.get("note") or "", created_by=user)
-    for line in lines:
-        model = line["model"]
-        ContractLine.objects.create(contract=contract, model=model, quantity=line["quantity"],
-                                    unit_price=line.get("unit_price") or model.unit_price,
-                                    install_price=line.get("install_price") if line.get("install_price") is not None
-                                    else model.install_price)
+        status=status, note=texts["note"], created_by=user)
+    for line in values:
+        ContractLine.objects.create(contract=contract, **line)
     record("contract", user=user, region_code=contract.county_code, target=contract.contract_no,
-           detail=f"录入采购合同，{len(lines)}个型号，共{sum(x['quantity'] for x in lines)}台")
+           detail=f"录入采购合同，{len(values)}个型号，共{sum(x['quantity'] for x in values)}台")
     return contract
+
+
+def _contract_texts(data, errors) -> dict:
+    """The contract's texts as stored: one line each, no control characters, within the column."""
+    texts = {}
+    for name in CONTRACT_TEXTS:
+        field = CountyContract._meta.get_field(name)
+        try:
+            texts[name] = inputs.text(data.get(name), str(field.verbose_name), max_length=field.max_length)
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+    return texts
+
+
+def _line_values(line, model, problems) -> dict:
+    """A contract line's quantity and prices as typed (a price left out is the tender's)."""
+    values = {"model": model, "quantity": 0}
+    try:
+        values["quantity"] = inputs.integer(line.get("quantity"), "数量")
+    except ValueError:
+        pass
+    if not 0 < values["quantity"] <= MAX_QUANTITY:
+        problems.append(f"数量应为1到{MAX_QUANTITY}之间的整数")
+    for name in ("unit_price", "install_price"):
+        field = ContractLine._meta.get_field(name)
+        values[name] = getattr(model, name)
+        if line.get(name) is None:
+            continue
+        try:
+            values[name] = inputs.decimal(line[name], str(field.verbose_name), places=field.decimal_places)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        limit = 10 ** (field.max_digits - field.decimal_places)
+        if not 0 <= values[name] < limit:
+            problems.append(f"{field.verbose_name}{values[name]}不合理，应在0到{limit}元之间")
+    return values
 
 
 @transaction.atomic

@@ -94,7 +94,7 @@ def contract_create(request):
         for m in models:
             qty = (request.POST.get(f"qty_{m.pk}") or "").strip()
             if qty:
-                lines.append({"model": m, "quantity": int(qty) if qty.isdigit() else qty})
+                lines.append({"model": m, "quantity": qty})  # the service checks it as typed
         try:
             require_in_scope(request.user, form.cleaned_data["county_code"])
             contract = services.create_contract(form.cleaned_data, lines, user=request.user)
