@@ -28,7 +28,6 @@ from cleanheat.regions.scope import require_in_scope, user_prefix
 from cleanheat.regions.views import region_rollup
 
 
-
 class CheckedParser(Parser):
     """JSON as the standard has it (no NaN or Infinity), and no NUL or lone surrogate in any text:
     no database column can hold them, and no person typed them."""

@@ -71,7 +71,7 @@ def decimal(value, label: str, *, places: int, units=(), what: str = "数字") -
 
 
 def integer(value, label: str, *, units=(), what: str = "整数") -> int:
-    """A whole number ("3", 3, or 3.0 from a spreadsheet cell); 3.5 is refused, not cut to 3."""
+    """A whole number: "3", 3, or a number that is whole (3.0); 3.5 is refused, not cut to 3."""
     text = _number_text(value, units)
     if text is not None and not isinstance(value, str) and _DECIMAL.fullmatch(text) \
             and Decimal(text) == Decimal(text).to_integral_value():

@@ -287,7 +287,8 @@ def create_contract(data: dict, lines: list[dict], *, user=None) -> CountyContra
     if errors:
         raise ValidationError(errors)
     contract = CountyContract.objects.create(
-        county_code=data["county_code"], contract_no=texts["contract_no"], vendor=texts["vendor"] or lines[0]["model"].vendor,
+        county_code=data["county_code"], contract_no=texts["contract_no"],
+        vendor=texts["vendor"] or lines[0]["model"].vendor,
         title=texts["title"] or f"{texts['contract_no']}采购合同",
         signed_on=data.get("signed_on"), delivery_until=data.get("delivery_until"),
         status=status, note=texts["note"], created_by=user)
