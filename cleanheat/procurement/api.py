@@ -11,7 +11,7 @@ from cleanheat.access import requires
 from cleanheat.accounts import roles
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.queries import scoped_households
-from cleanheat.regions.scope import require_in_scope, user_prefix
+from cleanheat.regions.scope import require_in_scope
 
 from . import advisor, batch, services, sizing
 from .models import CatalogModel, CountyContract
@@ -267,9 +267,7 @@ class JobOut(Schema):
 @router.post("/sizing", response={202: JobOut})
 @requires(roles.CATALOG)
 def start_sizing(request, payload: SizingIn):
-    prefix = payload.region or user_prefix(request.user)
-    require_in_scope(request.user, prefix)
-    job = batch.start_job(request.user, prefix, prefix or "全市")
+    job = batch.start_job(request.user, payload.region)
     job.refresh_from_db()
     return Status(202, {"id": str(job.pk), "status": job.status, "message": job.message, "counts": job.counts})
 

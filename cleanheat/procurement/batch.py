@@ -130,11 +130,15 @@ def summary(stats: dict) -> str:
             f"{skipped}")
 
 
-def start_job(user, prefix: str, label: str):
-    """Batch sizing as a background job with a progress bar (the page and the API start it)."""
+def start_job(user, code: str = ""):
+    """Batch sizing of a region (its 12-digit code or prefix; none: the user's whole area) as a
+    background job with a progress bar (the page and the API start it). The code is checked
+    before any job exists: a malformed one is refused, an unknown or out-of-scope one answers 404."""
     from cleanheat.imports import jobs
     from cleanheat.imports.models import Job
-    from cleanheat.regions.scope import user_prefix
+    from cleanheat.regions.scope import region_named, user_prefix
+    region = region_named(user, code)
+    prefix, label = (region.prefix, region.name) if region else ("", "全市")
     job = Job.objects.create(kind="sizing", user=user, region_scope=user_prefix(user), params={"prefix": prefix},
                              filename=f"选型测算：{label}")
     jobs.start(job, _run_job)

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from cleanheat import inputs
 from cleanheat.access import has_perm
 from cleanheat.accounts import roles
 from cleanheat.audit.services import record
@@ -44,7 +45,6 @@ CATALOG_VALUES = ["equipment_type", "rated_capacity_kw", "rating_points", "seaso
                   "min_operating_temp_c", "efficiency_grade", "unit_price", "install_price", "warranty_years"]
 REQUIRED_VALUES = {"equipment_type", "rated_capacity_kw", "rating_points", "seasonal_efficiency", "unit_price",
                    "install_price", "warranty_years"}
-MAX_LINE_QUANTITY = 1_000_000   # more units than a county has households: a typo (and past the database's range)
 
 
 # ---- reference data (climate, envelopes, parameters, the demo catalog)
@@ -450,30 +450,8 @@ def update_catalog_model(model: CatalogModel, data: dict, *, user=None) -> list[
 
 # ---- county contracts
 
-def _line_price(line: dict, name: str):
-    """The price typed for a contract line, exactly (a float from the API as typed), else the catalog's."""
-    value = line.get(name)
-    if value is None:
-        return getattr(line["model"], name)
-    return Decimal(str(value)) if isinstance(value, float) else value
-
-
-def _line_problems(line: dict) -> list[str]:
-    """A contract line's prices: finite, not negative, within the database's digits."""
-    problems = []
-    for name in ("unit_price", "install_price"):
-        value = line.get(name)
-        if value is not None and ((reason := _not_a_number(value)) or value < 0):
-            problems.append(f"{ContractLine._meta.get_field(name).verbose_name}{reason or '不能为负数'}")
-    if problems:
-        return problems
-    try:   # the quantity has its own message
-        ContractLine(unit_price=_line_price(line, "unit_price"), install_price=_line_price(line, "install_price")) \
-            .clean_fields(exclude=["contract", "model", "quantity"])
-    except ValidationError as error:
-        problems += [f"{ContractLine._meta.get_field(name).verbose_name}{'；'.join(messages)}"
-                     for name, messages in error.message_dict.items()]
-    return problems
+MAX_QUANTITY = 1_000_000  # units of one model in one county's contract: far above any, within the database's integer
+CONTRACT_TEXTS = ("contract_no", "vendor", "title", "note")
 
 
 @transaction.atomic
@@ -484,52 +462,82 @@ def create_contract(data: dict, lines: list[dict], *, user=None) -> CountyContra
     errors = {}
     if not re.fullmatch(r"\d{6}", data.get("county_code") or ""):
         errors["county_code"] = ["请选择县（市、区）"]
-    if not (data.get("contract_no") or "").strip():
+    texts = _contract_texts(data, errors)
+    if texts.get("contract_no") == "":
         errors["contract_no"] = ["合同编号不能为空"]
-    elif CountyContract.objects.filter(contract_no=data["contract_no"].strip()).exists():
-        errors["contract_no"] = [f"合同编号“{data['contract_no']}”已存在"]
+    elif texts.get("contract_no") and CountyContract.objects.filter(contract_no=texts["contract_no"]).exists():
+        errors["contract_no"] = [f"合同编号“{texts['contract_no']}”已存在"]
+    status = data.get("status") or "signed"
+    if status not in dict(CountyContract.STATUS):
+        errors["status"] = [f"“{inputs.shown(status)}”不是有效的合同状态"]
     if not lines:
         errors["lines"] = ["合同至少要有一个型号"]
+    values = []
     for i, line in enumerate(lines, start=1):
-        model, qty = line.get("model"), line.get("quantity")
+        model = line.get("model")
         if model is None:
             errors.setdefault("lines", []).append(f"第{i}项：请选择型号")
             continue
-        if not isinstance(qty, int) or isinstance(qty, bool) or qty <= 0:
-            errors.setdefault("lines", []).append(f"第{i}项（{model.model_name}）：数量应为正整数")
-        elif qty > MAX_LINE_QUANTITY:
-            errors.setdefault("lines", []).append(f"第{i}项（{model.model_name}）：数量{qty}台超过"
-                                                  f"{MAX_LINE_QUANTITY}台，请核对")
-        if problems := _line_problems(line):
-            errors.setdefault("lines", []).extend(f"第{i}项（{model.model_name}）：{p}" for p in problems)
+        problems = []
+        values.append(_line_values(line, model, problems))
         if model.lot.county_code not in ("", data.get("county_code")):
-            errors.setdefault("lines", []).append(f"第{i}项（{model.model_name}）：不是本县可选用的中标型号")
-        if data.get("vendor") and model.vendor != data["vendor"]:
-            errors.setdefault("lines", []).append(f"第{i}项（{model.model_name}）：属于“{model.vendor}”，"
-                                                  f"不是本合同的供货企业")
+            problems.append("不是本县可选用的中标型号")
+        if texts.get("vendor") and model.vendor != texts["vendor"]:
+            problems.append(f"属于“{model.vendor}”，不是本合同的供货企业")
+        if problems:
+            errors.setdefault("lines", []).extend(f"第{i}项（{model.model_name}）：{p}" for p in problems)
     if len({line.get("model") for line in lines}) != len(lines):
         errors.setdefault("lines", []).append("同一型号在合同中只能出现一次")
-    first = lines[0].get("model") if lines else None
-    contract = CountyContract(
-        county_code=data.get("county_code") or "", contract_no=(data.get("contract_no") or "").strip(),
-        vendor=data.get("vendor") or (first.vendor if first else ""),
-        title=(data.get("title") or "").strip() or f"{(data.get('contract_no') or '').strip()}采购合同",
-        signed_on=data.get("signed_on"), delivery_until=data.get("delivery_until"),
-        status=data.get("status") or "signed", note=data.get("note") or "", created_by=user)
-    try:   # lengths and choices, as a form would check them
-        contract.clean_fields(exclude=["created_by", *errors])
-    except ValidationError as error:
-        errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
-    contract.save()
-    for line in lines:
-        ContractLine.objects.create(contract=contract, model=line["model"], quantity=line["quantity"],
-                                    unit_price=_line_price(line, "unit_price"),
-                                    install_price=_line_price(line, "install_price"))
+    contract = CountyContract.objects.create(
+        county_code=data["county_code"], contract_no=texts["contract_no"],
+        vendor=texts["vendor"] or lines[0]["model"].vendor,
+        title=texts["title"] or f"{texts['contract_no']}采购合同",
+        signed_on=data.get("signed_on"), delivery_until=data.get("delivery_until"),
+        status=status, note=texts["note"], created_by=user)
+    for line in values:
+        ContractLine.objects.create(contract=contract, **line)
     record("contract", user=user, region_code=contract.county_code, target=contract.contract_no,
-           detail=f"录入采购合同，{len(lines)}个型号，共{sum(x['quantity'] for x in lines)}台")
+           detail=f"录入采购合同，{len(values)}个型号，共{sum(x['quantity'] for x in values)}台")
     return contract
+
+
+def _contract_texts(data, errors) -> dict:
+    """The contract's texts as stored: one line each, no control characters, within the column."""
+    texts = {}
+    for name in CONTRACT_TEXTS:
+        field = CountyContract._meta.get_field(name)
+        try:
+            texts[name] = inputs.text(data.get(name), str(field.verbose_name), max_length=field.max_length)
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+    return texts
+
+
+def _line_values(line, model, problems) -> dict:
+    """A contract line's quantity and prices as typed (a price left out is the tender's)."""
+    values = {"model": model, "quantity": 0}
+    try:
+        values["quantity"] = inputs.integer(line.get("quantity"), "数量")
+    except ValueError:
+        pass
+    if not 0 < values["quantity"] <= MAX_QUANTITY:
+        problems.append(f"数量应为1到{MAX_QUANTITY}之间的整数")
+    for name in ("unit_price", "install_price"):
+        field = ContractLine._meta.get_field(name)
+        values[name] = getattr(model, name)
+        if line.get(name) is None:
+            continue
+        try:
+            values[name] = inputs.decimal(line[name], str(field.verbose_name), places=field.decimal_places)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        limit = 10 ** (field.max_digits - field.decimal_places)
+        if not 0 <= values[name] < limit:
+            problems.append(f"{field.verbose_name}{values[name]}不合理，应在0到{limit}元之间")
+    return values
 
 
 @transaction.atomic

@@ -98,7 +98,7 @@ def contract_create(request):
         for m in models:
             qty = (request.POST.get(f"qty_{m.pk}") or "").strip()
             if qty:
-                lines.append({"model": m, "quantity": int(qty) if qty.isdigit() else qty})
+                lines.append({"model": m, "quantity": qty})  # the service checks it as typed
         try:
             require_in_scope(request.user, form.cleaned_data["county_code"])
             contract = services.create_contract(form.cleaned_data, lines, user=request.user)
@@ -187,10 +187,11 @@ def release(request, household_no, allocation_id):
 def sizing_page(request):
     prefix = user_prefix(request.user)
     if request.method == "POST":
-        code = request.POST.get("region") or prefix
-        require_in_scope(request.user, code)
-        region = get_object_or_404(Region, code=code.ljust(12, "0")[:12]) if code else None
-        job = batch.start_job(request.user, region.prefix if region else "", region.name if region else "全市")
+        try:
+            job = batch.start_job(request.user, request.POST.get("region", ""))
+        except ValidationError as error:
+            messages.error(request, "；".join(error.messages))
+            return redirect("sizing")
         return redirect("job", job_id=job.pk)
     return render(request, "procurement/sizing.html", {
         "counties": counties_for(request.user),
