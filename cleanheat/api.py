@@ -3,17 +3,20 @@
 Session authentication; writes carry the CSRF token like any form post. OpenAPI at /api/docs
 (signed-in users only).
 """
+import json
 from datetime import date, datetime
 from functools import wraps
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from ninja import NinjaAPI, Query, Schema, Status
-from ninja.errors import HttpError
+from ninja.errors import HttpError, ValidationError as SchemaError
 from ninja.pagination import PageNumberPagination, paginate
+from ninja.parser import Parser
 from ninja.security import django_auth
 
+from cleanheat import errors, inputs
 from cleanheat.access import has_perm, requires
 from cleanheat.audit.services import record
 from cleanheat.accounts import roles
@@ -42,8 +45,33 @@ def signed_in_only(view):
     return guarded
 
 
+class CheckedParser(Parser):
+    """JSON as the standard has it (no NaN or Infinity), and no NUL or lone surrogate in any text:
+    no database column can hold them, and no person typed them."""
+
+    def parse_body(self, request):
+        data = json.loads(request.body, parse_constant=_no_constant)
+        if _unstorable(data):
+            raise errors.BadInput(errors.UNSTORABLE)
+        return data
+
+
+def _no_constant(name):
+    raise errors.BadInput(errors.NOT_JSON)
+
+
+def _unstorable(value) -> bool:
+    if isinstance(value, str):
+        return inputs.unstorable(value)
+    if isinstance(value, dict):
+        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(map(_unstorable, value))
+    return False
+
+
 api = NinjaAPI(title="CleanHeat 清洁取暖综合管理平台 API", version="1", auth=django_auth,
-               urls_namespace="api", docs_decorator=signed_in_only)
+               urls_namespace="api", parser=CheckedParser(), docs_decorator=signed_in_only)
 
 
 @api.exception_handler(PermissionDenied)
@@ -67,6 +95,46 @@ def stale_edit(request, exc: StaleEdit):
     response = api.create_response(request, body, status=412)
     response["ETag"] = etag(exc.version)
     return response
+
+
+@api.exception_handler(SchemaError)
+def schema_error(request, exc: SchemaError):
+    found = errors.schema_errors(exc.errors)
+    detail = "提交的数据不正确：" + "；".join(f"{field} {'、'.join(messages)}" for field, messages in found.items())
+    return api.create_response(request, {"detail": detail, "errors": found}, status=422)
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc: Http404):
+    return api.create_response(request, {"detail": errors.NOT_FOUND}, status=404)
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc: HttpError):
+    """Ninja's own refusals (unreadable body, login, CSRF) read in Chinese like every other."""
+    cause = exc.__cause__
+    if isinstance(cause, errors.BadInput):
+        detail = str(cause)
+    elif exc.status_code == 400 and cause is not None:  # the body could not be parsed
+        detail = errors.NOT_JSON
+    elif str(exc).isascii():
+        detail = errors.API_STATUS.get(exc.status_code, errors.BAD_REQUEST)
+    else:
+        detail = str(exc)
+    return api.create_response(request, {"detail": detail}, status=exc.status_code)
+
+
+class Pages(PageNumberPagination):
+    """A page past the last answers 404 however large its number (the offset of a 30-digit page
+    would overflow the database's integer)."""
+
+    def paginate_queryset(self, queryset, pagination, request, **params):
+        size = self._get_page_size(pagination.page_size)
+        count = self._items_count(queryset)
+        offset = (pagination.page - 1) * size
+        if offset and offset >= count:
+            raise HttpError(404, f"第{inputs.shown(pagination.page)}页不存在：共{-(-count // size)}页")
+        return {self.items_attribute: queryset[offset:offset + size], "count": count}
 
 
 class RegionOut(Schema):
@@ -224,7 +292,7 @@ def rollup(request, code: str):
 
 
 @api.get("/households", response=list[HouseholdOut], tags=["居民用户 households"])
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 @requires(roles.VIEW)
 def list_households(request, filters: Query[HouseholdFilters]):
     """Households in the caller's scope, filtered; `q` searches names and household numbers.
@@ -238,7 +306,7 @@ def list_households(request, filters: Query[HouseholdFilters]):
 
 
 @api.post("/households/search", response=list[HouseholdOut], tags=["居民用户 households"])
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 @requires(roles.VIEW)
 def search_households(request, filters: HouseholdFilters):
     """The same list and filters as GET /api/households, sent as a JSON body, so that a search by

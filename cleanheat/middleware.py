@@ -1,10 +1,72 @@
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import (BadRequest, PermissionDenied, RequestDataTooBig, TooManyFieldsSent,
+                                    TooManyFilesSent)
+from django.http import UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import redirect
 from django.contrib.auth.middleware import LoginRequiredMiddleware as BaseLoginRequiredMiddleware
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.deprecation import MiddlewareMixin
+
+from cleanheat import errors
+
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+MEGABYTE = 1024 * 1024
+
+
+class RequestGuardMiddleware:
+    """What no view should see, refused before any of them: a body too large (413), one that
+    cannot be parsed, such as multipart without its boundary (400), and NUL characters in the
+    path, the query or a form (400: PostgreSQL cannot even compare them). The body is read
+    here, once; the API's parser checks the text inside JSON bodies."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        refusal = _refusal(request)
+        if refusal is not None:
+            return errors.respond(request, *refusal)
+        return self.get_response(request)
+
+
+def _too_large():
+    return 413, errors.TOO_LARGE.format(body=round(settings.DATA_UPLOAD_MAX_MEMORY_SIZE / MEGABYTE, 1),
+                                         upload=settings.CLEANHEAT_MAX_UPLOAD_BYTES // MEGABYTE)
+
+
+def _refusal(request):
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    # uploaded files are not held in memory and Django sets them no limit: the upload limit here
+    if request.content_type == "multipart/form-data" and not errors.is_api(request) \
+            and length > settings.CLEANHEAT_MAX_UPLOAD_BYTES + settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        return _too_large()
+    if "\x00" in request.path_info or _has_nul(request.GET) or any("\x00" in v for v in request.COOKIES.values()):
+        return 400, errors.UNSTORABLE
+    if request.method not in BODY_METHODS:
+        return None
+    try:
+        if errors.is_api(request):
+            request.body  # noqa: B018 (read within DATA_UPLOAD_MAX_MEMORY_SIZE, for the API's parser)
+        form = request.POST
+        files = request.FILES
+    except RequestDataTooBig:
+        return _too_large()
+    except (TooManyFieldsSent, TooManyFilesSent):
+        return 400, errors.TOO_MANY_FIELDS
+    except (MultiPartParserError, BadRequest, UnreadablePostError):
+        return 400, errors.MALFORMED
+    if _has_nul(form) or any("\x00" in f.name for f in files.values()):
+        return 400, errors.UNSTORABLE
+    return None
+
+
+def _has_nul(data) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in values) for key, values in data.lists())
 
 
 class ChosenLanguageMiddleware(MiddlewareMixin):

@@ -15,7 +15,8 @@ DATA_DIR = Path(os.environ.get("CLEANHEAT_DATA_DIR", BASE_DIR / "data"))
 SECRET_KEY = os.environ.get("CLEANHEAT_SECRET_KEY", "demo-only-insecure-key-change-me-in-production")
 # Key for encrypting resident ID numbers and phones at rest, and for their keyed search hash.
 PII_KEY = os.environ.get("CLEANHEAT_PII_KEY", "demo-only-pii-key-change-me-in-production")
-DEBUG = os.environ.get("CLEANHEAT_DEBUG", "1") == "1"
+# Off unless asked for: with DEBUG on, a failing request shows the client a traceback with server paths.
+DEBUG = os.environ.get("CLEANHEAT_DEBUG", "0") == "1"
 ALLOWED_HOSTS = [h for h in os.environ.get("CLEANHEAT_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 
 INSTALLED_APPS = [
@@ -41,6 +42,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "cleanheat.middleware.RequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "cleanheat.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -162,6 +164,10 @@ CACHES = {
 }
 # Run imports/exports inline instead of in a worker thread (tests).
 CLEANHEAT_TASKS_SYNC = os.environ.get("CLEANHEAT_TASKS_SYNC") == "1"
+# Request size limits, answered 413: form and JSON bodies (Django's own setting), uploaded sheets.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("CLEANHEAT_MAX_BODY_BYTES", 2_621_440))
+CLEANHEAT_MAX_UPLOAD_BYTES = int(os.environ.get("CLEANHEAT_MAX_UPLOAD_BYTES", 60 * 1024 * 1024))
+# An upload larger than this is spooled to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Searching by ID number or phone: the term waits (encrypted) in the session under a token that

@@ -77,3 +77,6 @@ urlpatterns = [
 ]
 
 handler403 = "cleanheat.audit.views.permission_denied"
+handler400 = "cleanheat.errors.bad_request"
+handler404 = "cleanheat.errors.page_not_found"
+handler500 = "cleanheat.errors.server_error"

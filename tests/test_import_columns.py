@@ -59,15 +59,16 @@ def _messy_rows(rng, villages, existing, foreign, sources):
             village_code=rng.choice(villages).code if where == "code" else pick("", "14092810000", "140928100201"),
             township=township.name if where == "names" else pick("", "某某镇"),
             village=village.name if where == "names" else pick("", "无此村"),
-            householder_name=pick("张三", " 李  四 ", "王五", "", "长" * 41, weights=[10, 2, 10, 1, 1]),
+            householder_name=pick("张三", " 李  四 ", "王五", "", "长" * 41, "赵\x01六", weights=[10, 2, 10, 1, 1, 1]),
             id_number=some_id(),
             phone=pick("13900001111", "", "+8613900002222", "139 0000 3333", "12345", weights=[10, 5, 1, 1, 1]),
             bank_account=pick("", "6217000011112222333", "abc", weights=[10, 3, 1]),
-            address=pick("", "1号院", "  2 号 ", weights=[3, 5, 1]),
+            address=pick("", "1号院", "  2 号 ", "3号\x0b院", weights=[3, 5, 1, 1]),
             household_size=pick("", "3", "0", "三", "4", weights=[3, 10, 1, 1, 5]),
             is_dibao=pick("", "是", "否", "Y", "也许", weights=[5, 2, 10, 1, 1]),
             is_canji=pick("", "是", "否", weights=[5, 1, 5]),
-            heated_area=pick("88", "95.5", "0", "很大", "90㎡", "", "120.25", weights=[10, 10, 1, 1, 2, 1, 2]),
+            heated_area=pick("88", "95.5", "0", "很大", "90㎡", "", "120.25", "-5", "2000.04",
+                             weights=[10, 10, 1, 1, 2, 1, 2, 1, 1]),
             structure=pick("", "砖混", "砖木结构", "草房", weights=[3, 10, 3, 1]),
             envelope_retrofitted=pick("", "否", "是", weights=[5, 5, 2]),
             envelope_gain_pct=pick("", "35", "20", "百分之三十", weights=[6, 3, 2, 1]),
@@ -144,6 +145,9 @@ def test_column_checks_give_the_same_answer_as_row_by_row_checks(tmp_path):
     assert counts["unchanged"] >= len(by_column.unchanged) > 40
     assert any(downgraded.name in p for p in by_column.problems())
     assert any("缺口" in p for p in by_column.problems()), [p for p in by_column.problems() if "气" in p][:5]
+    for refusal in ("户主姓名含有不可见的控制字符", "住址（门牌号）含有不可见的控制字符", "采暖面积-5.0㎡不合理",
+                    "采暖面积最多保留一位小数"):
+        assert any(refusal in p for p in by_column.problems()), refusal
     assert len(by_row.fast) == 0
 
     written = []

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 import polars as pl
 
-from cleanheat import bulk, pii
+from cleanheat import bulk, inputs, pii
 from cleanheat.access import require_perm, scope_filter, user_prefix
 from cleanheat.accounts.roles import IMPORT
 from cleanheat.audit.services import HolderElsewhere, record_duplicates
@@ -349,8 +349,8 @@ def _screen(data, columns, user, lookups, finder) -> Screen:
         refuse([code is None for code in villages])
 
     # householder and identifiers
-    holder = [" ".join(v.split()) if v else "" for v in values("householder_name")]
-    refuse([not v or len(v) > 40 for v in holder])
+    holder = list(map(_line, values("householder_name")))
+    refuse([v is _BAD or not v or len(v) > services.NAME_LENGTH for v in holder])
     ids_raw = cell.get("id_number", pl.Series([None] * n, dtype=pl.String))
     plain_ids = columns_check.plain_id_numbers(ids_raw, today).to_list()
     ids = ids_raw.str.to_uppercase().to_list()
@@ -367,7 +367,8 @@ def _screen(data, columns, user, lookups, finder) -> Screen:
     for f, pattern in (("phone", r"^1[3-9][0-9]{9}$"), ("bank_account", r"^[0-9]{12,30}$")):
         if f in cell:
             refuse((cell[f].is_not_null() & ~columns_check.matches(cell[f], pattern)).to_list())
-    addresses = [" ".join(v.split())[:120] if v else "" for v in values("address")]
+    addresses = list(map(_line, values("address")))
+    refuse([v is _BAD or len(v) > services.ADDRESS_LENGTH for v in addresses])
 
     # few distinct values: each judged once by the service's field check
     cleaned = {}
@@ -544,6 +545,13 @@ def _same_secret(text, f, masked, stored_hash) -> bool:
 
 
 _BAD = object()
+
+
+def _line(text):
+    """A text cell as the service keeps it (one line); _BAD where the service refuses a character."""
+    if not text:
+        return ""
+    return _BAD if inputs.unprintable(text) else " ".join(text.split())
 
 
 def _chunks(items, size):

@@ -2,6 +2,7 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import Q
 from django.http import FileResponse, Http404
@@ -21,7 +22,6 @@ from . import jobs, xlsx
 from .models import Job
 
 ALLOWED = {".xlsx", ".xlsm", ".xls", ".ods"}
-MAX_UPLOAD = 60 * 1024 * 1024
 
 
 def visible_jobs(user):
@@ -44,8 +44,8 @@ def import_page(request):
             messages.error(request, "请选择要上传的 Excel 文件")
         elif Path(uploaded.name).suffix.lower() not in ALLOWED:
             messages.error(request, f"“{uploaded.name}”不是 Excel 文件，请上传 .xlsx 或 .xls 文件")
-        elif uploaded.size > MAX_UPLOAD:
-            messages.error(request, "文件超过60MB，请按乡镇拆分后分别上传")
+        elif uploaded.size > settings.CLEANHEAT_MAX_UPLOAD_BYTES:
+            messages.error(request, f"文件超过{settings.CLEANHEAT_MAX_UPLOAD_BYTES // (1024 * 1024)}MB，请按乡镇拆分后分别上传")
         else:
             job = jobs.new_import(request.user, uploaded, scope=user_prefix(request.user))
             jobs.start(job, jobs.analyse_job)

@@ -8,13 +8,13 @@ import inspect
 import re
 from datetime import date
 from functools import lru_cache, wraps
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
-from cleanheat import pii
+from cleanheat import inputs, pii
 from cleanheat.audit.services import HolderElsewhere, record_duplicates
 from cleanheat.regions.codes import VILLAGE
 from cleanheat.regions.models import Region
@@ -62,6 +62,7 @@ PII_FIELDS = {
 }
 # A householder outside the caller's area: refused without naming that household or its area.
 HOLDER_ELSEWHERE = "该身份证号已在其他地区登记为户主，请联系县级管理员核实"
+HEAT_SOURCE_ID = re.compile(r"\d{1,18}")  # a heat source named by its id (fits the database's integer)
 TRUE_WORDS = {"1", "true", "yes", "y", "是", "√", "✓", "有", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "否", "", "无", "off", "none"}
 
@@ -146,26 +147,35 @@ class Lookups:
     def heat_source(self, value):
         from cleanheat.rules.models import HeatSource
         text = str(value).strip()
-        return HeatSource.objects.filter(pk=int(text)).first() if text.isdigit() else \
+        return HeatSource.objects.filter(pk=int(text)).first() if HEAT_SOURCE_ID.fullmatch(text) else \
             HeatSource.objects.filter(name=text).first()
+
+
+AREA_UNITS = ("㎡", "m²", "m2", "平方米", "平米", "平方")
+AREA_RANGE = (Decimal("1"), Decimal("2000"))
+SIZE_RANGE = (1, 30)
+GAIN_RANGE = (0, 100)
+NAME_LENGTH = Household._meta.get_field("householder_name").max_length
+ADDRESS_LENGTH = Household._meta.get_field("address").max_length
+REASON_LENGTH = LifecycleEvent._meta.get_field("reason").max_length  # = archive_reason, HouseholdChange.source
+VILLAGE_CODE = re.compile(r"\d{12}")
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _clean_field(name, value, user, lookups):
     if name == "village":
         code = value.code if isinstance(value, Region) else identity.normalise_text(value)
-        region = lookups.village(code)
+        region = lookups.village(code) if VILLAGE_CODE.fullmatch(code) else None
         if region is None or region.level != VILLAGE:
-            raise ValueError(f"“{code}”不是已登记的村（社区）区划代码")
+            raise ValueError(f"“{inputs.shown(code)}”不是已登记的村（社区）区划代码")
         if user is not None and not in_scope(user, region.code):
             raise ValueError(f"“{code}”不在您的管辖范围内")
         return region
     if name == "householder_name":
-        text = " ".join(str(value or "").split())
-        if not text:
-            raise ValueError("户主姓名不能为空")
-        if len(text) > 40:
-            raise ValueError("户主姓名过长（最多40个字）")
-        return text
+        return inputs.text(value, "户主姓名", max_length=NAME_LENGTH, required=True)
     if name == "id_number":
         return identity.normalise_id_number(value)
     if name == "phone":
@@ -173,43 +183,34 @@ def _clean_field(name, value, user, lookups):
     if name == "bank_account":
         return identity.normalise_bank_account(value) if identity.normalise_text(value) else ""
     if name == "address":
-        return " ".join(str(value or "").split())[:120]
+        return inputs.text(value, field_label("address"), max_length=ADDRESS_LENGTH)
     if name == "envelope_gain_pct":
-        text = identity.normalise_text(value).rstrip("%％")
-        if not text:
+        if _blank(value) or str(value).strip() in ("%", "％"):
             return None
-        try:
-            gain = int(float(text))
-        except ValueError:
-            raise ValueError(f"能效提升“{value}”应为百分数（如 35）") from None
-        if not 0 <= gain <= 100:
-            raise ValueError("能效提升应在0到100之间")
+        gain = inputs.integer(value, "能效提升", units=("%",), what="整数百分数（如 35）")
+        if not GAIN_RANGE[0] <= gain <= GAIN_RANGE[1]:
+            raise ValueError(f"能效提升应在{GAIN_RANGE[0]}到{GAIN_RANGE[1]}之间")
         return gain
     if name == "household_size":
-        try:
-            size = int(str(value).strip())
-        except (TypeError, ValueError):
-            raise ValueError(f"家庭人口“{value}”应为整数") from None
-        if not 1 <= size <= 30:
-            raise ValueError("家庭人口应在1到30人之间")
+        size = inputs.integer(value, "家庭人口")
+        if not SIZE_RANGE[0] <= size <= SIZE_RANGE[1]:
+            raise ValueError(f"家庭人口应在{SIZE_RANGE[0]}到{SIZE_RANGE[1]}人之间")
         return size
     if name in BOOL_FIELDS:
         return _bool(value)
     if name == "heated_area":
-        try:
-            text = re.sub(r"(㎡|m²|m2|平方米|平米|平方)$", "", identity.normalise_text(value), flags=re.I)
-            area = Decimal(text).quantize(Decimal("0.1"))
-        except (InvalidOperation, ValueError):
-            raise ValueError(f"采暖面积“{value}”应为数字（平方米）") from None
-        if not Decimal("1") <= area <= Decimal("2000"):
-            raise ValueError(f"采暖面积{area}㎡不合理，应在1到2000平方米之间")
+        area = inputs.decimal(value, "采暖面积", places=1, units=AREA_UNITS, what="数字（平方米）")
+        if not AREA_RANGE[0] <= area <= AREA_RANGE[1]:
+            raise ValueError(f"采暖面积{area}㎡不合理，应在{AREA_RANGE[0]}到{AREA_RANGE[1]}平方米之间")
         return area
     if name == "electric_device" and not str(value or "").strip():
         return ""
     if name == "heat_source":
         from cleanheat.rules.models import HeatSource
-        if value in (None, ""):
+        if _blank(value):
             return None
+        if not isinstance(value, HeatSource):
+            value = inputs.text(value, "热源")
         source = value if isinstance(value, HeatSource) else lookups.heat_source(value)
         if source is None or user is not None and not source.county_code.startswith(user_prefix(user)[:6]):
             raise ValueError(f"“{value}”不是已登记的热源，请先在热源登记中登记")
@@ -432,6 +433,14 @@ def update_household(household: Household, data: dict, *, user=None, channel=Cha
     return changes
 
 
+def _reason(value, label="原因", field="reason") -> str:
+    """A reason or note typed with a write: one line, no control characters, within its column."""
+    try:
+        return inputs.text(value, label, max_length=REASON_LENGTH)
+    except ValueError as exc:
+        raise ValidationError({field: [str(exc)]}) from None
+
+
 @transaction.atomic
 def transition(household: Household, to_state: str, *, user=None, channel=Channel.UI,
                reason: str = "", occurred_on: date | None = None) -> LifecycleEvent:
@@ -443,7 +452,7 @@ def transition(household: Household, to_state: str, *, user=None, channel=Channe
         raise ValidationError({"to_state": [f"“{to_state}”不是有效的改造状态"]})
     current, target = STATE_ORDER.index(household.state), STATE_ORDER.index(to_state)
     label = LifecycleState(to_state).label
-    reason = " ".join((reason or "").split())
+    reason = _reason(reason)
     occurred_on = occurred_on or timezone.localdate()
     if target == current:
         raise ValidationError({"to_state": [f"该户已处于“{label}”状态"]})
@@ -482,7 +491,7 @@ def transition(household: Household, to_state: str, *, user=None, channel=Channe
 @transaction.atomic
 def archive_household(household: Household, *, reason: str, user=None, channel=Channel.UI):
     household = Household.objects.select_for_update().get(pk=household.pk)
-    reason = " ".join((reason or "").split())
+    reason = _reason(reason)
     if household.archived:
         raise ValidationError({"__all__": ["该户已归档"]})
     if not reason:
@@ -498,6 +507,7 @@ def archive_household(household: Household, *, reason: str, user=None, channel=C
 @transaction.atomic
 def restore_household(household: Household, *, user=None, channel=Channel.UI, reason: str = ""):
     household = Household.objects.select_for_update().get(pk=household.pk)
+    reason = _reason(reason)
     if not household.archived:
         raise ValidationError({"__all__": ["该户未归档"]})
     other = Household.objects.filter(id_number_hash=household.id_number_hash, archived=False).first()
@@ -526,7 +536,7 @@ def reveal(household: Household, field: str, *, user, reason: str, request=None)
     if field not in REVEAL_PERMISSION:
         raise ValidationError({"field": ["无此字段"]})
     require_perm(user, REVEAL_PERMISSION[field])
-    reason = " ".join((reason or "").split())
+    reason = _reason(reason, "事由")
     if not reason:
         raise ValidationError({"reason": ["查看完整信息须填写事由"]})
     value = pii.decrypt(getattr(household, f"{field}_cipher"))
@@ -541,11 +551,16 @@ def record_outage(household: Household, *, reported_on: date, resolved_on: date 
     """An interruption of heating (停暖) on the household, until the hotline module records them."""
     from .models import MaintenanceRecord
     household = Household.objects.select_for_update().get(pk=household.pk)
-    description = " ".join((description or "").split())
+    description = _reason(description, "停暖情况", field="description")
     if not description:
         raise ValidationError({"description": ["请填写停暖情况"]})
-    if reported_on > timezone.localdate() or (resolved_on and resolved_on < reported_on):
-        raise ValidationError({"resolved_on": ["日期不合理：修复日期不能早于停暖日期，停暖日期不能晚于今天"]})
+    today = timezone.localdate()
+    if reported_on > today:
+        raise ValidationError({"reported_on": ["停暖日期不能晚于今天"]})
+    if resolved_on and resolved_on < reported_on:
+        raise ValidationError({"resolved_on": ["修复日期不能早于停暖日期"]})
+    if resolved_on and resolved_on > today:
+        raise ValidationError({"resolved_on": ["修复日期不能晚于今天"]})
     record = MaintenanceRecord.objects.create(household=household, reported_on=reported_on, resolved_on=resolved_on,
                                               description=description, is_outage=True)
     _log(household, [("outage", "", f"{reported_on}至{resolved_on or '未修复'}：{description}")],

@@ -7,14 +7,19 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from cleanheat import inputs
 from cleanheat.access import require_in_scope, require_perm
 from cleanheat.accounts.roles import MANAGE_USERS
+from cleanheat.ledger.choices import HeatingPath
 from cleanheat.versions import StaleEdit, digest
 
 from . import schedule as scheduling
 from .models import CountyPlan, Plan, PlanChange, ScheduleEntry, Target
 
 DATA = Path(__file__).resolve().parent / "data"
+# Households of one path in one county (or built in a month): far above any county's, within the
+# database's integer; a typo beyond it is refused rather than scheduled.
+MAX_HOUSEHOLDS = 1_000_000
 DATE_FIELDS = ["county_plans_due", "works_start", "works_deadline", "self_check_start", "self_check_end",
                "assessment_start", "assessment_end", "heating_season_end", "annual_report_due"]
 
@@ -64,25 +69,44 @@ def generate_schedule(county_plan: CountyPlan) -> None:
     ScheduleEntry.objects.bulk_create(entries)
 
 
+def _households(value, label: str, low: int) -> int:
+    """A count of households as typed ("120", 120), within 0 (or 1) … MAX_HOUSEHOLDS."""
+    count = inputs.integer(value, label)
+    if not low <= count <= MAX_HOUSEHOLDS:
+        raise ValueError(f"{label}应在{low}到{MAX_HOUSEHOLDS}户之间")
+    return count
+
+
 @transaction.atomic
-def set_target(county_plan: CountyPlan, heating_path: str, households: int, *, user, reason: str) -> None:
+def set_target(county_plan: CountyPlan, heating_path: str, households, *, user, reason: str) -> None:
     """City office edits a county's target; the change is kept with who, when and why."""
     require_perm(user, MANAGE_USERS)
     require_in_scope(user, county_plan.plan.city_code)
-    if households < 0:
-        raise ValidationError({"households": ["目标户数不能为负"]})
-    if not (reason or "").strip():
+    try:
+        households = _households(households, "目标户数", 0)
+    except ValueError as exc:
+        raise ValidationError({"households": [str(exc)]}) from None
+    try:
+        reason = inputs.text(reason, "原因", max_length=PlanChange._meta.get_field("reason").max_length)
+    except ValueError as exc:
+        raise ValidationError({"reason": [str(exc)]}) from None
+    if heating_path not in HeatingPath.values:
+        raise ValidationError({"path": [f"“{inputs.shown(heating_path)}”不是有效的取暖路径"]})
+    if not reason:
         raise ValidationError({"reason": ["修改计划目标须填写原因"]})
     target, _ = Target.objects.get_or_create(county_plan=county_plan, heating_path=heating_path,
                                              defaults={"households": 0})
     if target.households == households:
         return
-    PlanChange.objects.create(plan=county_plan.plan, user=user, reason=reason.strip(),
+    PlanChange.objects.create(plan=county_plan.plan, user=user, reason=reason,
                               what=f"{county_plan.county_code} {target.get_heating_path_display()} 目标户数",
                               old_value=str(target.households), new_value=str(households))
     target.households = households
     target.save(update_fields=["households"])
-    generate_schedule(county_plan)
+    try:
+        generate_schedule(county_plan)
+    except ValueError as exc:  # the county's monthly capacity cannot build the new target in time
+        raise ValidationError({"households": [str(exc)]}) from None
 
 
 def _can_edit_county(user, county_plan):
@@ -182,12 +206,18 @@ def review_schedule(county_plan: CountyPlan, *, user, approve: bool, note: str =
 
 
 @transaction.atomic
-def set_capacity(county_plan: CountyPlan, capacity: int | None, *, user, expected_version=None) -> None:
-    """The county states its monthly construction capacity; the schedule is generated again."""
+def set_capacity(county_plan: CountyPlan, capacity, *, user, expected_version=None) -> None:
+    """The county states its monthly construction capacity (none: no limit); the schedule is
+    generated again."""
     _can_edit_county(user, county_plan)
     county_plan = _locked_at(county_plan, expected_version)
     if county_plan.schedule_status in ("submitted", "approved"):
         raise ValidationError({"__all__": ["月度计划已报送，须市级退回后才能修改"]})
+    try:
+        capacity = None if capacity is None or str(capacity).strip() == "" else \
+            _households(capacity, "月施工能力", 1)
+    except ValueError as exc:
+        raise ValidationError({"monthly_capacity": [str(exc)]}) from None
     old = county_plan.monthly_capacity
     county_plan.monthly_capacity = capacity
     try:

@@ -185,12 +185,9 @@ def plan_page(request):
     if request.method == "POST":
         cp = get_object_or_404(CountyPlan, plan=plan, county_code=request.POST.get("county", ""))
         try:
-            households = int(request.POST.get("households", ""))
-            services.set_target(cp, request.POST.get("path", ""), households, user=request.user,
-                                reason=request.POST.get("reason", ""))
+            services.set_target(cp, request.POST.get("path", ""), request.POST.get("households", ""),
+                                user=request.user, reason=request.POST.get("reason", ""))
             messages.success(request, "目标已修改，月度计划已按新目标重排")
-        except ValueError:
-            messages.error(request, "目标户数应为整数")
         except (ValidationError, PermissionDenied) as error:
             messages.error(request, "；".join(sum(error.message_dict.values(), [])) if hasattr(error, "message_dict") else str(error))
         return redirect("plan")
@@ -226,8 +223,8 @@ def schedule_page(request, county_code):
                 services.save_schedule(cp, values, user=request.user, expected_version=version)
                 messages.success(request, "月度计划已保存")
             elif action == "capacity":
-                text = request.POST.get("monthly_capacity", "").strip()
-                services.set_capacity(cp, int(text) if text else None, user=request.user, expected_version=version)
+                services.set_capacity(cp, request.POST.get("monthly_capacity", ""), user=request.user,
+                                      expected_version=version)
                 messages.success(request, "已按月施工能力重新生成月度计划")
             elif action == "submit":
                 services.submit_schedule(cp, user=request.user, expected_version=version)

@@ -2,8 +2,9 @@
 climate per county, envelopes per structure, tariffs and subsidy rules, grid capacity."""
 from django.contrib import admin
 
-from cleanheat.versions import StaleCheckAdmin
+from cleanheat.versions import StaleCheckAdmin, StaleCheckForm
 
+from .forms import CatalogModelForm
 from .models import AdvisorConfig, CatalogModel, CountyClimate, EnvelopeType, GridCapacity, TenderLot
 
 
@@ -34,7 +35,12 @@ class TenderLotAdmin(StaleCheckAdmin):
     list_display = ["tender_no", "code", "name", "year", "county_code", "path"]
 
 
+class CatalogAdminForm(StaleCheckForm, CatalogModelForm):
+    """The catalog rules of the edit page, and the stale check of every register."""
+
+
 @admin.register(CatalogModel)
 class CatalogModelAdmin(StaleCheckAdmin):
+    form = CatalogAdminForm
     list_display = ["model_name", "vendor", "equipment_type", "rated_capacity_kw", "unit_price", "active"]
     list_filter = ["equipment_type", "active"]

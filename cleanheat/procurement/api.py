@@ -3,16 +3,19 @@ from datetime import date
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
+from ninja.errors import HttpError
+from pydantic import field_validator
+from pydantic_core import PydanticCustomError
 
 from cleanheat.access import requires
 from cleanheat.accounts import roles
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.queries import scoped_households
-from cleanheat.regions.scope import require_in_scope, user_prefix
+from cleanheat.regions.scope import require_in_scope
 from cleanheat.versions import StaleEdit, etag, expected_version
 
-from . import advisor, batch, services
+from . import advisor, batch, services, sizing
 from .models import CatalogModel, CountyContract
 
 router = Router(tags=["设备招标与选型 procurement"])
@@ -28,7 +31,7 @@ class CatalogModelOut(Schema):
     path: str
     model_name: str
     rated_capacity_kw: float
-    rating_points: list[dict]
+    rating_points: list   # as stored: a list of {t, kw, cop} unless an old entry is broken
     seasonal_efficiency: float
     min_operating_temp_c: float | None
     efficiency_grade: int | None
@@ -43,7 +46,8 @@ class CatalogModelOut(Schema):
 def _model_out(m: CatalogModel) -> dict:
     return {"id": m.pk, "tender_no": m.lot.tender_no, "lot": m.lot.code, "county_code": m.lot.county_code,
             "vendor": m.vendor, "equipment_type": m.equipment_type, "path": str(m.path), "model_name": m.model_name,
-            "rated_capacity_kw": float(m.rated_capacity_kw), "rating_points": m.rating_points,
+            "rated_capacity_kw": float(m.rated_capacity_kw),
+            "rating_points": m.rating_points if isinstance(m.rating_points, list) else [],
             "seasonal_efficiency": float(m.seasonal_efficiency),
             "min_operating_temp_c": None if m.min_operating_temp_c is None else float(m.min_operating_temp_c),
             "efficiency_grade": m.efficiency_grade, "unit_price": float(m.unit_price),
@@ -194,7 +198,10 @@ def _household(request, household_no):
 @requires(roles.VIEW)
 def get_advice(request, household_no: str):
     household = _household(request, household_no)
-    a = advisor.advise(household)
+    try:
+        a = advisor.advise(household)
+    except sizing.MissingData as missing:
+        raise HttpError(409, str(missing)) from missing
     current = household.allocations.filter(released_at__isnull=True).select_related("line").first()
     return {"household_no": household.household_no, "design_temp": a.design_temp, "indoor_temp": a.indoor_temp,
             "design_load_kw": round(a.design_load_kw, 2), "seasonal_heat_kwh": round(a.seasonal_heat_kwh),
@@ -265,16 +272,14 @@ class JobOut(Schema):
 @router.post("/sizing", response={202: JobOut})
 @requires(roles.CATALOG)
 def start_sizing(request, payload: SizingIn):
-    prefix = payload.region or user_prefix(request.user)
-    require_in_scope(request.user, prefix)
-    job = batch.start_job(request.user, prefix, prefix or "全市")
+    job = batch.start_job(request.user, payload.region)
     job.refresh_from_db()
     return Status(202, {"id": str(job.pk), "status": job.status, "message": job.message, "counts": job.counts})
 
 
 class CatalogModelPatch(Schema):
     rated_capacity_kw: float | None = None
-    rating_points: list[dict] | None = None
+    rating_points: list | None = Field(None, description='额定工况，如 [{"t": -12, "kw": 10, "cop": 2.7}]')
     seasonal_efficiency: float | None = None
     min_operating_temp_c: float | None = None
     efficiency_grade: int | None = None
@@ -283,6 +288,15 @@ class CatalogModelPatch(Schema):
     warranty_years: int | None = None
     repair_contact: str | None = None
     active: bool | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _catalog_rules(cls, value, info):
+        """The catalog's own rules (the service checks them again with the equipment type)."""
+        problems = services.catalog_value_problems(info.field_name, value) if value is not None else []
+        if problems:
+            raise PydanticCustomError("catalog_value", "{reason}", {"reason": "；".join(map(str, problems))})
+        return value
 
 
 @router.patch("/catalog/{model_id}", response=CatalogModelOut)

@@ -62,7 +62,8 @@ def size_region(prefix: str = "", progress=None, params=None, household_ids=None
     m_models = len(catalog.ids)
     demand_rows, advice_rows = [], []
     computed_at = EnergyDemand._meta.get_field("computed_at").get_db_prep_save(timezone.now(), connection)
-    stats = {"households": n, "design_load_mw": 0.0, "seasonal_heat_gwh": 0.0, "undersized": 0, "no_fit": 0}
+    stats = {"households": n, "design_load_mw": 0.0, "seasonal_heat_gwh": 0.0, "undersized": 0, "no_fit": 0,
+             "skipped_models": len(params.skipped)}
     for start in range(0, n, CHUNK):
         chunk = rows[start:start + CHUNK]
         m = len(chunk)
@@ -122,15 +123,22 @@ def size_region(prefix: str = "", progress=None, params=None, household_ids=None
 
 
 def summary(stats: dict) -> str:
+    skipped = (f"；目录中{stats['skipped_models']}个型号的数据不完整，已在计算中跳过，请在设备目录中修正"
+               if stats.get("skipped_models") else "")
     return (f"已测算{stats['households']}户：设计热负荷合计{stats['design_load_mw']:.1f} MW，采暖季需热量"
-            f"{stats['seasonal_heat_gwh']:.1f} GWh；已分配设备容量不足{stats['undersized']}户；用时{stats['seconds']}秒")
+            f"{stats['seasonal_heat_gwh']:.1f} GWh；已分配设备容量不足{stats['undersized']}户；用时{stats['seconds']}秒"
+            f"{skipped}")
 
 
-def start_job(user, prefix: str, label: str):
-    """Batch sizing as a background job with a progress bar (the page and the API start it)."""
+def start_job(user, code: str = ""):
+    """Batch sizing of a region (its 12-digit code or prefix; none: the user's whole area) as a
+    background job with a progress bar (the page and the API start it). The code is checked
+    before any job exists: a malformed one is refused, an unknown or out-of-scope one answers 404."""
     from cleanheat.imports import jobs
     from cleanheat.imports.models import Job
-    from cleanheat.regions.scope import user_prefix
+    from cleanheat.regions.scope import region_named, user_prefix
+    region = region_named(user, code)
+    prefix, label = (region.prefix, region.name) if region else ("", "全市")
     job = Job.objects.create(kind="sizing", user=user, region_scope=user_prefix(user), params={"prefix": prefix},
                              filename=f"选型测算：{label}")
     jobs.start(job, _run_job)
@@ -157,6 +165,7 @@ def undersized(prefix: str = "") -> list[tuple]:
     catalog = params.catalog
     rows = list(Allocation.objects.filter(code_q("household__village_id", prefix), released_at__isnull=True,
                                           household__archived=False)
+                .exclude(line__model_id__in=params.skipped)   # their data cannot be judged; the page says so
                 .values_list("household_id", "household__household_no", "household__village_id",
                              "household__heated_area", "household__structure", "household__envelope_retrofitted",
                              "household__envelope_gain_pct", "line__model_id", "line__model__model_name"))

@@ -4,9 +4,11 @@ from django.utils.translation import gettext_lazy as _
 from cleanheat.versions import keep_shown_values
 
 from .models import CatalogModel, CountyContract
+from .services import CATALOG_VALUES, catalog_problems
 
 
 class CatalogModelForm(forms.ModelForm):
+    """The web edit form and the admin's: the catalog rules of the service, on each field."""
     version = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
@@ -20,6 +22,15 @@ class CatalogModelForm(forms.ModelForm):
                   "repair_contact", "active"]
         widgets = {"rating_points": forms.Textarea(attrs={"rows": 3, "cols": 60})}
         help_texts = {"rating_points": _('如 [{"t": -12, "kw": 10, "cop": 2.7}, {"t": -20, "kw": 8.2, "cop": 2.2}]')}
+
+    def clean(self):
+        cleaned = super().clean()
+        values = {name: cleaned[name] if name in cleaned else getattr(self.instance, name) for name in CATALOG_VALUES}
+        refused = set(self.errors)   # a field Django refused already says why
+        for problem in catalog_problems(values):
+            if problem.field not in refused:
+                self.add_error(problem.field if problem.field in self.fields else None, str(problem))
+        return cleaned
 
 
 class ContractForm(forms.ModelForm):

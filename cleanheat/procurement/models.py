@@ -6,6 +6,19 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from cleanheat.ledger.choices import Channel, HeatingPath, Structure
+from cleanheat.limits import check_ranges
+
+from .selection import tariff_problems
+
+# Plausible ranges of the reference data {field: (lowest, highest)}; None = open.
+CLIMATE_LIMITS = {"design_temp_c": (-50, 20), "mean_temp_c": (-40, 20), "heating_days": (1, 366)}
+ENVELOPE_LIMITS = {**{f: (0.01, 10) for f in ("wall_u", "roof_u", "window_u", "floor_u", "retrofit_wall_u",
+                                              "retrofit_roof_u", "retrofit_window_u")},
+                   "air_changes": (0, 10), "retrofit_air_changes": (0, 10), "storey_height": (1, 10),
+                   "window_ratio": (0, 1)}
+ADVISOR_LIMITS = {"indoor_temp_c": (5, 30), "usage_factor": (0.01, 1), "oversize_ratio": (1, None),
+                  "lifetime_years": (1, None)}
+GRID_LIMITS = {"spare_kw": (0, None)}
 
 
 class EquipmentType(models.TextChoices):
@@ -26,6 +39,9 @@ PATH_OF_TYPE = {
     "ground_source": HeatingPath.GROUND_SOURCE, "water_source": HeatingPath.WATER_SOURCE,
     "solar_assisted": HeatingPath.SOLAR,
 }
+# Their seasonal efficiency is a COP (any positive number); every other type's is a thermal
+# efficiency in (0, 1].
+HEAT_PUMP_TYPES = {"ashp_water", "ashp_air", "ground_source", "water_source", "solar_assisted"}
 
 
 class TenderLot(models.Model):
@@ -159,6 +175,11 @@ class CountyClimate(models.Model):
         verbose_name_plural = _("县气候参数")
         unique_together = [("city_code", "county_code")]
 
+    def clean(self):
+        colder = None not in (self.mean_temp_c, self.design_temp_c) and self.mean_temp_c < self.design_temp_c
+        check_ranges(self, CLIMATE_LIMITS,
+                     {"mean_temp_c": ["供暖期室外平均温度不应低于供暖室外计算温度"]} if colder else None)
+
 
 class EnvelopeType(models.Model):
     """Typical envelope of a structure type, before and after energy retrofit."""
@@ -183,6 +204,9 @@ class EnvelopeType(models.Model):
 
     def values(self) -> dict:
         return {f: float(getattr(self, f)) for f in ENVELOPE_FIELDS}
+
+    def clean(self):
+        check_ranges(self, ENVELOPE_LIMITS)
 
 
 ENVELOPE_FIELDS = ["wall_u", "roof_u", "window_u", "floor_u", "air_changes", "retrofit_wall_u", "retrofit_roof_u",
@@ -210,6 +234,10 @@ class AdvisorConfig(models.Model):
         verbose_name_plural = _("选型与费用参数")
         unique_together = [("city_code", "year")]
 
+    def clean(self):
+        problems = tariff_problems(self.tariffs, self.subsidies)
+        check_ranges(self, ADVISOR_LIMITS, {"tariffs": problems} if problems else None)
+
 
 class GridCapacity(models.Model):
     """Spare capacity of a village's distribution transformers, when the grid company reports it."""
@@ -222,6 +250,9 @@ class GridCapacity(models.Model):
     class Meta:
         verbose_name = _("村配电容量")
         verbose_name_plural = _("村配电容量")
+
+    def clean(self):
+        check_ranges(self, GRID_LIMITS)
 
 
 class Advice(models.Model):

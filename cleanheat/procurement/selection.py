@@ -12,6 +12,7 @@ per year". Tariffs and subsidy rules arrive as plain dicts (AdvisorConfig's JSON
   subsidies = {"electric": {"equipment_rate": 0.67, "equipment_cap": 20000,
                             "operating_per_unit": 0.2, "operating_max_units": 12000, "operating_on": "valley"}, …}
 """
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -188,3 +189,57 @@ def best_per_path(result: Result, catalog: Catalog, paths):
         best_idx[:, j] = np.where(np.isfinite(cost), cols[k], -1)
         best_cost[:, j] = cost
     return best_idx, best_cost
+
+
+# ---- what the calculation needs of a city's tariffs and subsidy rules (shape in the module docstring)
+
+SUBSIDY_NUMBERS = ["equipment_rate", "equipment_cap", "operating_per_unit", "operating_max_units", "operating_rate",
+                   "operating_cap"]
+
+
+def _number_problem(where, value, *, positive=False):
+    fine = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+        and (value > 0 if positive else value >= 0)
+    return None if fine else f"{where}应为{'大于0' if positive else '不小于0'}的数字"
+
+
+def _tier_problems(where, tiers):
+    if not isinstance(tiers, list) or not tiers or not all(isinstance(t, list) and len(t) == 2 for t in tiers):
+        return [f"{where}应为阶梯列表，如 [[2160, 0.477], [null, 0.777]]"]
+    return [p for i, (upper, price) in enumerate(tiers, start=1)
+            for p in (None if upper is None else _number_problem(f"{where}第{i}档上限", upper, positive=True),
+                      _number_problem(f"{where}第{i}档价格", price)) if p]
+
+
+def tariff_problems(tariffs, subsidies) -> list[str]:
+    """What `evaluate` and `central_annual` would stumble on, in Chinese; [] when they can run."""
+    if not isinstance(tariffs, dict) or not isinstance(subsidies, dict):
+        return ["价格和补贴规则都应为JSON对象"]
+    parts = {name: tariffs.get(name) for name in ("electricity", "gas", "pellets", "central")}
+    problems = [f"价格中缺少“{name}”部分" for name, part in parts.items() if not isinstance(part, dict)]
+    if problems:
+        return problems
+    electricity, gas, pellets = parts["electricity"], parts["gas"], parts["pellets"]
+    shares = electricity.get("valley_share", {})
+    checks = [*_tier_problems("电价阶梯", electricity.get("tiers")), *_tier_problems("气价阶梯", gas.get("tiers")),
+              _number_problem("峰时电价peak", electricity.get("peak")),
+              _number_problem("谷时电价valley", electricity.get("valley")),
+              _number_problem("基础用电量base_kwh", electricity.get("base_kwh", 0)),
+              _number_problem("燃气热值kwh_per_m3", gas.get("kwh_per_m3"), positive=True),
+              _number_problem("颗粒燃料价格price_per_t", pellets.get("price_per_t")),
+              _number_problem("颗粒燃料热值kwh_per_kg", pellets.get("kwh_per_kg"), positive=True),
+              _number_problem("供热收费fee_per_m2", parts["central"].get("fee_per_m2")),
+              _number_problem("锅炉选型容量上限boiler_oversize_ratio", tariffs.get("boiler_oversize_ratio", 1),
+                              positive=True)]
+    if not isinstance(shares, dict):
+        checks.append("谷电比例valley_share应为对象，如 {\"storage\": 1.0, \"default\": 0.5}")
+    else:
+        checks += [_number_problem(f"谷电比例valley_share.{k}", v) or (f"谷电比例valley_share.{k}应在0到1之间"
+                                                                   if v > 1 else None) for k, v in shares.items()]
+    for path, rule in subsidies.items():
+        if not isinstance(rule, dict):
+            checks.append(f"补贴规则“{path}”应为对象")
+            continue
+        checks += [_number_problem(f"补贴规则“{path}”的{k}", rule[k]) for k in SUBSIDY_NUMBERS
+                   if rule.get(k) is not None]
+    return [p for p in checks if p]

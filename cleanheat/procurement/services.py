@@ -1,7 +1,9 @@
 """Every procurement write: tender catalog (import and edit), county contracts, allocations.
 UI, API, commands and the demo all come through here; each write is atomic and leaves history."""
 import json
+import math
 import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -10,6 +12,9 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from cleanheat import inputs
+from cleanheat.access import has_perm
+from cleanheat.accounts import roles
 from cleanheat.audit.services import record
 from cleanheat.imports.cells import as_text
 from cleanheat.imports.headers import column_letter, is_total_row, normalise_header
@@ -20,13 +25,27 @@ from cleanheat.ledger.models import Household
 from cleanheat.regions.scope import user_prefix
 from cleanheat.versions import StaleEdit, row_version
 
-from .models import (PATH_OF_TYPE, AdvisorConfig, Allocation, CatalogModel, ContractLine, CountyClimate,
-                     CountyContract, EnvelopeType, EquipmentType, TenderLot)
+from .models import (HEAT_PUMP_TYPES, PATH_OF_TYPE, AdvisorConfig, Allocation, CatalogModel, ContractLine,
+                     CountyClimate, CountyContract, EnvelopeType, EquipmentType, TenderLot)
 
 DATA = Path(__file__).resolve().parent / "data" / "xinzhou-2022-procurement.json"
 INSTALLED = STATE_ORDER.index(LifecycleState.INSTALLED)
 # What a contract line outside the caller's area answers: the same as one that does not exist.
 LINE_NOT_FOUND = "未找到该合同明细"
+
+# A rating point's values and their names in messages.
+RATING_KEYS = {"t": "温度t（℃）", "kw": "制热量kw（kW）", "cop": "COP"}
+# Rating points (GB/T 25127.2: +7 … −25 ℃; ground-source units −30 ℃) and lowest operating
+# temperatures lie well inside this span; a value outside it is a typo.
+PLAUSIBLE_TEMP_C = (-50, 30)
+LOW_TEMP_TYPES = {"ashp_water", "ashp_air"}   # 低温空气源热泵 are rated at −12 ℃ or colder (GB/T 25127.2)
+LOW_TEMP_RATING_C = -12
+EFFICIENCY_GRADES = (1, 5)                    # 能效等级 1–5
+# The values checked on every write, and again before every calculation.
+CATALOG_VALUES = ["equipment_type", "rated_capacity_kw", "rating_points", "seasonal_efficiency",
+                  "min_operating_temp_c", "efficiency_grade", "unit_price", "install_price", "warranty_years"]
+REQUIRED_VALUES = {"equipment_type", "rated_capacity_kw", "rating_points", "seasonal_efficiency", "unit_price",
+                   "install_price", "warranty_years"}
 
 
 # ---- reference data (climate, envelopes, parameters, the demo catalog)
@@ -47,6 +66,9 @@ def load_reference(spec: dict) -> None:
                                               defaults={k: v for k, v in e.items() if k != "structure"})
     AdvisorConfig.objects.update_or_create(city_code=city, year=config["year"], defaults={
         k: v for k, v in config.items() if k not in ("city_code", "year")})
+    for row in [*CountyClimate.objects.filter(city_code=city), *EnvelopeType.objects.all(),
+                *AdvisorConfig.objects.filter(city_code=city)]:
+        row.clean()   # the admin's plausibility checks; a failure undoes the whole load
 
 
 @transaction.atomic
@@ -58,6 +80,8 @@ def load_catalog(lots: list[dict]) -> int:
             defaults={"name": lot_data["name"], "year": lot_data["year"], "path": lot_data["path"],
                       "county_code": lot_data.get("county_code", "")})
         for m in lot_data["models"]:
+            if problems := catalog_problems(m):
+                raise ValidationError({f"{m['vendor']} {m['model_name']}": [str(p) for p in problems]})
             CatalogModel.objects.update_or_create(lot=lot, vendor=m["vendor"], model_name=m["model_name"],
                                                   defaults={k: v for k, v in m.items() if k not in ("vendor", "model_name")})
             count += 1
@@ -80,6 +104,150 @@ def visible_contracts(user):
 
 def visible_lines(user):
     return ContractLine.objects.filter(contract__county_code__startswith=_county_prefix(user))
+
+
+# ---- catalog values: one set of rules for the API, the edit form, the admin, the import and the
+# calculation (which skips a stored model that breaks them rather than fail)
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong with one catalog value. `reason` reads after the value's name, so the API and
+    the forms can name the field, and the import its row and column."""
+    field: str
+    reason: str
+    point: int | None = None    # index in rating_points
+    key: str = ""               # t / kw / cop (or an unknown key) of that point
+
+    def __str__(self):
+        label = CatalogModel._meta.get_field(self.field).verbose_name
+        if self.point is None:
+            return f"“{label}”{self.reason}"
+        what = f"的{RATING_KEYS.get(self.key, f'“{self.key}”')}" if self.key else ""
+        return f"“{label}”第{self.point + 1}个工况{what}{self.reason}"
+
+
+def _not_a_number(value) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return "应为数字"
+    if not (value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)):
+        return "应为有限的数字，不能是NaN或无穷大"
+    return None
+
+
+def _temperature_reason(value) -> str | None:
+    low, high = PLAUSIBLE_TEMP_C
+    return None if low <= value <= high else f"应在{low}℃到{high}℃之间"
+
+
+def _value_reason(name, value, kind) -> str | None:
+    if value is None:
+        return "不能为空" if name in REQUIRED_VALUES else None
+    if name == "equipment_type":
+        return None if value in EquipmentType.values else f"“{value}”不是有效的设备类型"
+    if name not in CATALOG_VALUES:
+        return None   # text: Django's limits check it
+    if reason := _not_a_number(value):
+        return reason
+    if name in ("rated_capacity_kw", "seasonal_efficiency") and value <= 0:
+        return "应大于0"
+    if name == "seasonal_efficiency" and kind is not None and kind not in HEAT_PUMP_TYPES and value > 1:
+        return "应在0到1之间（锅炉、电暖器填热效率，如0.92，直热式电暖器填1；热泵才填COP）"
+    if name in ("unit_price", "install_price", "warranty_years") and value < 0:
+        return "不能为负数"
+    if name == "min_operating_temp_c":
+        return _temperature_reason(value)
+    if name == "efficiency_grade" and (value != int(value) or not EFFICIENCY_GRADES[0] <= value <= EFFICIENCY_GRADES[1]):
+        return f"应为{EFFICIENCY_GRADES[0]}到{EFFICIENCY_GRADES[1]}级"
+    return None
+
+
+def _point_reason(key, value) -> str | None:
+    if value is None:
+        return "不能为空"
+    if reason := _not_a_number(value):
+        return reason
+    if key == "t":
+        return _temperature_reason(value)
+    return "应大于0" if value <= 0 else None
+
+
+def _rating_point_problems(points) -> list[Problem]:
+    if points is None:
+        return [Problem("rating_points", "不能为空（没有额定工况数据时填 []）")]
+    if not isinstance(points, list):
+        return [Problem("rating_points", "应为工况列表，每个工况含t、kw、cop三项（没有额定工况数据时填 []）")]
+    problems, seen = [], {}
+    for i, point in enumerate(points):
+        if not isinstance(point, dict):
+            problems.append(Problem("rating_points", "应为含t、kw、cop三项的对象", i))
+            continue
+        problems += [Problem("rating_points", "不是可识别的项，只能填t、kw、cop", i, str(key))
+                     for key in sorted(point.keys() - RATING_KEYS.keys(), key=str)]
+        problems += [Problem("rating_points", reason, i, key) for key in RATING_KEYS
+                     if (reason := _point_reason(key, point.get(key)))]
+        t = point.get("t")
+        if _point_reason("t", t) is None:
+            if t in seen:
+                problems.append(Problem("rating_points", f"与第{seen[t] + 1}个工况相同", i, "t"))
+            seen.setdefault(t, i)
+    return problems
+
+
+def catalog_value_problems(name: str, value, kind: str | None = None) -> list[Problem]:
+    """Problems of one value; `kind` (the equipment type) None checks what holds for every type."""
+    if name == "rating_points":
+        return _rating_point_problems(value)
+    reason = _value_reason(name, value, kind)
+    return [Problem(name, reason)] if reason else []
+
+
+def _field_limits(values: dict, names: list[str]) -> list[Problem]:
+    """Django's own limits of the model's fields (digits, decimal places, lengths)."""
+    exact = {n: Decimal(str(values[n])) if isinstance(values[n], float) else values[n] for n in names}
+    try:
+        CatalogModel(**exact).clean_fields(
+            exclude=[f.name for f in CatalogModel._meta.fields if f.name not in names])
+    except ValidationError as error:
+        return [Problem(name, "；".join(messages)) for name, messages in error.message_dict.items()]
+    return []
+
+
+def catalog_problems(values: dict) -> list[Problem]:
+    """Everything wrong with these values of a catalog model (some or all of its fields)."""
+    kind = values.get("equipment_type")
+    problems = [p for name, value in values.items() for p in catalog_value_problems(name, value, kind)]
+    wrong = {p.field for p in problems}
+    if kind in LOW_TEMP_TYPES and "rating_points" in values and "rating_points" not in wrong \
+            and not any(p["t"] <= LOW_TEMP_RATING_C for p in values["rating_points"]):
+        problems.append(Problem("rating_points", f"缺少−{-LOW_TEMP_RATING_C}℃（或更低温度）的工况：低温空气源热泵"
+                                                 f"须填写该工况的制热量和COP（GB/T 25127.2）"))
+    fields = {f.name for f in CatalogModel._meta.fields}
+    return problems + _field_limits(values, [n for n in values if n in fields and n not in wrong])
+
+
+def model_problems(model: CatalogModel) -> list[Problem]:
+    return catalog_problems({name: getattr(model, name) for name in CATALOG_VALUES})
+
+
+def problem_errors(problems: list[Problem]) -> dict[str, list[str]]:
+    """{field: [messages]}, as a ValidationError takes them."""
+    errors = {}
+    for problem in problems:
+        errors.setdefault(problem.field, []).append(str(problem))
+    return errors
+
+
+def unusable_models(models) -> list[tuple[CatalogModel, str]]:
+    """Stored models that break the catalog rules (saved before they existed, or by a way round
+    them), with what is wrong: the calculation skips them, the pages tell those who can fix them."""
+    return [(m, "；".join(map(str, problems))) for m in models if (problems := model_problems(m))]
+
+
+def catalog_warnings(user) -> list[tuple[CatalogModel, str]]:
+    """For those who can fix the catalog: the active models the calculation skips, and why."""
+    if not has_perm(user, roles.CATALOG):
+        return []
+    return unusable_models(visible_models(user).filter(active=True).select_related("lot"))
 
 
 # ---- the tender's results sheet
@@ -109,6 +277,7 @@ CATALOG_COLUMNS = [  # field, header in our template, other spellings seen in te
 REQUIRED = ["tender_no", "lot_code", "vendor", "equipment_type", "model_name", "rated_capacity_kw",
             "seasonal_efficiency", "unit_price"]
 RATING_TEMPS = [7, -12, -20, -25]
+IMPORT_VALUES = [*CATALOG_VALUES, "vendor", "model_name", "repair_contact"]
 _HEADERS = {}
 for _field, _header, _others in CATALOG_COLUMNS:
     for _name in [_header, *_others]:
@@ -145,10 +314,23 @@ def _number(text, label, errors, where, *, required=False, integer=False):
     except InvalidOperation:
         errors.append(f"{where}“{label}”应为数字，实际为“{text}”")
         return None
+    if not value.is_finite():
+        errors.append(f"{where}“{label}”应为有限的数字，实际为“{text}”")
+        return None
     if value < 0 and label not in ("最低运行温度℃",):
         errors.append(f"{where}“{label}”不能为负数")
         return None
+    if integer and value != value.to_integral_value():
+        errors.append(f"{where}“{label}”应为整数，实际为“{text}”")
+        return None
     return int(value) if integer else value
+
+
+def _column_of(problem: Problem, points: list[dict]) -> str:
+    """The sheet column a catalog problem of an imported row lies in."""
+    if problem.point is not None and problem.key in ("kw", "cop"):
+        return f"{'cap' if problem.key == 'kw' else 'cop'}_{points[problem.point]['t']}"
+    return problem.field
 
 
 def parse_catalog_sheet(path) -> tuple[list[dict], list[str]]:
@@ -200,8 +382,15 @@ def parse_catalog_sheet(path) -> tuple[list[dict], list[str]]:
             elif cop is not None:
                 problems.append(f"{where(cop_f)}填了{t}℃的COP但没有填该工况的制热量")
         item["rating_points"] = points
-        if kind and kind.startswith("ashp") and not any(p["t"] <= -12 for p in points):
-            problems.append(f"第{r}行：低温空气源热泵须填写−12℃（及更低温度）工况的制热量和COP（GB/T 25127.2）")
+        for f, name in (("tender_no", "tender_no"), ("lot_code", "code"), ("lot_name", "name")):
+            if len(item[f]) > (limit := TenderLot._meta.get_field(name).max_length):
+                problems.append(f"{where(f)}“{labels[f]}”不能超过{limit}个字符")
+        if not problems:   # the catalog's own rules, once every cell of the row reads
+            for problem in catalog_problems({k: item[k] for k in IMPORT_VALUES if item.get(k) is not None}):
+                column = _column_of(problem, points)
+                problems.append(f"{where(column)}“{labels[column]}”{problem.reason}" if column in present else
+                                f"第{r}行“{labels[column]}”{problem.reason}（表中没有此列）" if column in labels else
+                                f"第{r}行：{problem}")
         if item.get("county_code") and not re.fullmatch(r"\d{6}", item["county_code"]):
             problems.append(f"{where('county_code')}“招标县区划代码”应为6位数字")
         if problems:
@@ -267,6 +456,8 @@ def update_catalog_model(model: CatalogModel, data: dict, *, user=None, expected
             changed.append(f"{CatalogModel._meta.get_field(name).verbose_name}：{getattr(model, name)} → {value}")
             setattr(model, name, value)
     if changed:
+        if problems := model_problems(model):
+            raise ValidationError(problem_errors(problems))
         model.full_clean()
         model.save()
         record("catalog_edit", user=user, target=str(model)[:120], detail="；".join(changed))
@@ -274,6 +465,10 @@ def update_catalog_model(model: CatalogModel, data: dict, *, user=None, expected
 
 
 # ---- county contracts
+
+MAX_QUANTITY = 1_000_000  # units of one model in one county's contract: far above any, within the database's integer
+CONTRACT_TEXTS = ("contract_no", "vendor", "title", "note")
+
 
 @transaction.atomic
 def create_contract(data: dict, lines: list[dict], *, user=None) -> CountyContract:
@@ -283,42 +478,82 @@ def create_contract(data: dict, lines: list[dict], *, user=None) -> CountyContra
     errors = {}
     if not re.fullmatch(r"\d{6}", data.get("county_code") or ""):
         errors["county_code"] = ["请选择县（市、区）"]
-    if not (data.get("contract_no") or "").strip():
+    texts = _contract_texts(data, errors)
+    if texts.get("contract_no") == "":
         errors["contract_no"] = ["合同编号不能为空"]
-    elif CountyContract.objects.filter(contract_no=data["contract_no"].strip()).exists():
-        errors["contract_no"] = [f"合同编号“{data['contract_no']}”已存在"]
+    elif texts.get("contract_no") and CountyContract.objects.filter(contract_no=texts["contract_no"]).exists():
+        errors["contract_no"] = [f"合同编号“{texts['contract_no']}”已存在"]
+    status = data.get("status") or "signed"
+    if status not in dict(CountyContract.STATUS):
+        errors["status"] = [f"“{inputs.shown(status)}”不是有效的合同状态"]
     if not lines:
         errors["lines"] = ["合同至少要有一个型号"]
+    values = []
     for i, line in enumerate(lines, start=1):
-        model, qty = line.get("model"), line.get("quantity")
+        model = line.get("model")
         if model is None:
             errors.setdefault("lines", []).append(f"第{i}项：请选择型号")
             continue
-        if not isinstance(qty, int) or qty <= 0:
-            errors.setdefault("lines", []).append(f"第{i}项（{model.model_name}）：数量应为正整数")
+        problems = []
+        values.append(_line_values(line, model, problems))
         if model.lot.county_code not in ("", data.get("county_code")):
-            errors.setdefault("lines", []).append(f"第{i}项（{model.model_name}）：不是本县可选用的中标型号")
-        if data.get("vendor") and model.vendor != data["vendor"]:
-            errors.setdefault("lines", []).append(f"第{i}项（{model.model_name}）：属于“{model.vendor}”，"
-                                                  f"不是本合同的供货企业")
+            problems.append("不是本县可选用的中标型号")
+        if texts.get("vendor") and model.vendor != texts["vendor"]:
+            problems.append(f"属于“{model.vendor}”，不是本合同的供货企业")
+        if problems:
+            errors.setdefault("lines", []).extend(f"第{i}项（{model.model_name}）：{p}" for p in problems)
     if len({line.get("model") for line in lines}) != len(lines):
         errors.setdefault("lines", []).append("同一型号在合同中只能出现一次")
     if errors:
         raise ValidationError(errors)
     contract = CountyContract.objects.create(
-        county_code=data["county_code"], contract_no=data["contract_no"].strip(), vendor=data.get("vendor") or lines[0]["model"].vendor,
-        title=(data.get("title") or "").strip() or f"{data['contract_no'].strip()}采购合同",
+        county_code=data["county_code"], contract_no=texts["contract_no"],
+        vendor=texts["vendor"] or lines[0]["model"].vendor,
+        title=texts["title"] or f"{texts['contract_no']}采购合同",
         signed_on=data.get("signed_on"), delivery_until=data.get("delivery_until"),
-        status=data.get("status") or "signed", note=data.get("note") or "", created_by=user)
-    for line in lines:
-        model = line["model"]
-        ContractLine.objects.create(contract=contract, model=model, quantity=line["quantity"],
-                                    unit_price=line.get("unit_price") or model.unit_price,
-                                    install_price=line.get("install_price") if line.get("install_price") is not None
-                                    else model.install_price)
+        status=status, note=texts["note"], created_by=user)
+    for line in values:
+        ContractLine.objects.create(contract=contract, **line)
     record("contract", user=user, region_code=contract.county_code, target=contract.contract_no,
-           detail=f"录入采购合同，{len(lines)}个型号，共{sum(x['quantity'] for x in lines)}台")
+           detail=f"录入采购合同，{len(values)}个型号，共{sum(x['quantity'] for x in values)}台")
     return contract
+
+
+def _contract_texts(data, errors) -> dict:
+    """The contract's texts as stored: one line each, no control characters, within the column."""
+    texts = {}
+    for name in CONTRACT_TEXTS:
+        field = CountyContract._meta.get_field(name)
+        try:
+            texts[name] = inputs.text(data.get(name), str(field.verbose_name), max_length=field.max_length)
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+    return texts
+
+
+def _line_values(line, model, problems) -> dict:
+    """A contract line's quantity and prices as typed (a price left out is the tender's)."""
+    values = {"model": model, "quantity": 0}
+    try:
+        values["quantity"] = inputs.integer(line.get("quantity"), "数量")
+    except ValueError:
+        pass
+    if not 0 < values["quantity"] <= MAX_QUANTITY:
+        problems.append(f"数量应为1到{MAX_QUANTITY}之间的整数")
+    for name in ("unit_price", "install_price"):
+        field = ContractLine._meta.get_field(name)
+        values[name] = getattr(model, name)
+        if line.get(name) is None:
+            continue
+        try:
+            values[name] = inputs.decimal(line[name], str(field.verbose_name), places=field.decimal_places)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        limit = 10 ** (field.max_digits - field.decimal_places)
+        if not 0 <= values[name] < limit:
+            problems.append(f"{field.verbose_name}{values[name]}不合理，应在0到{limit}元之间")
+    return values
 
 
 @transaction.atomic

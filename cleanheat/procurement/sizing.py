@@ -1,6 +1,7 @@
 """Sizing and advice from the database: gathers climate, envelope, tariffs, the catalog and the
 supply situation into arrays and runs the pure calculations (heatload, selection) on them —
 for one household (the advisor page) or a whole region at once (the batch)."""
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -9,6 +10,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from cleanheat.ledger.choices import HeatingPath, Structure
+from cleanheat.limits import range_errors
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import code_q
@@ -16,7 +18,11 @@ from cleanheat.rules import checks
 from cleanheat.rules.models import GasContract, HeatSource, RuleConfig
 
 from . import heatload, selection
-from .models import ENVELOPE_FIELDS, AdvisorConfig, CatalogModel, CountyClimate, EnvelopeType, GridCapacity
+from .models import (ADVISOR_LIMITS, CLIMATE_LIMITS, ENVELOPE_FIELDS, ENVELOPE_LIMITS, AdvisorConfig, CatalogModel,
+                     CountyClimate, EnvelopeType, GridCapacity)
+from .services import unusable_models
+
+log = logging.getLogger(__name__)
 
 PATHS = [HeatingPath.ELECTRIC.value, HeatingPath.GAS.value, HeatingPath.BIOMASS.value,
          HeatingPath.GROUND_SOURCE.value, HeatingPath.WATER_SOURCE.value, HeatingPath.SOLAR.value,
@@ -42,6 +48,7 @@ class Params:
     envelope: dict[str, np.ndarray]   # field → value per structure index
     models: list[CatalogModel] = field(default_factory=list)
     catalog: selection.Catalog | None = None
+    skipped: set[int] = field(default_factory=set)   # ids of catalog models whose data is unusable
 
     @property
     def indoor(self) -> float:
@@ -55,10 +62,15 @@ def load_params(city_code: str = "140900000000", on: date | None = None) -> Para
     year = (on or timezone.localdate()).year
     config = AdvisorConfig.objects.filter(city_code=city_code, year__lte=year).order_by("-year").first() \
         or AdvisorConfig.objects.filter(city_code=city_code).order_by("year").first()
-    climates = {c.county_code: c for c in CountyClimate.objects.filter(city_code=city_code)}
-    envelopes = {e.structure: e for e in EnvelopeType.objects.all()}
+    climates = {c.county_code: c for c in _sound(CountyClimate.objects.filter(city_code=city_code), CLIMATE_LIMITS)}
+    envelopes = {e.structure: e for e in _sound(EnvelopeType.objects.all(), ENVELOPE_LIMITS)}
     if config is None or "" not in climates or not envelopes:
         raise MissingData("尚未录入选型测算参数（气候、围护结构或价格参数），请联系市级管理员在系统管理中录入")
+    problems = selection.tariff_problems(config.tariffs, config.subsidies) + \
+        [m for messages in range_errors(config, ADVISOR_LIMITS).values() for m in messages]
+    if problems:
+        log.warning("advisor config id %s unusable: %s", config.pk, problems)
+        raise MissingData(f"{config.year}年选型与费用参数有误：{'；'.join(problems)}。请联系市级管理员在系统管理中修正")
     counties = [""] + sorted(code[:6] for code in Region.objects.filter(level=codes.COUNTY, code__startswith=city_code[:4])
                              .values_list("code", flat=True))
     rows = [climates.get(c) or climates[""] for c in counties]
@@ -68,12 +80,35 @@ def load_params(city_code: str = "140900000000", on: date | None = None) -> Para
                     climate=rows, design_temp=np.array([float(c.design_temp_c) for c in rows]),
                     heating_days=np.array([float(c.heating_days) for c in rows]),
                     mean_temp=np.array([float(c.mean_temp_c) for c in rows]), envelope=env)
-    params.models, params.catalog = build_catalog(params)
+    params.models, params.catalog, params.skipped = build_catalog(params)
     return params
 
 
-def build_catalog(params: Params):
+def _sound(rows, limits):
+    """Reference rows inside their plausible ranges; one outside is logged and left out (a
+    county's climate then falls back to the city's, a structure's envelope to the default)."""
+    kept = []
+    for row in rows:
+        if errors := range_errors(row, limits):
+            log.warning("%s id %s left out of sizing: %s", type(row).__name__, row.pk, errors)
+        else:
+            kept.append(row)
+    return kept
+
+
+def active_catalog():
+    """The active catalog and the ids of the models left out of it: one entry with broken data
+    is skipped and logged, never allowed to break every household's advice."""
     models = list(CatalogModel.objects.filter(active=True).select_related("lot").order_by("id"))
+    skipped = set()
+    for model, problems in unusable_models(models):
+        log.warning("catalog model id %s (%s) skipped in sizing: %s", model.pk, model, problems)
+        skipped.add(model.pk)
+    return [m for m in models if m.pk not in skipped], skipped
+
+
+def build_catalog(params: Params):
+    models, skipped = active_catalog()
     tariffs = params.config.tariffs
     share = tariffs.get("electricity", {}).get("valley_share", {})
     c, m = len(params.counties), len(models)
@@ -102,7 +137,7 @@ def build_catalog(params: Params):
         oversize_ratio=np.array([boiler_ratio if mm.equipment_type in BOILERS else float(params.config.oversize_ratio)
                                  for mm in models]),
         available=available, electric_input=power)
-    return models, catalog
+    return models, catalog, skipped
 
 
 def demand(params: Params, area, structure, retrofitted, gain_pct, county_idx):

@@ -47,8 +47,10 @@ def catalog_page(request):
                     messages.error(request, "文件有问题，未导入任何型号（全部或全不）")
             return redirect("catalog")
     prefix = user_prefix(request.user)[:6]
-    lots = (TenderLot.objects.filter(Q(county_code="") | Q(county_code__startswith=prefix))
-            .prefetch_related("models").order_by("-year", "tender_no", "code"))
+    lots = list(TenderLot.objects.filter(Q(county_code="") | Q(county_code__startswith=prefix))
+                .prefetch_related("models").order_by("-year", "tender_no", "code"))
+    for model, problems in services.unusable_models(m for lot in lots for m in lot.models.all()):
+        model.problems = problems   # shown instead of data the page cannot read
     return render(request, "procurement/catalog.html", {"lots": lots})
 
 
@@ -66,14 +68,19 @@ def catalog_model_edit(request, model_id):
         try:  # only what this user changed, on the version their page showed
             changed = services.update_catalog_model(model, {f: form.cleaned_data[f] for f in form.changed_data},
                                                     user=request.user, expected_version=form.cleaned_data["version"] or None)
-            messages.success(request, f"已保存，{len(changed)} 项变更" if changed else "没有变更")
-            return redirect("catalog")
         except StaleEdit as stale:
             current = _catalog_form(None, model)
             conflict = changes_seen(form, current)
             form = _catalog_form(rebased_data(form, current, current["version"].initial), model)
             form.is_valid()
             form.add_error(None, stale.messages[0])
+        except ValidationError as error:   # e.g. the same model name twice in a lot
+            for field, problems in error.message_dict.items():
+                for problem in problems:
+                    form.add_error(field if field in form.fields else None, problem)
+        else:
+            messages.success(request, f"已保存，{len(changed)} 项变更" if changed else "没有变更")
+            return redirect("catalog")
     return render(request, "procurement/catalog_model_form.html", {"form": form, "model": model, "conflict": conflict})
 
 
@@ -105,7 +112,7 @@ def contract_create(request):
         for m in models:
             qty = (request.POST.get(f"qty_{m.pk}") or "").strip()
             if qty:
-                lines.append({"model": m, "quantity": int(qty) if qty.isdigit() else qty})
+                lines.append({"model": m, "quantity": qty})  # the service checks it as typed
         try:
             require_in_scope(request.user, form.cleaned_data["county_code"])
             contract = services.create_contract(form.cleaned_data, lines, user=request.user)
@@ -154,7 +161,8 @@ def advice_page(request, household_no):
     current = household.allocations.filter(released_at__isnull=True).select_related("line__model", "line__contract").first()
     return render(request, "procurement/advice.html", {
         "household": household, "advice": advice, "current": current, "release_form": ReleaseForm(),
-        "ancestors": household.village.ancestors() + [household.village]})
+        "ancestors": household.village.ancestors() + [household.village],
+        "catalog_warnings": services.catalog_warnings(request.user)})
 
 
 @requires(roles.VIEW)
@@ -193,10 +201,11 @@ def release(request, household_no, allocation_id):
 def sizing_page(request):
     prefix = user_prefix(request.user)
     if request.method == "POST":
-        code = request.POST.get("region") or prefix
-        require_in_scope(request.user, code)
-        region = get_object_or_404(Region, code=code.ljust(12, "0")[:12]) if code else None
-        job = batch.start_job(request.user, region.prefix if region else "", region.name if region else "全市")
+        try:
+            job = batch.start_job(request.user, request.POST.get("region", ""))
+        except ValidationError as error:
+            messages.error(request, "；".join(error.messages))
+            return redirect("sizing")
         return redirect("job", job_id=job.pk)
     return render(request, "procurement/sizing.html", {
         "counties": counties_for(request.user),

@@ -2,10 +2,11 @@
 
 Every list, detail and write path asks here, so the rule lives in one place.
 """
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404
 
-from .codes import prefix_upper_bound
+from .codes import PREFIX_LENGTH, full_code, prefix_upper_bound
 
 NOTHING = "-"  # a prefix no code starts with
 
@@ -45,3 +46,22 @@ def narrowing_prefix(prefix: str) -> str:
             not Region.objects.exclude(code__startswith=prefix).exists():
         return ""
     return prefix
+
+
+def region_named(user, code: str):
+    """The region a request names by its 12-digit code or its prefix (140902 for 140902000000),
+    checked before anything is started for it; None (the whole database) for a city-wide superuser
+    who names none. A malformed code is refused (ValidationError on "region"); an unknown one and one
+    outside the scope answer alike, 404, so that neither reveals what lies outside the scope."""
+    from .models import Region  # here, as in narrowing_prefix
+    code = (code or "").strip() or user_prefix(user)
+    if code == NOTHING:
+        raise Http404("未找到")
+    if not code:
+        return None
+    if not (code.isascii() and code.isdigit() and len(code) in PREFIX_LENGTH.values()):
+        raise ValidationError({"region": [f"区划代码“{code[:20]}”应为12位数字（或其4、6、9位前缀）"]})
+    region = Region.objects.filter(code=full_code(code)).first()
+    if region is None or code not in (region.code, region.prefix) or not in_scope(user, region.code):
+        raise Http404("未找到该区划，或不在您的管辖范围内")
+    return region

@@ -1,7 +1,15 @@
 """Configuration and registers the plan's rules read (per city and year): heating seasons, the
 outage limit, accepted environmental grades, gas supply contracts, heat sources."""
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from cleanheat.limits import check_ranges
+
+# Plausible ranges {field: (lowest, highest)}; None = open.
+RULE_LIMITS = {"gas_index_m3_per_m2": (0.01, None), "retrofit_min_gain_pct": (0, 100)}
+GAS_CONTRACT_LIMITS = {"season_volume_m3": (1, None)}
+HEAT_SOURCE_LIMITS = {"capacity_mw": (0, None)}
 
 
 class RuleConfig(models.Model):
@@ -22,6 +30,12 @@ class RuleConfig(models.Model):
     def grades(self) -> set[str]:
         return {g.strip().upper() for g in self.accepted_grades.split(",") if g.strip()}
 
+    def clean(self):
+        known = {code for code, _ in HeatSource.GRADES}
+        unknown = sorted(self.grades() - known)
+        check_ranges(self, RULE_LIMITS, {"accepted_grades": [
+            f"“{'、'.join(unknown)}”不是环保绩效等级，可填：{'、'.join(sorted(known))}"]} if unknown else None)
+
 
 class HeatingSeason(models.Model):
     """An operating heating season; county_code blank = the whole city."""
@@ -35,6 +49,10 @@ class HeatingSeason(models.Model):
         verbose_name = _("采暖季")
         verbose_name_plural = _("采暖季")
         ordering = ["start"]
+
+    def clean(self):
+        if self.start and self.end and self.end <= self.start:
+            raise ValidationError({"end": ["采暖季结束日期应晚于开始日期"]})
 
 
 class GasContract(models.Model):
@@ -54,6 +72,9 @@ class GasContract(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        check_ranges(self, GAS_CONTRACT_LIMITS)
 
 
 class HeatSource(models.Model):
@@ -76,3 +97,6 @@ class HeatSource(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        check_ranges(self, HEAT_SOURCE_LIMITS)

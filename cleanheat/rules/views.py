@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from cleanheat.access import requires, user_prefix
 from cleanheat.accounts.roles import EXPORT, VIEW
 from cleanheat.audit.services import record
+from cleanheat.procurement.services import catalog_warnings
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import require_in_scope
@@ -41,6 +42,7 @@ def compliance_page(request, code=None):
         "detail": detail[:500], "detail_count": len(detail), "rule": rule, "severity": severity,
         "rule_name": compliance.RULES.get(rule, ""),
         "ancestors": [a for a in region.ancestors() if a.code.startswith(user_prefix(request.user))],
+        "catalog_warnings": catalog_warnings(request.user),
     })
 
 
