@@ -80,12 +80,18 @@ def schema_errors(problems: list[dict]) -> dict[str, list[str]]:
             where = where[1:]  # the operation's parameter name ("payload") means nothing to a caller
         if len(where) > 1 and where[-1] in _UNION_MEMBERS:
             where = where[:-1]
-        message = SCHEMA_PROBLEMS.get(problem.get("type"), "格式不正确")
-        try:
-            message = message.format(**problem.get("ctx") or {})
-        except (KeyError, IndexError):
-            message = "格式不正确"
+        message = _schema_message(problem)
         messages = found.setdefault(".".join(where) or source, [])
         if message not in messages:
             messages.append(message)
     return found
+
+
+def _schema_message(problem: dict) -> str:
+    """Our own validators already speak Chinese; pydantic's English gets a Chinese message."""
+    if not problem.get("msg", "").isascii():
+        return problem["msg"]
+    try:
+        return SCHEMA_PROBLEMS.get(problem.get("type"), "格式不正确").format(**problem.get("ctx") or {})
+    except (KeyError, IndexError):
+        return "格式不正确"

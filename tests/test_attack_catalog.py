@@ -51,17 +51,17 @@ def _text(response):
 
 # ---- the API refuses bad values, says which field and why, and stores nothing
 
-BAD_PATCHES = [  # JSON body (NaN and Infinity as a JSON parser reads them), field, reason
+BAD_PATCHES = [  # JSON body, field, reason
     ('{"rating_points": [{"x": 1}]}', "rating_points", "第1个工况的温度t（℃）不能为空"),
     ('{"rating_points": [{"t": -12, "kw": 10, "cop": 0}]}', "rating_points", "第1个工况的COP应大于0"),
-    ('{"rating_points": [{"t": -12, "kw": NaN, "cop": 2.7}]}', "rating_points", "不能是NaN或无穷大"),
+    ('{"rating_points": [{"t": -12, "kw": "NaN", "cop": 2.7}]}', "rating_points", "制热量kw（kW）应为数字"),
     ('{"rating_points": [{"t": -12, "kw": 10, "cop": 2.7}, {"t": -12, "kw": 9, "cop": 2.6}]}', "rating_points",
      "第2个工况的温度t（℃）与第1个工况相同"),
     ('{"rating_points": [{"t": 7, "kw": 12, "cop": 3.4}]}', "rating_points", "缺少−12℃"),
     ('{"rated_capacity_kw": 0}', "rated_capacity_kw", "应大于0"),
-    ('{"rated_capacity_kw": Infinity}', "rated_capacity_kw", "不能是NaN或无穷大"),
+    ('{"rated_capacity_kw": "Infinity"}', "rated_capacity_kw", "不能是NaN或无穷大"),
     ('{"seasonal_efficiency": 0}', "seasonal_efficiency", "应大于0"),
-    ('{"seasonal_efficiency": NaN}', "seasonal_efficiency", "不能是NaN或无穷大"),
+    ('{"seasonal_efficiency": "NaN"}', "seasonal_efficiency", "不能是NaN或无穷大"),
     ('{"unit_price": -1}', "unit_price", "不能为负数"),
     ('{"install_price": -300}', "install_price", "不能为负数"),
 ]
@@ -75,6 +75,15 @@ def test_api_patch_with_a_bad_value_is_refused_and_stores_nothing(admin_client, 
     assert response.status_code == 422
     text = _text(response)
     assert field in text and f"“{_label(field)}”" in text and reason in text
+    assert _stored(model) == before
+
+
+@pytest.mark.parametrize("body", ['{"rated_capacity_kw": Infinity}', '{"rating_points": [{"t": -12, "kw": NaN}]}'])
+def test_api_patch_with_nan_or_infinity_literals_is_refused_as_bad_json(admin_client, body):
+    model = _model()
+    before = _stored(model)
+    response = admin_client.patch(f"/api/procurement/catalog/{model.pk}", body, content_type="application/json")
+    assert response.status_code == 400 and "NaN" in response.json()["detail"]
     assert _stored(model) == before
 
 
@@ -224,9 +233,9 @@ def _contract_body(model, no, **line):
 
 
 @pytest.mark.parametrize("no,line,reason", [
-    ("ATK-C1", {"unit_price": -100}, "合同单价（元）不能为负数"),
-    ("ATK-C2", {"install_price": float("nan")}, "安装费（元）应为有限的数字"),
-    ("ATK-C3", {"quantity": 10 ** 12}, "超过1000000台"),
+    ("ATK-C1", {"unit_price": -100}, "合同单价（元）-100.00不合理，应在0到"),
+    ("ATK-C2", {"install_price": "NaN"}, "安装费（元）“nan”应为数字"),
+    ("ATK-C3", {"quantity": 10 ** 12}, "数量应为1到1000000之间的整数"),
     ("ATK-C4-" + "X" * 60, {}, "contract_no"),
 ])
 def test_api_contract_with_bad_line_values_is_refused(admin_client, no, line, reason):
