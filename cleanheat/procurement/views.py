@@ -65,9 +65,11 @@ def catalog_model_edit(request, model_id):
     form = _catalog_form(request.POST or None, model)
     conflict = None
     if request.method == "POST" and form.is_valid():
-        try:  # only what this user changed, on the version their page showed
-            changed = services.update_catalog_model(model, {f: form.cleaned_data[f] for f in form.changed_data},
-                                                    user=request.user, expected_version=form.cleaned_data["version"] or None)
+        seen = form.cleaned_data["version"] or None  # a post without it writes every field, as before
+        names = form.changed_data if seen else form.fields  # else only what this user changed
+        try:
+            changed = services.update_catalog_model(model, {f: form.cleaned_data[f] for f in names if f != "version"},
+                                                    user=request.user, expected_version=seen)
         except StaleEdit as stale:
             current = _catalog_form(None, model)
             conflict = changes_seen(form, current)
