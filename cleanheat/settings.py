@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "cleanheat.regions",
     "cleanheat.ledger",
     "cleanheat.audit",
+    "cleanheat.jobs",
     "cleanheat.imports",
     "cleanheat.plan",
     "cleanheat.rules",

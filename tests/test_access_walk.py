@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from cleanheat import pii
 from cleanheat.accounts.models import LoginThrottle
-from cleanheat.imports.models import Job
+from cleanheat.jobs.models import Job
 from cleanheat.ledger import services
 from cleanheat.ledger.models import Household
 from cleanheat.plan.models import DispatchReport, Plan

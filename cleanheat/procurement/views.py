@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from cleanheat.access import has_perm, requires
 from cleanheat.accounts import roles
-from cleanheat.imports.models import Job
+from cleanheat.jobs.models import Job
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.views import _household
 from cleanheat.regions.models import Region
