@@ -87,7 +87,7 @@ def step_make_file(args):
     setup_django(args.db_url, fresh=True)
     from collections import defaultdict
     import xlsxwriter
-    from cleanheat.imports.headers import TEMPLATE_HEADERS
+    from cleanheat.sheets.headers import TEMPLATE_HEADERS
     from cleanheat.imports.xlsx import TEMPLATE_FIELDS
     from cleanheat.ledger import demo
     from cleanheat.ledger.choices import ElectricDevice, HeatingPath, LifecycleState, OriginalFacility, Structure

@@ -13,7 +13,7 @@ from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 from cleanheat.regions.rollup import counts_by_unit
 
-from .headers import TEMPLATE_HEADERS
+from cleanheat.sheets.headers import TEMPLATE_HEADERS
 from .xlsx import ENUM_COLUMNS, TEMPLATE_FIELDS, TEXT_FIELDS
 
 DB_FIELDS = ["household_no", "village_id", "householder_name", "id_number_masked", "phone_masked",
