@@ -3,8 +3,8 @@ import json
 import pytest
 
 from cleanheat.ledger.models import Household, HouseholdChange
+from cleanheat.ledger.rollup import region_rollup
 from cleanheat.regions.models import Region
-from cleanheat.regions.views import region_rollup
 
 from .factories import household_data
 

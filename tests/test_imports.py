@@ -12,8 +12,8 @@ from cleanheat.imports.exports import export_households, export_rollup
 from cleanheat.ledger import services
 from cleanheat.ledger.models import Household, HouseholdChange, LifecycleEvent
 from cleanheat.ledger.queries import household_queryset
+from cleanheat.ledger.rollup import region_rollup
 from cleanheat.regions.models import Region
-from cleanheat.regions.views import region_rollup
 
 from .conftest import make_user
 from .factories import new_id_number

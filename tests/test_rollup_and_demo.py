@@ -4,9 +4,9 @@ import pytest
 
 from cleanheat.ledger import demo, identity
 from cleanheat.ledger.models import Household
+from cleanheat.ledger.rollup import region_rollup
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
-from cleanheat.regions.views import region_rollup
 
 
 def test_demo_generator_hits_the_plans_four_targets_exactly(demo_cfg):

@@ -26,7 +26,6 @@ from cleanheat.regions import codes
 from cleanheat.regions.scope import in_scope
 from cleanheat.rules import engine as rules_engine
 from cleanheat.regions.models import Region
-
 from cleanheat.sheets.cells import as_date, as_text
 from cleanheat.sheets.headers import TOTAL_WORDS, column_letter, find_header
 from cleanheat.sheets.reader import read_table

@@ -7,7 +7,6 @@ import xlsxwriter
 
 from cleanheat.ledger.choices import (VULNERABLE_FLAGS, ElectricDevice, HeatingPath, LifecycleState,
                                       OriginalFacility, Structure)
-
 from cleanheat.sheets.headers import TEMPLATE_HEADERS, column_letter
 
 TEMPLATE_FIELDS = ["household_no", "county", "township", "village", "village_code", "householder_name",
