@@ -11,12 +11,11 @@ from cleanheat.ledger import views as ledger
 from cleanheat.overview import views as overview
 from cleanheat.plan import views as plan
 from cleanheat.procurement import views as procurement
-from cleanheat.regions import views as regions
 from cleanheat.rules import views as rules
 
 urlpatterns = [
-    path("", regions.home, name="home"),
-    path("regions/villages/", regions.village_picker, name="village_picker"),
+    path("", overview.home, name="home"),
+    path("regions/villages/", overview.village_picker, name="village_picker"),
     path("regions/<str:code>/", overview.region_page, name="region"),
     path("progress/<str:code>/", plan.progress_page, name="progress"),
     path("progress/<str:code>/export.xlsx", plan.export_progress, name="export_progress"),

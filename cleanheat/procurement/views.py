@@ -16,8 +16,7 @@ from cleanheat.jobs.models import Job
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.views import _household
 from cleanheat.regions.models import Region
-from cleanheat.regions.scope import require_in_scope, user_prefix
-from cleanheat.regions.views import counties_for
+from cleanheat.regions.scope import counties_for, require_in_scope, user_prefix
 
 from . import advisor, batch, services, sizing, xlsx
 from .forms import CatalogModelForm, ContractForm, ReleaseForm
