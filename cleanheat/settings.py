@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "cleanheat.rules",
     "cleanheat.procurement",
     "cleanheat.overview",
+    "cleanheat.demo",
 ]
 
 MIDDLEWARE = [
