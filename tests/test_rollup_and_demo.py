@@ -33,7 +33,7 @@ def test_demo_is_deterministic_and_ids_are_valid(demo_cfg):
     first = [r["id_number"] for r, _ in zip(demo.generate_households(demo_cfg, villages), range(500))]
     again = [r["id_number"] for r, _ in zip(demo.generate_households(demo_cfg, villages), range(500))]
     assert first == again
-    assert all(identity.normalise_id_number(n) == n for n in first)
+    assert first and all(identity.normalise_id_number(n) == n for n in first)
 
 
 def test_region_codes_follow_the_prefix_hierarchy(db):
