@@ -63,8 +63,8 @@ def _reset_database(db_url):
 def empty_ledger_with_regions():
     """Regions, users, rule data, heat sources and gas contracts of the demo; no households."""
     from django.contrib.auth import get_user_model
+    from cleanheat.demo.loader import REGIONS_CSV, ensure_demo_users, read_config
     from cleanheat.ledger import demo
-    from cleanheat.ledger.demo_loader import REGIONS_CSV, ensure_demo_users, read_config
     from cleanheat.regions.loader import load_regions, read_csv
     from cleanheat.regions.models import Region
     from cleanheat.ledger.models import Household
@@ -87,7 +87,7 @@ def step_make_file(args):
     setup_django(args.db_url, fresh=True)
     from collections import defaultdict
     import xlsxwriter
-    from cleanheat.imports.headers import TEMPLATE_HEADERS
+    from cleanheat.sheets.headers import TEMPLATE_HEADERS
     from cleanheat.imports.xlsx import TEMPLATE_FIELDS
     from cleanheat.ledger import demo
     from cleanheat.ledger.choices import ElectricDevice, HeatingPath, LifecycleState, OriginalFacility, Structure

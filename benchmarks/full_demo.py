@@ -28,7 +28,7 @@ def open_full_demo(args):
     django.setup()
     from django.core.management import call_command
 
-    from cleanheat.ledger.demo_loader import load_demo, read_config
+    from cleanheat.demo.loader import load_demo, read_config
     from cleanheat.ledger.models import Household
     Path(args.db).parent.mkdir(exist_ok=True)
     call_command("migrate", verbosity=0)

@@ -25,10 +25,10 @@ from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.identity import looks_like_identifier
 from cleanheat.ledger.models import Household
 from cleanheat.ledger.queries import household_queryset, scoped_households
+from cleanheat.ledger.rollup import region_rollup
 from cleanheat.procurement.api import router as procurement_router
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import require_in_scope, user_prefix
-from cleanheat.regions.views import region_rollup
 from cleanheat.versions import StaleEdit, etag, expected_version
 
 SEARCH_BY_POST = ("身份证号、手机号等个人标识不能放在网址中（会留在访问日志里），"

@@ -20,6 +20,12 @@ MAX_DIGITS = 18
 _PLACES = {1: "一", 2: "两", 3: "三"}
 
 
+def normalise_text(value) -> str:
+    """Half-width, trimmed, inner whitespace removed (IDs and phones never contain spaces)."""
+    text = str(value or "").translate(_FULLWIDTH)
+    return re.sub(r"[\s\-]", "", text)
+
+
 def unprintable(value: str) -> bool:
     return _UNPRINTABLE.search(value) is not None
 

@@ -32,10 +32,13 @@ INSTALLED_APPS = [
     "cleanheat.regions",
     "cleanheat.ledger",
     "cleanheat.audit",
+    "cleanheat.jobs",
     "cleanheat.imports",
     "cleanheat.plan",
     "cleanheat.rules",
     "cleanheat.procurement",
+    "cleanheat.overview",
+    "cleanheat.demo",
 ]
 
 MIDDLEWARE = [

@@ -8,15 +8,15 @@ from cleanheat.api import api
 from cleanheat.audit import views as audit
 from cleanheat.imports import views as imports
 from cleanheat.ledger import views as ledger
+from cleanheat.overview import views as overview
 from cleanheat.plan import views as plan
 from cleanheat.procurement import views as procurement
-from cleanheat.regions import views as regions
 from cleanheat.rules import views as rules
 
 urlpatterns = [
-    path("", regions.home, name="home"),
-    path("regions/villages/", regions.village_picker, name="village_picker"),
-    path("regions/<str:code>/", regions.region_page, name="region"),
+    path("", overview.home, name="home"),
+    path("regions/villages/", overview.village_picker, name="village_picker"),
+    path("regions/<str:code>/", overview.region_page, name="region"),
     path("progress/<str:code>/", plan.progress_page, name="progress"),
     path("progress/<str:code>/export.xlsx", plan.export_progress, name="export_progress"),
     path("progress/<str:code>/dispatch-table.xlsx", plan.export_dispatch_table, name="export_dispatch_table"),

@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from cleanheat.ledger.demo_loader import load_demo, read_config
+from cleanheat.demo.loader import load_demo, read_config
 
 # Small but complete: every county, township and village of the demo, ~1,000 households.
 TEST_SCALE = 0.005

@@ -1,7 +1,7 @@
 """Writing test workbooks the way county clerks' sheets really look."""
 import xlsxwriter
 
-from cleanheat.imports.headers import TEMPLATE_HEADERS
+from cleanheat.sheets.headers import TEMPLATE_HEADERS
 from cleanheat.imports.xlsx import TEMPLATE_FIELDS
 
 

@@ -12,7 +12,7 @@ from playwright.sync_api import sync_playwright
 
 from cleanheat.imports import ledger_import
 from cleanheat.ledger import services
-from cleanheat.ledger.demo_loader import load_demo
+from cleanheat.demo.loader import load_demo
 from cleanheat.ledger.forms import HouseholdForm
 from cleanheat.ledger.models import Household, HouseholdChange
 from cleanheat.plan.models import CountyPlan, ScheduleEntry

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
-from cleanheat.imports.models import Job
+from cleanheat.jobs.models import Job
 from cleanheat.ledger import services
 from cleanheat.ledger.models import Household, MaintenanceRecord
 from cleanheat.plan import services as plan

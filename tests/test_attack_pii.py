@@ -13,7 +13,7 @@ from python_calamine import CalamineWorkbook
 
 from cleanheat.audit.models import AuditEvent
 from cleanheat.audit.services import record
-from cleanheat.imports.models import Job
+from cleanheat.jobs.models import Job
 from cleanheat.ledger import identity, services
 from cleanheat.logmask import MaskIdentifiers
 from cleanheat.regions.models import Region

@@ -36,7 +36,7 @@ def page(live_server):
 
 @pytest.fixture
 def demo_data(demo_cfg):
-    from cleanheat.ledger.demo_loader import load_demo
+    from cleanheat.demo.loader import load_demo
     if not Household.objects.exists():  # transactional tests start from an empty database
         load_demo(demo_cfg, scale=0.002)
 

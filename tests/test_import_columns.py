@@ -6,7 +6,7 @@ import pytest
 
 from cleanheat.imports import ledger_import
 from cleanheat.imports.exports import export_households
-from cleanheat.imports.reader import read_rows, read_table
+from cleanheat.sheets.reader import read_rows, read_table
 from cleanheat.ledger import services
 from cleanheat.ledger.models import Household, HouseholdChange, LifecycleEvent
 from cleanheat.ledger.queries import household_queryset
@@ -167,7 +167,7 @@ def _cells(table):
 
 def test_fast_reading_gives_the_text_cell_by_cell_reading_gives(tmp_path):
     import xlsxwriter
-    from cleanheat.imports.cells import as_text
+    from cleanheat.sheets.cells import as_text
     path = tmp_path / "kinds.xlsx"
     wb = xlsxwriter.Workbook(str(path))
     ws = wb.add_worksheet("台账")

@@ -187,7 +187,8 @@ def test_advisor_ranks_fitting_models_and_excludes_infeasible_paths_with_reasons
     reasons = " ".join(why for _, why in electric.excluded)
     assert "小于设计热负荷" in reasons and "明显偏大" in reasons
     # the −12.3 °C design day is judged at the −20 °C rating point
-    assert all(o.rating_temp == -20 for o in electric.options if o.model.equipment_type == "ashp_water")
+    water = [o for o in electric.options if o.model.equipment_type == "ashp_water"]
+    assert water and all(o.rating_temp == -20 for o in water)
     cheapest = min((p for p in advice.paths if p.best), key=lambda p: p.best.annual)
     assert advice.cheapest == cheapest.path
     for p in advice.paths:

@@ -9,11 +9,11 @@ from django.utils import timezone
 from cleanheat.access import has_perm, scope_filter
 from cleanheat.accounts.roles import SEE_ID
 from cleanheat.ledger.choices import HeatingPath, LifecycleState
+from cleanheat.ledger.rollup import counts_by_unit
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
-from cleanheat.regions.rollup import counts_by_unit
+from cleanheat.sheets.headers import TEMPLATE_HEADERS
 
-from .headers import TEMPLATE_HEADERS
 from .xlsx import ENUM_COLUMNS, TEMPLATE_FIELDS, TEXT_FIELDS
 
 DB_FIELDS = ["household_no", "village_id", "householder_name", "id_number_masked", "phone_masked",

@@ -26,10 +26,9 @@ from cleanheat.regions import codes
 from cleanheat.regions.scope import in_scope
 from cleanheat.rules import engine as rules_engine
 from cleanheat.regions.models import Region
-
-from .cells import as_date, as_text
-from .headers import TOTAL_WORDS, column_letter, find_header
-from .reader import read_table
+from cleanheat.sheets.cells import as_date, as_text
+from cleanheat.sheets.headers import TOTAL_WORDS, column_letter, find_header
+from cleanheat.sheets.reader import read_table
 
 LOCATION_FIELDS = ("county", "township", "village", "village_code")
 

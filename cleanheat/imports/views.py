@@ -12,6 +12,8 @@ from django.views.decorators.http import require_POST
 from cleanheat.access import has_perm, requires, scope_filter, user_prefix
 from cleanheat.accounts.roles import EXPORT, IMPORT, MANAGE_USERS, VIEW
 from cleanheat.audit.services import record
+from cleanheat.jobs.models import Job
+from cleanheat.jobs.services import progress_of, start
 from cleanheat.ledger import search
 from cleanheat.ledger.identity import mask_identifiers
 from cleanheat.ledger.views import FILTERS
@@ -19,7 +21,6 @@ from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 
 from . import jobs, xlsx
-from .models import Job
 
 ALLOWED = {".xlsx", ".xlsm", ".xls", ".ods"}
 
@@ -48,7 +49,7 @@ def import_page(request):
             messages.error(request, f"文件超过{settings.CLEANHEAT_MAX_UPLOAD_BYTES // (1024 * 1024)}MB，请按乡镇拆分后分别上传")
         else:
             job = jobs.new_import(request.user, uploaded, scope=user_prefix(request.user))
-            jobs.start(job, jobs.analyse_job)
+            start(job, jobs.analyse_job)
             return redirect("job", job_id=job.pk)
     return render(request, "imports/import.html", {
         "jobs": visible_jobs(request.user).filter(kind="import")[:30]})
@@ -57,13 +58,13 @@ def import_page(request):
 @requires(VIEW)
 def job_page(request, job_id):
     job = _job(request, job_id)
-    return render(request, "imports/job.html", {"job": job, "progress": jobs.progress_of(job)})
+    return render(request, "imports/job.html", {"job": job, "progress": progress_of(job)})
 
 
 @requires(VIEW)
 def job_progress(request, job_id):
     job = _job(request, job_id)
-    response = render(request, "imports/_progress.html", {"job": job, "progress": jobs.progress_of(job)})
+    response = render(request, "imports/_progress.html", {"job": job, "progress": progress_of(job)})
     if job.status not in ("queued", "running", "committing"):
         response["HX-Refresh"] = "true"  # finished: show the full result page
     return response
@@ -78,7 +79,7 @@ def job_commit(request, job_id):
         return redirect("job", job_id=job.pk)
     job.valid_only = request.POST.get("mode") == "valid_only"
     job.save(update_fields=["valid_only"])
-    jobs.start(job, jobs.commit_job)
+    start(job, jobs.commit_job)
     return redirect("job", job_id=job.pk)
 
 
@@ -121,7 +122,7 @@ def export_households(request):
                              params=params)
     record("export", request=request, region_code=user_prefix(request.user), target="居民用户清单",
            detail=str({k: v for k, v in params.items() if v}))
-    jobs.start(job, partial(jobs.export_job, filters=filters))
+    start(job, partial(jobs.export_job, filters=filters))
     return redirect("job", job_id=job.pk)
 
 
@@ -131,5 +132,5 @@ def export_rollup(request, code):
     job = Job.objects.create(kind="export_rollup", user=request.user, region_scope=user_prefix(request.user),
                              params={"region": region.code})
     record("export", request=request, region_code=region.code, target=f"五级汇总：{region.name}")
-    jobs.start(job, jobs.export_job)
+    start(job, jobs.export_job)
     return redirect("job", job_id=job.pk)

@@ -7,8 +7,7 @@ import xlsxwriter
 
 from cleanheat.ledger.choices import (VULNERABLE_FLAGS, ElectricDevice, HeatingPath, LifecycleState,
                                       OriginalFacility, Structure)
-
-from .headers import TEMPLATE_HEADERS, column_letter
+from cleanheat.sheets.headers import TEMPLATE_HEADERS, column_letter
 
 TEMPLATE_FIELDS = ["household_no", "county", "township", "village", "village_code", "householder_name",
                    "id_number", "phone", "bank_account", "address", "household_size", "is_dibao", "is_tekun",

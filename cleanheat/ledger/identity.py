@@ -6,19 +6,11 @@ Errors are ValueError with a Chinese message a clerk can act on.
 import re
 from datetime import date
 
+from cleanheat.inputs import normalise_text
+
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-
-# Full-width digits/letters and the ideographic space, as clerks' input methods produce them.
-_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
-_FULLWIDTH[0x3000] = 0x20
-
-
-def normalise_text(value) -> str:
-    """Half-width, trimmed, inner whitespace removed (IDs and phones never contain spaces)."""
-    text = str(value or "").translate(_FULLWIDTH)
-    return re.sub(r"[\s\-]", "", text)
 
 
 def id_check_char(first17: str) -> str:

@@ -19,6 +19,7 @@ from cleanheat.audit.services import HolderElsewhere, record_duplicates
 from cleanheat.regions.codes import VILLAGE
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import in_scope, user_prefix
+from cleanheat.sheets.cells import as_date
 from cleanheat.versions import Change, StaleEdit
 
 from . import identity
@@ -216,7 +217,6 @@ def _clean_field(name, value, user, lookups):
             raise ValueError(f"“{value}”不是已登记的热源，请先在热源登记中登记")
         return source
     if name == "removal_consent_on":
-        from cleanheat.imports.cells import as_date
         consent = as_date(value)
         if consent and consent > timezone.localdate():
             raise ValueError("居民同意日期不能晚于今天")

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from cleanheat.access import has_perm, requires
 from cleanheat.accounts import roles
-from cleanheat.regions.views import counties_for
+from cleanheat.regions.scope import counties_for
 from cleanheat.versions import StaleEdit, rebased_data
 
 from . import identity, search, services

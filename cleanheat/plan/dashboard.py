@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from cleanheat.ledger.choices import STATE_ORDER, HeatingPath
 from cleanheat.ledger.models import Household, LifecycleEvent
+from cleanheat.ledger.rollup import counts_by_unit
 from cleanheat.regions import codes
-from cleanheat.regions.rollup import counts_by_unit
 from cleanheat.regions.scope import code_q
 
 from . import progress

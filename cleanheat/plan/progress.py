@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from cleanheat.ledger.choices import STATE_ORDER
 from cleanheat.ledger.models import LifecycleEvent
-from cleanheat.regions.rollup import counts_by_unit
+from cleanheat.ledger.rollup import counts_by_unit
 from cleanheat.regions.scope import code_q
 
 from . import schedule as scheduling

@@ -10,6 +10,8 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from cleanheat import bulk
+from cleanheat.jobs import services as jobs
+from cleanheat.jobs.models import Job
 from cleanheat.ledger.models import EnergyDemand, Household
 from cleanheat.regions.scope import code_q
 
@@ -134,8 +136,6 @@ def start_job(user, code: str = ""):
     """Batch sizing of a region (its 12-digit code or prefix; none: the user's whole area) as a
     background job with a progress bar (the page and the API start it). The code is checked
     before any job exists: a malformed one is refused, an unknown or out-of-scope one answers 404."""
-    from cleanheat.imports import jobs
-    from cleanheat.imports.models import Job
     from cleanheat.regions.scope import region_named, user_prefix
     region = region_named(user, code)
     prefix, label = (region.prefix, region.name) if region else ("", "全市")
@@ -147,11 +147,10 @@ def start_job(user, code: str = ""):
 
 def _run_job(job):
     from cleanheat.audit.services import record
-    from cleanheat.imports import jobs
-    jobs._save(job, status="running")
+    jobs.save(job, status="running")
     stats = size_region(job.params.get("prefix", ""), progress=jobs.reporter(job.pk))
     message = summary(stats)
-    jobs._save(job, status="done", counts=stats, message=message, finished_at=timezone.now())
+    jobs.save(job, status="done", counts=stats, message=message, finished_at=timezone.now())
     record("sizing", user=job.user, region_code=job.params.get("prefix", ""), target=job.filename, detail=message)
 
 

@@ -16,9 +16,9 @@ from cleanheat import inputs
 from cleanheat.access import has_perm
 from cleanheat.accounts import roles
 from cleanheat.audit.services import record
-from cleanheat.imports.cells import as_text
-from cleanheat.imports.headers import column_letter, is_total_row, normalise_header
-from cleanheat.imports.reader import read_rows
+from cleanheat.sheets.cells import as_text
+from cleanheat.sheets.headers import column_letter, is_total_row, normalise_header
+from cleanheat.sheets.reader import read_rows
 from cleanheat.ledger import services as ledger
 from cleanheat.ledger.choices import STATE_ORDER, Channel, ElectricDevice, LifecycleState
 from cleanheat.ledger.models import Household

@@ -12,12 +12,11 @@ from django.views.decorators.http import require_POST
 
 from cleanheat.access import has_perm, requires
 from cleanheat.accounts import roles
-from cleanheat.imports.models import Job
+from cleanheat.jobs.models import Job
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.views import _household
 from cleanheat.regions.models import Region
-from cleanheat.regions.scope import require_in_scope, user_prefix
-from cleanheat.regions.views import counties_for
+from cleanheat.regions.scope import counties_for, require_in_scope, user_prefix
 from cleanheat.versions import StaleEdit, changes_seen, rebased_data
 
 from . import advisor, batch, services, sizing, xlsx

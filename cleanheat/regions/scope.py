@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404
 
-from .codes import PREFIX_LENGTH, full_code, prefix_upper_bound
+from .codes import COUNTY, PREFIX_LENGTH, full_code, prefix_upper_bound
 
 NOTHING = "-"  # a prefix no code starts with
 
@@ -65,3 +65,11 @@ def region_named(user, code: str):
     if region is None or code not in (region.code, region.prefix) or not in_scope(user, region.code):
         raise Http404("未找到该区划，或不在您的管辖范围内")
     return region
+
+
+def counties_for(user) -> list:
+    """The counties within the user's scope (the county pickers of the ledger and procurement pages)."""
+    from .models import Region  # here, as in narrowing_prefix
+    prefix = user_prefix(user)
+    return [r for r in Region.objects.filter(level=COUNTY)
+            if r.code.startswith(prefix[:6]) and prefix != NOTHING]

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from cleanheat.accounts.roles import ROLES
-from cleanheat.ledger.demo_loader import read_config
+from cleanheat.demo.loader import read_config
 
 
 class Command(BaseCommand):

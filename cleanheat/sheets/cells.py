@@ -2,7 +2,7 @@
 import re
 from datetime import date, datetime, timedelta
 
-from cleanheat.ledger.identity import normalise_text
+from cleanheat.inputs import normalise_text
 
 EXCEL_EPOCH = date(1899, 12, 30)
 

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from cleanheat.ledger import demo
-from cleanheat.ledger.demo_loader import load_demo, read_config
+from cleanheat.demo.loader import load_demo, read_config
 from cleanheat.ledger.models import Household
 
 

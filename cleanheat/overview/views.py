@@ -1,15 +1,18 @@
+"""The region pages: the ledger's five-level rollup beside procurement's sizing rollup, and the
+region pickers.
+
+Its own small app above both, so that neither the ledger nor the regions import procurement, and
+the regions (the ground floor) import no other app."""
 from django.shortcuts import get_object_or_404, redirect, render
 
 from cleanheat.access import any_user, requires
 from cleanheat.accounts.roles import VIEW
-from cleanheat.ledger.choices import HeatingPath, LifecycleState
 from cleanheat.ledger.queries import household_queryset
+from cleanheat.ledger.rollup import region_rollup
 from cleanheat.procurement.batch import sizing_rollup
-
-from . import codes
-from .models import Region
-from .rollup import counts_by_unit
-from .scope import NOTHING, require_in_scope, user_prefix
+from cleanheat.regions import codes
+from cleanheat.regions.models import Region
+from cleanheat.regions.scope import NOTHING, require_in_scope, user_prefix
 
 
 @any_user
@@ -25,41 +28,6 @@ def home(request):
     return redirect("region", code=root.code)
 
 
-def summarise(counts: dict, paths, states) -> dict:
-    return {
-        "total": sum(counts.values()),
-        "paths": [sum(n for (p, _), n in counts.items() if p == path) for path in paths],
-        "states": [sum(n for (_, s), n in counts.items() if s == state) for state in states],
-    }
-
-
-def region_rollup(region: Region) -> dict:
-    """The node's own totals and one row per child, by heating path and lifecycle state."""
-    paths, states = list(HeatingPath.values), list(LifecycleState.values)
-    unit_length = codes.PREFIX_LENGTH[min(region.level + 1, codes.VILLAGE)]
-    counts = counts_by_unit(region.prefix, unit_length)
-    node = {}
-    for unit_counts in counts.values():
-        for key, n in unit_counts.items():
-            node[key] = node.get(key, 0) + n
-    node_summary = summarise(node, paths, states)
-    shown = [i for i, n in enumerate(node_summary["paths"]) if n] or [0]
-
-    def keep(summary):  # only the paths present at this node get a column
-        return {**summary, "paths": [summary["paths"][i] for i in shown]}
-
-    children = []
-    if region.level < codes.VILLAGE:
-        for child in region.children.all():
-            children.append({"region": child, **keep(summarise(counts.get(child.prefix, {}), paths, states))})
-    return {
-        "paths": [HeatingPath(paths[i]) for i in shown],
-        "states": [LifecycleState(s) for s in states],
-        "node": keep(node_summary),
-        "children": children,
-    }
-
-
 @requires(VIEW)
 def region_page(request, code):
     region = get_object_or_404(Region, code=code)
@@ -70,12 +38,6 @@ def region_page(request, code):
     if region.level == codes.VILLAGE:
         context["households"] = household_queryset(request.user, region=region.code)[:200]
     return render(request, "regions/region.html", context)
-
-
-def counties_for(user):
-    prefix = user_prefix(user)
-    return [r for r in Region.objects.filter(level=codes.COUNTY)
-            if r.code.startswith(prefix[:6]) and prefix != NOTHING]
 
 
 @requires(VIEW)

@@ -12,16 +12,19 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 
 from cleanheat import bulk, pii
+from cleanheat.accounts.models import Organisation
+from cleanheat.ledger import demo, identity
+from cleanheat.ledger.choices import Channel
+from cleanheat.ledger.models import Household, HouseholdChange, HouseholdNumberSequence, LifecycleEvent
+from cleanheat.plan.services import load_plan
+from cleanheat.procurement.demo import load_demo_procurement
 from cleanheat.regions.codes import VILLAGE
 from cleanheat.regions.loader import load_regions, read_csv
 from cleanheat.regions.models import Region
-
-from . import demo, identity
-from .choices import Channel
-from .models import Household, HouseholdChange, HouseholdNumberSequence, LifecycleEvent
+from cleanheat.rules.loader import demo_breaches, demo_gas_contracts, demo_heat_sources, load_rules, read_rules
 
 DATA = Path(__file__).resolve().parent / "data" / "xinzhou-2022-demo.json"
 REGIONS_CSV = Path(__file__).resolve().parents[1] / "regions" / "data" / "140900-xinzhou.csv"
@@ -81,8 +84,6 @@ def _flush(batch):
 
 def ensure_demo_users(cfg: dict) -> list[dict]:
     """Organisations and one demo user per role, with sensible scopes (idempotent)."""
-    from cleanheat.accounts.models import Organisation
-
     for spec in cfg["organisations"]:
         Organisation.objects.update_or_create(name=spec["name"], defaults=spec)
     User = get_user_model()
@@ -100,7 +101,6 @@ def ensure_demo_users(cfg: dict) -> list[dict]:
 @transaction.atomic
 def load_demo(cfg: dict, scale: float = 1.0, progress=None) -> int:
     """Load regions, households and demo users; returns households written."""
-    from cleanheat.rules.loader import demo_gas_contracts, demo_heat_sources, load_rules, read_rules
     rules = read_rules()
     load_rules(rules)
     load_regions(read_csv(REGIONS_CSV) + demo.build_regions(cfg))
@@ -127,11 +127,8 @@ def load_demo(cfg: dict, scale: float = 1.0, progress=None) -> int:
         [HouseholdNumberSequence(county_code=c, last=n) for c, n in serial.items()])
     ensure_demo_users(cfg)
     demo_gas_contracts(rules)
-    from cleanheat.rules.loader import demo_breaches
     demo_breaches()
-    from cleanheat.plan.services import load_plan
     load_plan()
-    from cleanheat.procurement.demo import load_demo_procurement
     load_demo_procurement()
     analyze()
     return written
@@ -139,6 +136,5 @@ def load_demo(cfg: dict, scale: float = 1.0, progress=None) -> int:
 
 def analyze():
     """Fresh planner statistics after a bulk load, so list pages use their indexes."""
-    from django.db import connection
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")

@@ -5,7 +5,7 @@ no spaces, no bracketed notes (县（市、区） → 县, 采暖面积（㎡）
 """
 import re
 
-from cleanheat.ledger.identity import normalise_text
+from cleanheat.inputs import normalise_text
 
 # field → what clerks call it. The first name is the template's header.
 SYNONYMS = {

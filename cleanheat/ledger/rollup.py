@@ -1,0 +1,67 @@
+"""Five-level rollups: households by heating path × lifecycle state, computed from the ledger."""
+from collections import defaultdict
+
+from django.db.models import Count
+from django.db.models.functions import Substr
+
+from cleanheat.regions import codes
+from cleanheat.regions.models import Region
+from cleanheat.regions.scope import code_q
+
+from .choices import HeatingPath, LifecycleState
+from .models import Household
+
+
+def add_counts(rows):
+    """rows: (unit, path, state, n) → {unit: {(path, state): n}} — pure, for reuse and tests."""
+    result = defaultdict(lambda: defaultdict(int))
+    for unit, path, state, n in rows:
+        result[unit][(path, state)] += n
+    return result
+
+
+def counts_by_unit(prefix: str, unit_length: int):
+    """Counts of active households under `prefix`, grouped by the first `unit_length` code digits."""
+    qs = Household.objects.filter(code_q("village_id", prefix), archived=False)
+    qs = qs.annotate(unit=Substr("village_id", 1, unit_length))
+    rows = qs.values_list("unit", "heating_path", "state").annotate(n=Count("id")).order_by()
+    return add_counts(rows)
+
+
+def total(counts: dict) -> int:
+    return sum(counts.values())
+
+
+def summarise(counts: dict, paths, states) -> dict:
+    return {
+        "total": sum(counts.values()),
+        "paths": [sum(n for (p, _), n in counts.items() if p == path) for path in paths],
+        "states": [sum(n for (_, s), n in counts.items() if s == state) for state in states],
+    }
+
+
+def region_rollup(region: Region) -> dict:
+    """The node's own totals and one row per child, by heating path and lifecycle state."""
+    paths, states = list(HeatingPath.values), list(LifecycleState.values)
+    unit_length = codes.PREFIX_LENGTH[min(region.level + 1, codes.VILLAGE)]
+    counts = counts_by_unit(region.prefix, unit_length)
+    node = {}
+    for unit_counts in counts.values():
+        for key, n in unit_counts.items():
+            node[key] = node.get(key, 0) + n
+    node_summary = summarise(node, paths, states)
+    shown = [i for i, n in enumerate(node_summary["paths"]) if n] or [0]
+
+    def keep(summary):  # only the paths present at this node get a column
+        return {**summary, "paths": [summary["paths"][i] for i in shown]}
+
+    children = []
+    if region.level < codes.VILLAGE:
+        for child in region.children.all():
+            children.append({"region": child, **keep(summarise(counts.get(child.prefix, {}), paths, states))})
+    return {
+        "paths": [HeatingPath(paths[i]) for i in shown],
+        "states": [LifecycleState(s) for s in states],
+        "node": keep(node_summary),
+        "children": children,
+    }
