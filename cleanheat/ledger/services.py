@@ -22,10 +22,10 @@ from cleanheat.regions.scope import in_scope, user_prefix
 from cleanheat.sheets.cells import as_date
 from cleanheat.versions import Change, StaleEdit
 
-from . import identity
+from . import history, identity
 from .choices import (STATE_ORDER, Channel, ElectricDevice, HeatingPath, LifecycleState,
                       OriginalFacility, Structure)
-from .models import Household, HouseholdChange, HouseholdNumberSequence, LifecycleEvent
+from .models import Household, HouseholdNumberSequence, LifecycleEvent
 
 # Fields a caller may set, in display order. id_number/phone are plaintext on input only.
 EDITABLE_FIELDS = [
@@ -351,14 +351,6 @@ def _apply(household: Household, cleaned: dict) -> list[tuple[str, str, str]]:
     return changes
 
 
-def _log(household, changes, *, user, channel, source=""):
-    HouseholdChange.objects.bulk_create([
-        HouseholdChange(household=household, user=user, channel=channel, source=source,
-                        field=f, old_value=old, new_value=new, version=household.version)
-        for f, old, new in changes
-    ])
-
-
 STALE_MESSAGE = "此户已被他人修改，您的修改未保存。请核对他人的修改后重新提交。"
 
 
@@ -407,7 +399,7 @@ def create_household(data: dict, *, user=None, channel=Channel.UI, source="") ->
     _apply(household, cleaned)
     household.household_no = next_household_no(household.village_id[:6])
     _save_unique(household)
-    _log(household, [("created", "", household.household_no)], user=user, channel=channel, source=source)
+    history.household_created(household=household, user=user, channel=channel, source=source)
     LifecycleEvent.objects.create(household=household, from_state="", to_state=household.state,
                                   occurred_on=timezone.localdate(), user=user, channel=channel,
                                   reason="建档")
@@ -429,7 +421,7 @@ def update_household(household: Household, data: dict, *, user=None, channel=Cha
     if changes:
         household.version += 1  # the row is locked until this transaction ends
         _save_unique(household)
-        _log(household, changes, user=user, channel=channel, source=source)
+        history.fields_changed(household=household, changes=changes, user=user, channel=channel, source=source)
     return changes
 
 
@@ -480,8 +472,8 @@ def transition(household: Household, to_state: str, *, user=None, channel=Channe
         occurred_on=occurred_on, user=user, channel=channel, reason=reason,
         is_backstep=target < current)
     household.version += 1
-    _log(household, [("state", household.state, to_state)], user=user, channel=channel,
-         source=reason)
+    history.state_changed(household=household, from_state=household.state, to_state=to_state,
+                          user=user, channel=channel, reason=reason)
     household.state = to_state
     household.state_changed_at = timezone.now()
     household.save(update_fields=["state", "state_changed_at", "updated_at", "version"])
@@ -499,7 +491,7 @@ def archive_household(household: Household, *, reason: str, user=None, channel=C
     household.archived, household.archived_at, household.archive_reason = True, timezone.now(), reason
     household.version += 1
     household.save(update_fields=["archived", "archived_at", "archive_reason", "updated_at", "version"])
-    _log(household, [("archived", "否", "是")], user=user, channel=channel, source=reason)
+    history.archived(household=household, user=user, channel=channel, reason=reason)
     return household
 
 
@@ -521,7 +513,7 @@ def restore_household(household: Household, *, user=None, channel=Channel.UI, re
     household.archived, household.archived_at, household.archive_reason = False, None, ""
     household.version += 1
     household.save(update_fields=["archived", "archived_at", "archive_reason", "updated_at", "version"])
-    _log(household, [("archived", "是", "否")], user=user, channel=channel, source=reason)
+    history.restored(household=household, user=user, channel=channel, reason=reason)
     return household
 
 
@@ -563,6 +555,6 @@ def record_outage(household: Household, *, reported_on: date, resolved_on: date 
         raise ValidationError({"resolved_on": ["修复日期不能晚于今天"]})
     record = MaintenanceRecord.objects.create(household=household, reported_on=reported_on, resolved_on=resolved_on,
                                               description=description, is_outage=True)
-    _log(household, [("outage", "", f"{reported_on}至{resolved_on or '未修复'}：{description}")],
-         user=user, channel=channel)
+    history.outage_recorded(household=household, summary=f"{reported_on}至{resolved_on or '未修复'}：{description}",
+                            user=user, channel=channel)
     return record

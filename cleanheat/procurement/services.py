@@ -19,7 +19,7 @@ from cleanheat.audit.services import record
 from cleanheat.sheets.cells import as_text
 from cleanheat.sheets.headers import column_letter, is_total_row, normalise_header
 from cleanheat.sheets.reader import read_rows
-from cleanheat.ledger import services as ledger
+from cleanheat.ledger import history, services as ledger
 from cleanheat.ledger.choices import STATE_ORDER, Channel, ElectricDevice, LifecycleState
 from cleanheat.ledger.models import Household
 from cleanheat.regions.scope import user_prefix
@@ -607,8 +607,8 @@ def allocate(household: Household, line: ContractLine, *, user=None, channel=Cha
         raise ValidationError({"line": [f"合同“{contract.contract_no}”中型号“{model.model_name}”的合同数量"
                                         f"{line.quantity}台已全部分配，不能超合同分配"]})
     allocation = Allocation.objects.create(household=household, line=line, user=user, channel=channel)
-    ledger._log(household, [("equipment", "", f"{model.vendor} {model.model_name}（合同{contract.contract_no}）")],
-                user=user, channel=channel)
+    history.equipment_allocated(household=household, user=user, channel=channel,
+                                equipment=f"{model.vendor} {model.model_name}（合同{contract.contract_no}）")
     if model.equipment_type in ElectricDevice.values \
             and household.electric_device != model.equipment_type:
         ledger.update_household(household, {"electric_device": model.equipment_type}, user=user, channel=channel,
@@ -642,7 +642,6 @@ def release(allocation: Allocation, *, reason: str, user=None, channel=Channel.U
     allocation.release_reason = reason[:200]
     allocation.save(update_fields=["released_at", "release_reason"])
     model = allocation.line.model
-    ledger._log(allocation.household, [("equipment", f"{model.vendor} {model.model_name}"
-                                                     f"（合同{allocation.line.contract.contract_no}）", "")],
-                user=user, channel=channel, source=reason)
+    history.equipment_released(household=allocation.household, user=user, channel=channel, reason=reason,
+                               equipment=f"{model.vendor} {model.model_name}（合同{allocation.line.contract.contract_no}）")
     _refresh_advice(allocation.household)
