@@ -23,8 +23,7 @@ from cleanheat.accounts import roles
 from cleanheat.ledger import services
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.identity import looks_like_identifier
-from cleanheat.ledger.models import Household
-from cleanheat.ledger.queries import household_queryset, scoped_households
+from cleanheat.ledger.queries import household_queryset, scoped_household
 from cleanheat.ledger.rollup import region_rollup
 from cleanheat.procurement.api import router as procurement_router
 from cleanheat.regions.models import Region
@@ -255,11 +254,6 @@ def _scoped_region(request, code) -> Region:
     return region
 
 
-def _household(request, household_no) -> Household:
-    return get_object_or_404(scoped_households(request.user).select_related("village"),
-                             household_no=household_no)
-
-
 @api.get("/regions", response=list[RegionOut], tags=["行政区划 regions"])
 @requires(roles.VIEW)
 def list_regions(request, parent: str = ""):
@@ -317,7 +311,7 @@ def search_households(request, filters: HouseholdFilters):
 @api.get("/households/{household_no}", response=HouseholdOut, tags=["居民用户 households"])
 @requires(roles.VIEW)
 def get_household(request, household_no: str, response: HttpResponse):
-    household = _household(request, household_no)
+    household = scoped_household(request.user, household_no)
     response["ETag"] = etag(household.version)
     return household
 
@@ -327,7 +321,7 @@ def get_household(request, household_no: str, response: HttpResponse):
 def create_household(request, payload: HouseholdIn):
     household = services.create_household(payload.dict(exclude_none=True), user=request.user,
                                           channel=Channel.API)
-    return Status(201, _household(request, household.household_no))
+    return Status(201, scoped_household(request.user, household.household_no))
 
 
 @api.patch("/households/{household_no}", response=HouseholdOut, tags=["居民用户 households"])
@@ -335,10 +329,10 @@ def create_household(request, payload: HouseholdIn):
 def update_household(request, household_no: str, payload: HouseholdIn, response: HttpResponse):
     """Send the ETag of your last read as If-Match: a save on an older version answers 412 with
     what changed since, and nothing is written."""
-    household = _household(request, household_no)
+    household = scoped_household(request.user, household_no)
     services.update_household(household, payload.dict(exclude_none=True), user=request.user,
                               channel=Channel.API, expected_version=expected_version(request))
-    household = _household(request, household_no)
+    household = scoped_household(request.user, household_no)
     response["ETag"] = etag(household.version)
     return household
 
@@ -346,26 +340,26 @@ def update_household(request, household_no: str, payload: HouseholdIn, response:
 @api.post("/households/{household_no}/transition", response=HouseholdOut, tags=["居民用户 households"])
 @requires(roles.LIFECYCLE)
 def transition(request, household_no: str, payload: TransitionIn):
-    household = _household(request, household_no)
+    household = scoped_household(request.user, household_no)
     services.transition(household, payload.to_state, user=request.user, channel=Channel.API,
                         reason=payload.reason, occurred_on=payload.occurred_on)
-    return _household(request, household_no)
+    return scoped_household(request.user, household_no)
 
 
 @api.post("/households/{household_no}/archive", response=HouseholdOut, tags=["居民用户 households"])
 @requires(roles.ARCHIVE)
 def archive(request, household_no: str, payload: ReasonIn):
-    services.archive_household(_household(request, household_no), reason=payload.reason,
+    services.archive_household(scoped_household(request.user, household_no), reason=payload.reason,
                                user=request.user, channel=Channel.API)
-    return _household(request, household_no)
+    return scoped_household(request.user, household_no)
 
 
 @api.post("/households/{household_no}/restore", response=HouseholdOut, tags=["居民用户 households"])
 @requires(roles.ARCHIVE)
 def restore(request, household_no: str, payload: ReasonIn):
-    services.restore_household(_household(request, household_no), reason=payload.reason,
+    services.restore_household(scoped_household(request.user, household_no), reason=payload.reason,
                                user=request.user, channel=Channel.API)
-    return _household(request, household_no)
+    return scoped_household(request.user, household_no)
 
 
 api.add_router("/procurement", procurement_router)

@@ -6,6 +6,7 @@ identically.
 import re
 
 from django.db.models import Q
+from django.shortcuts import get_object_or_404
 
 from cleanheat import pii
 from cleanheat.regions.codes import prefix_of
@@ -19,6 +20,11 @@ from .models import Household
 def scoped_households(user):
     prefix = narrowing_prefix(user_prefix(user))
     return Household.objects.filter(code_q("village_id", prefix)) if prefix else Household.objects.all()
+
+
+def scoped_household(user, household_no: str) -> Household:
+    """One household by number; outside the user's scope it simply does not exist (404)."""
+    return get_object_or_404(scoped_households(user).select_related("village"), household_no=household_no)
 
 
 def search_q(text: str) -> Q:

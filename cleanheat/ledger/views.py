@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -14,15 +14,9 @@ from . import identity, search, services
 from .choices import VULNERABLE_FLAGS, Channel, HeatingPath, LifecycleState
 from .forms import ArchiveForm, HouseholdForm, OutageForm, TransitionForm
 from .models import Household
-from .queries import household_queryset, scoped_households
+from .queries import household_queryset, scoped_household
 
 FILTERS = ("region", "path", "state", "flag", "q")
-
-
-def _household(request, household_no) -> Household:
-    """Outside the user's scope a household simply does not exist (404)."""
-    return get_object_or_404(scoped_households(request.user).select_related("village"),
-                             household_no=household_no)
 
 
 def _form_errors(form, error: ValidationError):
@@ -61,7 +55,7 @@ def household_list(request):
 
 @requires(roles.VIEW)
 def household_detail(request, household_no):
-    household = _household(request, household_no)
+    household = scoped_household(request.user, household_no)
     user = request.user
     return render(request, "ledger/household_detail.html", {
         "household": household,
@@ -98,7 +92,7 @@ def _edit(request, household=None):
                 messages.success(request, f"已保存，{len(changes)} 项变更" if changes else "没有变更")
             return redirect("household", household_no=household.household_no)
         except StaleEdit as stale:
-            household = _household(request, household.household_no)
+            household = scoped_household(request.user, household.household_no)
             form, conflict = _rebased(form, household, stale), stale.changes
         except ValidationError as error:
             _form_errors(form, error)
@@ -137,11 +131,11 @@ def household_create(request):
 
 @requires(roles.EDIT)
 def household_edit(request, household_no):
-    return _edit(request, _household(request, household_no))
+    return _edit(request, scoped_household(request.user, household_no))
 
 
 def _post_action(request, household_no, form_class, action, done):
-    household = _household(request, household_no)
+    household = scoped_household(request.user, household_no)
     form = form_class(request.POST)
     if form.is_valid():
         try:
@@ -184,7 +178,7 @@ def household_restore(request, household_no):
 @requires(roles.VIEW)
 def household_reveal(request, household_no):
     """htmx: swap one masked value for the full one, after a reason is given (audited)."""
-    household = _household(request, household_no)
+    household = scoped_household(request.user, household_no)
     field = request.POST.get("field", "")
     try:
         value = services.reveal(household, field, user=request.user, reason=request.POST.get("reason", ""),

@@ -11,7 +11,7 @@ from pydantic_core import PydanticCustomError
 from cleanheat.access import requires
 from cleanheat.accounts import roles
 from cleanheat.ledger.choices import Channel
-from cleanheat.ledger.queries import scoped_households
+from cleanheat.ledger.queries import scoped_household
 from cleanheat.regions.scope import require_in_scope
 from cleanheat.versions import StaleEdit, etag, expected_version
 
@@ -190,14 +190,10 @@ class AdviceOut(Schema):
     allocated_model_id: int | None
 
 
-def _household(request, household_no):
-    return get_object_or_404(scoped_households(request.user), household_no=household_no)
-
-
 @router.get("/households/{household_no}/advice", response=AdviceOut)
 @requires(roles.VIEW)
 def get_advice(request, household_no: str):
-    household = _household(request, household_no)
+    household = scoped_household(request.user, household_no)
     try:
         a = advisor.advise(household)
     except sizing.MissingData as missing:
@@ -237,7 +233,7 @@ class AllocationOut(Schema):
 @router.post("/households/{household_no}/allocation", response={201: AllocationOut})
 @requires(roles.ALLOCATE)
 def allocate(request, household_no: str, payload: AllocateIn):
-    household = _household(request, household_no)
+    household = scoped_household(request.user, household_no)
     line = get_object_or_404(services.visible_lines(request.user).select_related("model", "contract"),
                              pk=payload.line_id)
     a = services.allocate(household, line, user=request.user, channel=Channel.API)
@@ -252,7 +248,7 @@ class ReleaseIn(Schema):
 @router.post("/households/{household_no}/allocation/release", response={204: None})
 @requires(roles.ALLOCATE)
 def release(request, household_no: str, payload: ReleaseIn):
-    household = _household(request, household_no)
+    household = scoped_household(request.user, household_no)
     current = get_object_or_404(household.allocations, released_at__isnull=True)
     services.release(current, reason=payload.reason, user=request.user, channel=Channel.API)
     return Status(204, None)

@@ -14,7 +14,7 @@ from cleanheat.access import has_perm, requires
 from cleanheat.accounts import roles
 from cleanheat.jobs.models import Job
 from cleanheat.ledger.choices import Channel
-from cleanheat.ledger.views import _household
+from cleanheat.ledger.queries import scoped_household
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import counties_for, require_in_scope, user_prefix
 from cleanheat.versions import StaleEdit, changes_seen, rebased_data
@@ -148,7 +148,7 @@ def contract_page(request, contract_id):
 
 
 def _advice(request, household_no):
-    household = _household(request, household_no)
+    household = scoped_household(request.user, household_no)
     try:
         return household, advisor.advise(household)
     except sizing.MissingData as missing:
@@ -175,7 +175,7 @@ def advice_print(request, household_no):
 @require_POST
 @requires(roles.ALLOCATE)
 def allocate(request, household_no):
-    household = _household(request, household_no)
+    household = scoped_household(request.user, household_no)
     line = get_object_or_404(services.visible_lines(request.user), pk=request.POST.get("line") or 0)
     try:
         services.allocate(household, line, user=request.user, channel=Channel.UI)
@@ -188,7 +188,7 @@ def allocate(request, household_no):
 @require_POST
 @requires(roles.ALLOCATE)
 def release(request, household_no, allocation_id):
-    household = _household(request, household_no)
+    household = scoped_household(request.user, household_no)
     allocation = get_object_or_404(household.allocations, pk=allocation_id)
     try:
         services.release(allocation, reason=request.POST.get("reason", ""), user=request.user)
