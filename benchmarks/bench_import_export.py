@@ -14,7 +14,11 @@ Steps (each measured in its own subprocess, so peak memory is that step's own):
 
     .venv/bin/pip install -r benchmarks/requirements.txt
     .venv/bin/python benchmarks/bench_import_export.py [--db sqlite|postgres] [--rows N] [--openpyxl]
-        [--repeat 3] [--reuse-file]
+        [--repeat 3] [--reuse-file] [--baseline DIR]
+
+--baseline DIR: a checkout of the code before a change (`git worktree add DIR REV`); its import and
+this checkout's import run alternately, --repeat times each, on the same file and database, and the
+medians are compared (a refactoring's "no more than 5 % slower").
 """
 import argparse
 import json
@@ -296,6 +300,27 @@ def run_step(name, args):
     return data
 
 
+def compare_import(args):
+    """The import step of the baseline checkout and of this one, alternately, on the same file."""
+    baseline_work = args.baseline / "data" / "bench"
+    if not baseline_work.exists():  # the baseline's script reads and writes in its own data/bench
+        baseline_work.parent.mkdir(parents=True, exist_ok=True)
+        baseline_work.symlink_to(WORK, target_is_directory=True)
+    times = {"baseline": [], "this": []}
+    for _ in range(args.repeat):
+        for name, root in (("baseline", args.baseline), ("this", ROOT)):
+            cmd = [sys.executable, str(root / "benchmarks" / "bench_import_export.py"), "--step", "import",
+                   "--db", args.db, "--rows", str(args.rows)]
+            out = subprocess.run(cmd, capture_output=True, text=True, cwd=root)
+            if out.returncode:
+                sys.exit(f"{name}: FAILED\n{out.stderr[-2000:]}")
+            data = json.loads(out.stdout.strip().splitlines()[-1])
+            times[name].append(data["seconds"])
+            print(f"  {name:<9} import {data['seconds']:7.1f} s  ({data['rows']} households, {data['counts']})")
+    base, this = statistics.median(times["baseline"]), statistics.median(times["this"])
+    print(f"import medians: baseline {base:.1f} s, this {this:.1f} s = {this / base:.3f}x (target <= 1.05x)")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
@@ -304,6 +329,7 @@ def main():
     parser.add_argument("--openpyxl", action="store_true")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each timed step; the median is reported")
     parser.add_argument("--reuse-file", action="store_true", help="keep the generated .xlsx if it exists")
+    parser.add_argument("--baseline", type=Path, help="a checkout to compare this import with (see the docstring)")
     parser.add_argument("--step")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -315,6 +341,11 @@ def main():
         print(json.dumps(data, default=str))
         return
     print(f"database: {args.db}; file: {args.file.name}")
+    if args.baseline:
+        if not args.file.exists():
+            run_step("make-file", args)
+        compare_import(args)
+        return
     results = {}
     make = [] if args.reuse_file and args.file.exists() else ["make-file"]
     steps = make + ["read-calamine", "read-fastexcel"] + (["read-openpyxl"] if args.openpyxl else []) + \

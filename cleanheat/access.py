@@ -10,7 +10,7 @@ from operator import or_
 
 from django.core.exceptions import PermissionDenied
 
-from cleanheat.accounts.roles import permissions_of
+from cleanheat.accounts.roles import ALL, permissions_of
 from cleanheat.regions.scope import NOTHING, code_q, in_scope, require_in_scope, user_prefix
 
 __all__ = ["has_perm", "require_perm", "requires", "scope_filter", "in_scope", "require_in_scope",
@@ -57,6 +57,5 @@ def any_user(view):
 
 def context(request):
     """Templates ask `can.edit`, `can.reveal_id` …: the same permissions the views enforce."""
-    from cleanheat.accounts.roles import ALL
     user = getattr(request, "user", None)
     return {"can": {perm.split(".")[-1]: has_perm(user, perm) for perm in ALL}}

@@ -328,9 +328,10 @@ def create_household(request, payload: HouseholdIn):
 @requires(roles.EDIT)
 def update_household(request, household_no: str, payload: HouseholdIn, response: HttpResponse):
     """Send the ETag of your last read as If-Match: a save on an older version answers 412 with
-    what changed since, and nothing is written."""
+    what changed since, and nothing is written. Only the fields sent change; `null` clears a field
+    that may be empty (phone, bank account, address, device type, heat source, consent date, gain)."""
     household = scoped_household(request.user, household_no)
-    services.update_household(household, payload.dict(exclude_none=True), user=request.user,
+    services.update_household(household, payload.dict(exclude_unset=True), user=request.user,
                               channel=Channel.API, expected_version=expected_version(request))
     household = scoped_household(request.user, household_no)
     response["ETag"] = etag(household.version)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from django.db import connection, models
 
 NEEDS_PREP = (models.DateTimeField, models.DateField, models.DecimalField, models.JSONField, models.UUIDField)
+RESERVE_IN_BACKGROUND = 10000  # ids; fewer are quicker to take than a second connection is to open
 
 
 def allocate_ids(model, n: int) -> list[int]:
@@ -29,9 +30,6 @@ def allocate_ids(model, n: int) -> list[int]:
         cur.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')
         start = cur.fetchone()[0] + 1
         return list(range(start, start + n))
-
-
-RESERVE_IN_BACKGROUND = 10000  # ids; fewer are quicker to take than a second connection is to open
 
 
 def reserve_ids(model, n: int):

@@ -1,10 +1,10 @@
 from django.conf import settings
-from django.core.exceptions import (BadRequest, PermissionDenied, RequestDataTooBig, TooManyFieldsSent,
-                                    TooManyFilesSent)
-from django.http import UnreadablePostError
+from django.contrib.auth.middleware import LoginRequiredMiddleware as BaseLoginRequiredMiddleware
+from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import redirect
-from django.contrib.auth.middleware import LoginRequiredMiddleware as BaseLoginRequiredMiddleware
+from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.deprecation import MiddlewareMixin
@@ -145,14 +145,12 @@ class PasswordChangeRequiredMiddleware:
             match = request.resolver_match or _resolve(request.path_info)
             if match is None or match.url_name not in self.ALLOWED:
                 if request.path_info.startswith("/api/"):
-                    from django.http import JsonResponse
                     return JsonResponse({"detail": "请先修改初始密码"}, status=403)
                 return redirect("password_change")
         return self.get_response(request)
 
 
 def _resolve(path):
-    from django.urls import Resolver404, resolve
     try:
         return resolve(path)
     except Resolver404:

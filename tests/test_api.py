@@ -82,3 +82,17 @@ def test_other_county_is_not_found_through_the_api(client, county_clerk):
     assert post(client, f"/api/households/{other.household_no}", {"address": "x"}, method="patch").status_code == 404
     items = client.get("/api/households").json()["items"]
     assert items and all(h["village"].startswith("140902") for h in items)
+
+
+def test_patch_with_null_clears_a_field_that_may_be_empty_and_refuses_one_that_may_not(admin_client):
+    no = post(admin_client, "/api/households", household_data(phone="13700005678", address="3号")).json()["household_no"]
+    response = post(admin_client, f"/api/households/{no}", {"phone": None, "address": None}, method="patch")
+    assert response.status_code == 200, response.content
+    assert (response.json()["phone"], response.json()["address"]) == ("", "")
+    cleared = HouseholdChange.objects.get(household__household_no=no, field="phone")
+    assert (cleared.old_value, cleared.new_value) == ("137****5678", "")
+
+    response = post(admin_client, f"/api/households/{no}", {"householder_name": None}, method="patch")
+    assert response.status_code == 422 and response.json()["errors"]["householder_name"] == ["户主姓名不能为空"]
+    unsent = post(admin_client, f"/api/households/{no}", {"heated_area": 101}, method="patch").json()
+    assert unsent["householder_name"] == "测试户主" and unsent["heated_area"] == 101.0  # fields not sent stay

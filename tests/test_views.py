@@ -3,7 +3,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from cleanheat.ledger import services
+from cleanheat.ledger import records, services
 from cleanheat.ledger.models import Household
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
@@ -98,7 +98,7 @@ def test_detail_page_shows_six_groups_lifecycle_and_history(admin_client, city_a
 
 
 def _form_values(h):
-    values = {f: getattr(h, f) for f in services.EDITABLE_FIELDS if f not in services.PII_FIELDS}
+    values = {f: getattr(h, f) for f in services.EDITABLE_FIELDS if f not in records.PII_FIELDS}
     values["village"] = h.village_id
     return {k: v for k, v in values.items() if v not in (False, None)}
 

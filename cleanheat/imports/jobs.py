@@ -7,6 +7,8 @@ from django.utils import timezone
 from cleanheat.audit.services import record
 from cleanheat.jobs.models import Job
 from cleanheat.jobs.services import reporter, save, work_dir
+from cleanheat.ledger.queries import household_queryset
+from cleanheat.regions.models import Region
 
 from . import exports, ledger_import, xlsx
 
@@ -43,9 +45,6 @@ def commit_job(job):
 def export_job(job, filters=None):
     """`filters` (the household list's, with the full search term) come from the starting request
     in memory; the job row keeps only the masked ones."""
-    from cleanheat.ledger.queries import household_queryset
-    from cleanheat.regions.models import Region
-
     save(job, status="running")
     path = work_dir("exports") / f"{job.pk}.xlsx"
     if job.kind == "export_households":

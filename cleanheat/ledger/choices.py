@@ -2,6 +2,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from . import lifecycle
+
 
 class HeatingPath(models.TextChoices):
     CENTRAL = "central", _("集中供热（工业余热）")
@@ -33,7 +35,7 @@ class LifecycleState(models.TextChoices):
     REMOVED = "removed", _("原设施已拆除")
 
 
-STATE_ORDER = [s.value for s in LifecycleState]
+STATE_ORDER = list(lifecycle.STEPS)  # the enum lists them in the same order (tested)
 
 
 class OriginalFacility(models.TextChoices):
@@ -67,4 +69,12 @@ VULNERABLE_FLAGS = {
     "is_tekun": _("特困"),
     "is_tuopin": _("脱贫"),
     "is_canji": _("残疾"),
+}
+
+
+# Household fields holding a yes/no, and those holding one of the choices above.
+BOOL_FIELDS = {*VULNERABLE_FLAGS, "envelope_retrofitted"}
+ENUMS = {
+    "structure": Structure, "original_facility": OriginalFacility,
+    "heating_path": HeatingPath, "electric_device": ElectricDevice,
 }

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .choices import (Channel, ElectricDevice, HeatingPath, LifecycleState, OriginalFacility,
+from .choices import (VULNERABLE_FLAGS, Channel, ElectricDevice, HeatingPath, LifecycleState, OriginalFacility,
                       Structure)
 
 
@@ -89,7 +89,6 @@ class Household(models.Model):
         return self.state == LifecycleState.REMOVED
 
     def vulnerable_labels(self):
-        from .choices import VULNERABLE_FLAGS
         return [label for field, label in VULNERABLE_FLAGS.items() if getattr(self, field)]
 
 
@@ -123,7 +122,8 @@ class LifecycleEvent(models.Model):
 
 
 class HouseholdChange(models.Model):
-    """Field-level history of a household. Personal identifiers are kept masked here."""
+    """Field-level history of a household. Personal identifiers are kept masked here; written through
+    `ledger.history`, shown through `ledger.labels.history_lines`."""
 
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="changes")
     changed_at = models.DateTimeField(_("时间"), auto_now_add=True)
@@ -141,21 +141,6 @@ class HouseholdChange(models.Model):
         verbose_name = _("台账变更记录")
         verbose_name_plural = _("台账变更记录")
         ordering = ["household", "-id"]
-
-    @property
-    def field_label(self):
-        from .services import field_label
-        return field_label(self.field)
-
-    @property
-    def old_display(self):
-        from .services import display_value
-        return display_value(self.field, self.old_value)
-
-    @property
-    def new_display(self):
-        from .services import display_value
-        return display_value(self.field, self.new_value)
 
 
 # ---- Places for the groups that later modules fill (equipment, energy demand, subsidy, O&M).

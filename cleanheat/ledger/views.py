@@ -10,7 +10,7 @@ from cleanheat.accounts import roles
 from cleanheat.regions.scope import counties_for
 from cleanheat.versions import StaleEdit, rebased_data
 
-from . import identity, search, services
+from . import identity, labels, records, search, services
 from .choices import VULNERABLE_FLAGS, Channel, HeatingPath, LifecycleState
 from .forms import ArchiveForm, HouseholdForm, OutageForm, TransitionForm
 from .models import Household
@@ -61,7 +61,7 @@ def household_detail(request, household_no):
         "household": household,
         "ancestors": household.village.ancestors() + [household.village],
         "events": household.lifecycle_events.select_related("user").order_by("id"),
-        "changes": household.changes.select_related("user").order_by("-id")[:200]
+        "changes": labels.history_lines(household.changes.select_related("user").order_by("-id")[:200])
         if has_perm(user, roles.HISTORY) else None,
         "transition_form": TransitionForm(initial={"to_state": _next_state(household)}),
         "archive_form": ArchiveForm(),
@@ -105,7 +105,7 @@ def _edit(request, household=None):
 
 def _initial(household):
     initial = {name: getattr(household, name) for name in services.EDITABLE_FIELDS
-               if name not in services.PII_FIELDS and name != "village"}
+               if name not in records.PII_FIELDS and name != "village"}
     initial["village"] = household.village_id
     initial["heat_source"] = household.heat_source.name if household.heat_source else ""
     initial["version"] = household.version

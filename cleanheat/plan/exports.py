@@ -2,6 +2,7 @@
 import xlsxwriter
 
 from cleanheat.ledger.choices import STATE_ORDER, HeatingPath, LifecycleState
+from cleanheat.regions import codes
 
 from . import progress
 
@@ -26,8 +27,6 @@ def write_progress(path, rows, region, on):
 
 def write_dispatch_table(path, region, plan, on):
     """调度表: unit × path — target, done (已完工+), rate, rank by rate; plus a total row."""
-    from cleanheat.regions import codes
-
     counts = progress.counts_on(region.prefix, codes.PREFIX_LENGTH[min(region.level + 1, 4)], on)
     targets = progress.county_targets(plan, region.prefix) if plan else {}
     per_path_targets = {}

@@ -8,8 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from cleanheat import inputs
-from cleanheat.access import require_in_scope, require_perm
-from cleanheat.accounts.roles import MANAGE_USERS
+from cleanheat.access import require_in_scope, require_perm, user_prefix
+from cleanheat.accounts.roles import EDIT, MANAGE_USERS
 from cleanheat.ledger.choices import HeatingPath
 from cleanheat.versions import StaleEdit, digest
 
@@ -110,7 +110,6 @@ def set_target(county_plan: CountyPlan, heating_path: str, households, *, user, 
 
 
 def _can_edit_county(user, county_plan):
-    from cleanheat.accounts.roles import EDIT
     require_perm(user, EDIT)
     require_in_scope(user, county_plan.county_code.ljust(12, "0"))
 
@@ -189,9 +188,7 @@ def submit_schedule(county_plan: CountyPlan, *, user, expected_version=None) -> 
 
 @transaction.atomic
 def review_schedule(county_plan: CountyPlan, *, user, approve: bool, note: str = "") -> None:
-    from django.utils import timezone
     require_perm(user, MANAGE_USERS)
-    from cleanheat.access import user_prefix
     if len(user_prefix(user)) > 4:
         raise ValidationError({"__all__": ["月度计划由市级审核"]})
     if county_plan.schedule_status != "submitted":

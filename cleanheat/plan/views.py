@@ -1,9 +1,10 @@
+import tempfile
 from collections import defaultdict
 from datetime import date
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
@@ -79,9 +80,6 @@ def dashboard_page(request, code=None):
 
 
 def _xlsx_response(writer, filename):
-    import tempfile
-
-    from django.http import FileResponse
     tmp = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)
     tmp.close()
     writer(tmp.name)

@@ -8,6 +8,7 @@ from cleanheat.ledger.choices import HeatingPath
 
 from . import selection
 from .models import ContractLine
+from .services import line_counts
 from .sizing import PATH_REASONS, PATHS, Params, Supply, demand, load_params, load_supply, model_reason
 
 UNIT = {"electricity": "kWh", "gas": "m³", "pellets": "t", "heat": "㎡"}
@@ -144,7 +145,6 @@ def _tariff(path, uses_tou):
 
 def _open_lines(county_code):
     """Signed contract lines of the county with units left: {model id: [(line, left)]}."""
-    from .services import line_counts
     lines = list(ContractLine.objects.filter(contract__county_code=county_code, contract__status="signed")
                  .select_related("contract"))
     counts = line_counts(lines)

@@ -1,5 +1,6 @@
 """JSON API of the procurement module, mounted on the main API: the same services as the pages."""
 from datetime import date
+from decimal import Decimal
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -15,7 +16,7 @@ from cleanheat.ledger.queries import scoped_household
 from cleanheat.regions.scope import require_in_scope
 from cleanheat.versions import StaleEdit, etag, expected_version
 
-from . import advisor, batch, services, sizing
+from . import advisor, batch, catalog_rules, services, sizing
 from .models import CatalogModel, CountyContract
 
 router = Router(tags=["设备招标与选型 procurement"])
@@ -289,7 +290,7 @@ class CatalogModelPatch(Schema):
     @classmethod
     def _catalog_rules(cls, value, info):
         """The catalog's own rules (the service checks them again with the equipment type)."""
-        problems = services.catalog_value_problems(info.field_name, value) if value is not None else []
+        problems = catalog_rules.catalog_value_problems(info.field_name, value) if value is not None else []
         if problems:
             raise PydanticCustomError("catalog_value", "{reason}", {"reason": "；".join(map(str, problems))})
         return value
@@ -300,7 +301,6 @@ class CatalogModelPatch(Schema):
 def update_catalog_model(request, model_id: int, payload: CatalogModelPatch, response: HttpResponse):
     """Send the ETag of your last read as If-Match: a save on an older version answers 412 with
     the entry as it is now, and nothing is written."""
-    from decimal import Decimal
     model = get_object_or_404(services.visible_models(request.user).select_related("lot"), pk=model_id)
     data = {k: Decimal(str(v)) if isinstance(v, float) else v for k, v in payload.dict(exclude_none=True).items()}
     try:

@@ -5,15 +5,17 @@ from itertools import repeat
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import FloatField, Max, Q
-from django.db.models.functions import Cast
+from django.db.models import Count, FloatField, Max, Q, Sum
+from django.db.models.functions import Cast, Substr
 from django.utils import timezone
 
 from cleanheat import bulk
+from cleanheat.audit.services import record
 from cleanheat.jobs import services as jobs
 from cleanheat.jobs.models import Job
 from cleanheat.ledger.models import EnergyDemand, Household
-from cleanheat.regions.scope import code_q
+from cleanheat.regions import codes
+from cleanheat.regions.scope import code_q, region_named, user_prefix
 
 from . import selection
 from .models import Advice, Allocation
@@ -136,7 +138,6 @@ def start_job(user, code: str = ""):
     """Batch sizing of a region (its 12-digit code or prefix; none: the user's whole area) as a
     background job with a progress bar (the page and the API start it). The code is checked
     before any job exists: a malformed one is refused, an unknown or out-of-scope one answers 404."""
-    from cleanheat.regions.scope import region_named, user_prefix
     region = region_named(user, code)
     prefix, label = (region.prefix, region.name) if region else ("", "全市")
     job = Job.objects.create(kind="sizing", user=user, region_scope=user_prefix(user), params={"prefix": prefix},
@@ -146,7 +147,6 @@ def start_job(user, code: str = ""):
 
 
 def _run_job(job):
-    from cleanheat.audit.services import record
     jobs.save(job, status="running")
     stats = size_region(job.params.get("prefix", ""), progress=jobs.reporter(job.pk))
     message = summary(stats)
@@ -182,10 +182,6 @@ def undersized(prefix: str = "") -> list[tuple]:
 def sizing_rollup(region) -> dict:
     """The stored batch results per child unit of `region` (and its total): households sized,
     design load, seasonal heat, allocated units too small, households with no fitting model."""
-    from django.db.models import Count, Sum
-    from django.db.models.functions import Substr
-
-    from cleanheat.regions import codes
     unit_length = codes.PREFIX_LENGTH[min(region.level + 1, codes.VILLAGE)]
     demand_rows = (EnergyDemand.objects.filter(code_q("household__village_id", region.prefix), household__archived=False)
                    .annotate(unit=Substr("household__village_id", 1, unit_length)).values("unit")

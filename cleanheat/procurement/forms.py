@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from cleanheat.versions import keep_shown_values
 
 from .models import CatalogModel, CountyContract
-from .services import CATALOG_VALUES, catalog_problems
+from .catalog_rules import CATALOG_VALUES, catalog_problems
 
 
 class CatalogModelForm(forms.ModelForm):

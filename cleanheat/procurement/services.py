@@ -1,9 +1,7 @@
 """Every procurement write: tender catalog (import and edit), county contracts, allocations.
 UI, API, commands and the demo all come through here; each write is atomic and leaves history."""
 import json
-import math
 import re
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -16,37 +14,68 @@ from cleanheat import inputs
 from cleanheat.access import has_perm
 from cleanheat.accounts import roles
 from cleanheat.audit.services import record
-from cleanheat.sheets.cells import as_text
-from cleanheat.sheets.headers import column_letter, is_total_row, normalise_header
-from cleanheat.sheets.reader import read_rows
-from cleanheat.ledger import history, services as ledger
+from cleanheat.ledger import history
+from cleanheat.ledger import services as ledger
 from cleanheat.ledger.choices import STATE_ORDER, Channel, ElectricDevice, LifecycleState
 from cleanheat.ledger.models import Household
 from cleanheat.regions.scope import user_prefix
+from cleanheat.sheets.cells import as_text
+from cleanheat.sheets.headers import column_letter, is_total_row, normalise_header
+from cleanheat.sheets.reader import read_rows
 from cleanheat.versions import StaleEdit, row_version
 
-from .models import (HEAT_PUMP_TYPES, PATH_OF_TYPE, AdvisorConfig, Allocation, CatalogModel, ContractLine,
-                     CountyClimate, CountyContract, EnvelopeType, EquipmentType, TenderLot)
+from . import batch, sizing
+from .catalog_rules import CATALOG_VALUES, Problem, catalog_problems, model_problems, problem_errors, unusable_models
+from .models import (
+    PATH_OF_TYPE,
+    AdvisorConfig,
+    Allocation,
+    CatalogModel,
+    ContractLine,
+    CountyClimate,
+    CountyContract,
+    EnvelopeType,
+    EquipmentType,
+    TenderLot,
+)
 
 DATA = Path(__file__).resolve().parent / "data" / "xinzhou-2022-procurement.json"
 INSTALLED = STATE_ORDER.index(LifecycleState.INSTALLED)
 # What a contract line outside the caller's area answers: the same as one that does not exist.
 LINE_NOT_FOUND = "未找到该合同明细"
-
-# A rating point's values and their names in messages.
-RATING_KEYS = {"t": "温度t（℃）", "kw": "制热量kw（kW）", "cop": "COP"}
-# Rating points (GB/T 25127.2: +7 … −25 ℃; ground-source units −30 ℃) and lowest operating
-# temperatures lie well inside this span; a value outside it is a typo.
-PLAUSIBLE_TEMP_C = (-50, 30)
-LOW_TEMP_TYPES = {"ashp_water", "ashp_air"}   # 低温空气源热泵 are rated at −12 ℃ or colder (GB/T 25127.2)
-LOW_TEMP_RATING_C = -12
-EFFICIENCY_GRADES = (1, 5)                    # 能效等级 1–5
-# The values checked on every write, and again before every calculation.
-CATALOG_VALUES = ["equipment_type", "rated_capacity_kw", "rating_points", "seasonal_efficiency",
-                  "min_operating_temp_c", "efficiency_grade", "unit_price", "install_price", "warranty_years"]
-REQUIRED_VALUES = {"equipment_type", "rated_capacity_kw", "rating_points", "seasonal_efficiency", "unit_price",
-                   "install_price", "warranty_years"}
-
+MAX_QUANTITY = 1_000_000  # units of one model in one county's contract: far above any, within the database's integer
+CONTRACT_TEXTS = ("contract_no", "vendor", "title", "note")
+# The tender's results sheet: our template's headers and the other spellings seen.
+CATALOG_COLUMNS = [  # field, header in our template, other spellings seen in tender result sheets
+    ("tender_no", "招标编号", ["项目编号", "招标项目编号"]),
+    ("lot_code", "标段", ["包号", "标包", "分包"]),
+    ("lot_name", "标段名称", ["包名称", "分包名称"]),
+    ("vendor", "中标企业", ["中标人", "中标单位", "供应商", "中标供应商", "生产企业"]),
+    ("equipment_type", "设备类型", ["产品类型", "设备类别"]),
+    ("model_name", "型号", ["规格型号", "产品型号", "设备型号"]),
+    ("rated_capacity_kw", "名义制热量kW", ["额定制热量kW", "制热量kW", "额定功率kW", "额定热功率kW"]),
+    ("cap_7", "7℃制热量kW", []), ("cop_7", "7℃COP", []),
+    ("cap_-12", "-12℃制热量kW", ["零下12℃制热量kW"]), ("cop_-12", "-12℃COP", ["零下12℃COP"]),
+    ("cap_-20", "-20℃制热量kW", ["零下20℃制热量kW"]), ("cop_-20", "-20℃COP", ["零下20℃COP"]),
+    ("cap_-25", "-25℃制热量kW", ["零下25℃制热量kW"]), ("cop_-25", "-25℃COP", ["零下25℃COP"]),
+    ("seasonal_efficiency", "季节能效", ["季节性能系数", "APF", "HSPF", "热效率", "制热季节性能系数"]),
+    ("min_operating_temp_c", "最低运行温度℃", ["最低工作温度℃", "最低运行环境温度℃"]),
+    ("efficiency_grade", "能效等级", ["能效级别"]),
+    ("unit_price", "设备单价元", ["中标单价元", "单价元", "中标价元", "设备单价"]),
+    ("install_price", "安装费元", ["安装费用元", "安装价格元"]),
+    ("warranty_years", "质保年限", ["质保期年", "质保期"]),
+    ("repair_contact", "维修服务电话", ["售后电话", "维修电话", "服务电话"]),
+    ("year", "年度", ["招标年度"]),
+    ("county_code", "招标县区划代码", ["县区划代码"]),
+]
+REQUIRED = ["tender_no", "lot_code", "vendor", "equipment_type", "model_name", "rated_capacity_kw",
+            "seasonal_efficiency", "unit_price"]
+RATING_TEMPS = [7, -12, -20, -25]
+IMPORT_VALUES = [*CATALOG_VALUES, "vendor", "model_name", "repair_contact"]
+_HEADERS = {}
+for _field, _header, _others in CATALOG_COLUMNS:
+    for _name in [_header, *_others]:
+        _HEADERS[normalise_header(_name).replace("℃", "").replace("°c", "").replace("kw", "").replace("元", "")] = _field
 
 # ---- reference data (climate, envelopes, parameters, the demo catalog)
 
@@ -106,143 +135,6 @@ def visible_lines(user):
     return ContractLine.objects.filter(contract__county_code__startswith=_county_prefix(user))
 
 
-# ---- catalog values: one set of rules for the API, the edit form, the admin, the import and the
-# calculation (which skips a stored model that breaks them rather than fail)
-
-@dataclass(frozen=True)
-class Problem:
-    """What is wrong with one catalog value. `reason` reads after the value's name, so the API and
-    the forms can name the field, and the import its row and column."""
-    field: str
-    reason: str
-    point: int | None = None    # index in rating_points
-    key: str = ""               # t / kw / cop (or an unknown key) of that point
-
-    def __str__(self):
-        label = CatalogModel._meta.get_field(self.field).verbose_name
-        if self.point is None:
-            return f"“{label}”{self.reason}"
-        what = f"的{RATING_KEYS.get(self.key, f'“{self.key}”')}" if self.key else ""
-        return f"“{label}”第{self.point + 1}个工况{what}{self.reason}"
-
-
-def _not_a_number(value) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        return "应为数字"
-    if not (value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)):
-        return "应为有限的数字，不能是NaN或无穷大"
-    return None
-
-
-def _temperature_reason(value) -> str | None:
-    low, high = PLAUSIBLE_TEMP_C
-    return None if low <= value <= high else f"应在{low}℃到{high}℃之间"
-
-
-def _value_reason(name, value, kind) -> str | None:
-    if value is None:
-        return "不能为空" if name in REQUIRED_VALUES else None
-    if name == "equipment_type":
-        return None if value in EquipmentType.values else f"“{value}”不是有效的设备类型"
-    if name not in CATALOG_VALUES:
-        return None   # text: Django's limits check it
-    if reason := _not_a_number(value):
-        return reason
-    if name in ("rated_capacity_kw", "seasonal_efficiency") and value <= 0:
-        return "应大于0"
-    if name == "seasonal_efficiency" and kind is not None and kind not in HEAT_PUMP_TYPES and value > 1:
-        return "应在0到1之间（锅炉、电暖器填热效率，如0.92，直热式电暖器填1；热泵才填COP）"
-    if name in ("unit_price", "install_price", "warranty_years") and value < 0:
-        return "不能为负数"
-    if name == "min_operating_temp_c":
-        return _temperature_reason(value)
-    if name == "efficiency_grade" and (value != int(value) or not EFFICIENCY_GRADES[0] <= value <= EFFICIENCY_GRADES[1]):
-        return f"应为{EFFICIENCY_GRADES[0]}到{EFFICIENCY_GRADES[1]}级"
-    return None
-
-
-def _point_reason(key, value) -> str | None:
-    if value is None:
-        return "不能为空"
-    if reason := _not_a_number(value):
-        return reason
-    if key == "t":
-        return _temperature_reason(value)
-    return "应大于0" if value <= 0 else None
-
-
-def _rating_point_problems(points) -> list[Problem]:
-    if points is None:
-        return [Problem("rating_points", "不能为空（没有额定工况数据时填 []）")]
-    if not isinstance(points, list):
-        return [Problem("rating_points", "应为工况列表，每个工况含t、kw、cop三项（没有额定工况数据时填 []）")]
-    problems, seen = [], {}
-    for i, point in enumerate(points):
-        if not isinstance(point, dict):
-            problems.append(Problem("rating_points", "应为含t、kw、cop三项的对象", i))
-            continue
-        problems += [Problem("rating_points", "不是可识别的项，只能填t、kw、cop", i, str(key))
-                     for key in sorted(point.keys() - RATING_KEYS.keys(), key=str)]
-        problems += [Problem("rating_points", reason, i, key) for key in RATING_KEYS
-                     if (reason := _point_reason(key, point.get(key)))]
-        t = point.get("t")
-        if _point_reason("t", t) is None:
-            if t in seen:
-                problems.append(Problem("rating_points", f"与第{seen[t] + 1}个工况相同", i, "t"))
-            seen.setdefault(t, i)
-    return problems
-
-
-def catalog_value_problems(name: str, value, kind: str | None = None) -> list[Problem]:
-    """Problems of one value; `kind` (the equipment type) None checks what holds for every type."""
-    if name == "rating_points":
-        return _rating_point_problems(value)
-    reason = _value_reason(name, value, kind)
-    return [Problem(name, reason)] if reason else []
-
-
-def _field_limits(values: dict, names: list[str]) -> list[Problem]:
-    """Django's own limits of the model's fields (digits, decimal places, lengths)."""
-    exact = {n: Decimal(str(values[n])) if isinstance(values[n], float) else values[n] for n in names}
-    try:
-        CatalogModel(**exact).clean_fields(
-            exclude=[f.name for f in CatalogModel._meta.fields if f.name not in names])
-    except ValidationError as error:
-        return [Problem(name, "；".join(messages)) for name, messages in error.message_dict.items()]
-    return []
-
-
-def catalog_problems(values: dict) -> list[Problem]:
-    """Everything wrong with these values of a catalog model (some or all of its fields)."""
-    kind = values.get("equipment_type")
-    problems = [p for name, value in values.items() for p in catalog_value_problems(name, value, kind)]
-    wrong = {p.field for p in problems}
-    if kind in LOW_TEMP_TYPES and "rating_points" in values and "rating_points" not in wrong \
-            and not any(p["t"] <= LOW_TEMP_RATING_C for p in values["rating_points"]):
-        problems.append(Problem("rating_points", f"缺少−{-LOW_TEMP_RATING_C}℃（或更低温度）的工况：低温空气源热泵"
-                                                 f"须填写该工况的制热量和COP（GB/T 25127.2）"))
-    fields = {f.name for f in CatalogModel._meta.fields}
-    return problems + _field_limits(values, [n for n in values if n in fields and n not in wrong])
-
-
-def model_problems(model: CatalogModel) -> list[Problem]:
-    return catalog_problems({name: getattr(model, name) for name in CATALOG_VALUES})
-
-
-def problem_errors(problems: list[Problem]) -> dict[str, list[str]]:
-    """{field: [messages]}, as a ValidationError takes them."""
-    errors = {}
-    for problem in problems:
-        errors.setdefault(problem.field, []).append(str(problem))
-    return errors
-
-
-def unusable_models(models) -> list[tuple[CatalogModel, str]]:
-    """Stored models that break the catalog rules (saved before they existed, or by a way round
-    them), with what is wrong: the calculation skips them, the pages tell those who can fix them."""
-    return [(m, "；".join(map(str, problems))) for m in models if (problems := model_problems(m))]
-
-
 def catalog_warnings(user) -> list[tuple[CatalogModel, str]]:
     """For those who can fix the catalog: the active models the calculation skips, and why."""
     if not has_perm(user, roles.CATALOG):
@@ -251,38 +143,6 @@ def catalog_warnings(user) -> list[tuple[CatalogModel, str]]:
 
 
 # ---- the tender's results sheet
-
-CATALOG_COLUMNS = [  # field, header in our template, other spellings seen in tender result sheets
-    ("tender_no", "招标编号", ["项目编号", "招标项目编号"]),
-    ("lot_code", "标段", ["包号", "标包", "分包"]),
-    ("lot_name", "标段名称", ["包名称", "分包名称"]),
-    ("vendor", "中标企业", ["中标人", "中标单位", "供应商", "中标供应商", "生产企业"]),
-    ("equipment_type", "设备类型", ["产品类型", "设备类别"]),
-    ("model_name", "型号", ["规格型号", "产品型号", "设备型号"]),
-    ("rated_capacity_kw", "名义制热量kW", ["额定制热量kW", "制热量kW", "额定功率kW", "额定热功率kW"]),
-    ("cap_7", "7℃制热量kW", []), ("cop_7", "7℃COP", []),
-    ("cap_-12", "-12℃制热量kW", ["零下12℃制热量kW"]), ("cop_-12", "-12℃COP", ["零下12℃COP"]),
-    ("cap_-20", "-20℃制热量kW", ["零下20℃制热量kW"]), ("cop_-20", "-20℃COP", ["零下20℃COP"]),
-    ("cap_-25", "-25℃制热量kW", ["零下25℃制热量kW"]), ("cop_-25", "-25℃COP", ["零下25℃COP"]),
-    ("seasonal_efficiency", "季节能效", ["季节性能系数", "APF", "HSPF", "热效率", "制热季节性能系数"]),
-    ("min_operating_temp_c", "最低运行温度℃", ["最低工作温度℃", "最低运行环境温度℃"]),
-    ("efficiency_grade", "能效等级", ["能效级别"]),
-    ("unit_price", "设备单价元", ["中标单价元", "单价元", "中标价元", "设备单价"]),
-    ("install_price", "安装费元", ["安装费用元", "安装价格元"]),
-    ("warranty_years", "质保年限", ["质保期年", "质保期"]),
-    ("repair_contact", "维修服务电话", ["售后电话", "维修电话", "服务电话"]),
-    ("year", "年度", ["招标年度"]),
-    ("county_code", "招标县区划代码", ["县区划代码"]),
-]
-REQUIRED = ["tender_no", "lot_code", "vendor", "equipment_type", "model_name", "rated_capacity_kw",
-            "seasonal_efficiency", "unit_price"]
-RATING_TEMPS = [7, -12, -20, -25]
-IMPORT_VALUES = [*CATALOG_VALUES, "vendor", "model_name", "repair_contact"]
-_HEADERS = {}
-for _field, _header, _others in CATALOG_COLUMNS:
-    for _name in [_header, *_others]:
-        _HEADERS[normalise_header(_name).replace("℃", "").replace("°c", "").replace("kw", "").replace("元", "")] = _field
-
 
 def _catalog_field(header) -> str | None:
     key = normalise_header(header).replace("℃", "").replace("°c", "").replace("kw", "").replace("元", "")
@@ -466,10 +326,6 @@ def update_catalog_model(model: CatalogModel, data: dict, *, user=None, expected
 
 # ---- county contracts
 
-MAX_QUANTITY = 1_000_000  # units of one model in one county's contract: far above any, within the database's integer
-CONTRACT_TEXTS = ("contract_no", "vendor", "title", "note")
-
-
 @transaction.atomic
 def create_contract(data: dict, lines: list[dict], *, user=None) -> CountyContract:
     """data: county_code, contract_no, vendor, title, signed_on, delivery_until, status, note;
@@ -622,7 +478,6 @@ def allocate(household: Household, line: ContractLine, *, user=None, channel=Cha
 
 def _refresh_advice(household):
     """Keep the stored sizing of this household (rollups) in step with its allocation."""
-    from . import batch, sizing
     try:
         batch.size_region(household.village_id, household_ids=[household.pk])
     except sizing.MissingData:

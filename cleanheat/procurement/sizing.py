@@ -20,7 +20,7 @@ from cleanheat.rules.models import GasContract, HeatSource, RuleConfig
 from . import heatload, selection
 from .models import (ADVISOR_LIMITS, CLIMATE_LIMITS, ENVELOPE_FIELDS, ENVELOPE_LIMITS, AdvisorConfig, CatalogModel,
                      CountyClimate, EnvelopeType, GridCapacity)
-from .services import unusable_models
+from .catalog_rules import unusable_models
 
 log = logging.getLogger(__name__)
 

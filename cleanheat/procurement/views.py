@@ -19,7 +19,7 @@ from cleanheat.regions.models import Region
 from cleanheat.regions.scope import counties_for, require_in_scope, user_prefix
 from cleanheat.versions import StaleEdit, changes_seen, rebased_data
 
-from . import advisor, batch, services, sizing, xlsx
+from . import advisor, batch, catalog_rules, services, sizing, xlsx
 from .forms import CatalogModelForm, ContractForm, ReleaseForm
 from .models import Allocation, CatalogModel, CountyContract, TenderLot
 
@@ -48,7 +48,7 @@ def catalog_page(request):
     prefix = user_prefix(request.user)[:6]
     lots = list(TenderLot.objects.filter(Q(county_code="") | Q(county_code__startswith=prefix))
                 .prefetch_related("models").order_by("-year", "tender_no", "code"))
-    for model, problems in services.unusable_models(m for lot in lots for m in lot.models.all()):
+    for model, problems in catalog_rules.unusable_models(m for lot in lots for m in lot.models.all()):
         model.problems = problems   # shown instead of data the page cannot read
     return render(request, "procurement/catalog.html", {"lots": lots})
 

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.http import Http404
 
 from .codes import COUNTY, PREFIX_LENGTH, full_code, prefix_upper_bound
+from .models import Region
 
 NOTHING = "-"  # a prefix no code starts with
 
@@ -41,7 +42,6 @@ def narrowing_prefix(prefix: str) -> str:
     """The prefix to filter by, or '' when it already covers every region in the database (a
     city-wide user of a single-city installation): an all-covering range filter only misleads the
     query planner into sorting the whole ledger."""
-    from .models import Region
     if prefix and prefix != NOTHING and len(prefix) <= 4 and \
             not Region.objects.exclude(code__startswith=prefix).exists():
         return ""
@@ -53,7 +53,6 @@ def region_named(user, code: str):
     checked before anything is started for it; None (the whole database) for a city-wide superuser
     who names none. A malformed code is refused (ValidationError on "region"); an unknown one and one
     outside the scope answer alike, 404, so that neither reveals what lies outside the scope."""
-    from .models import Region  # here, as in narrowing_prefix
     code = (code or "").strip() or user_prefix(user)
     if code == NOTHING:
         raise Http404("未找到")
@@ -69,7 +68,6 @@ def region_named(user, code: str):
 
 def counties_for(user) -> list:
     """The counties within the user's scope (the county pickers of the ledger and procurement pages)."""
-    from .models import Region  # here, as in narrowing_prefix
     prefix = user_prefix(user)
     return [r for r in Region.objects.filter(level=COUNTY)
             if r.code.startswith(prefix[:6]) and prefix != NOTHING]

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from cleanheat.ledger.choices import STATE_ORDER, HeatingPath, LifecycleState
 from cleanheat.ledger.models import Household, LifecycleEvent, MaintenanceRecord
+from cleanheat.procurement.batch import undersized
 from cleanheat.regions.scope import code_q
 
 from . import checks, engine
@@ -139,7 +140,6 @@ def _retrofit(households, config):
 
 def _sizing(prefix):
     """Allocated units too small for the household's design load (§四.2: sized to the demand)."""
-    from cleanheat.procurement.batch import undersized
     out = []
     for pk, no, village, load, cap, model in undersized(prefix):
         what = f"设计工况制热量{cap:.1f} kW" if cap == cap else "没有不高于设计温度的额定工况数据"

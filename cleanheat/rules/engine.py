@@ -9,13 +9,15 @@ from datetime import date
 from django.db.models import Sum
 from django.utils import timezone
 
-from cleanheat.ledger.choices import STATE_ORDER, HeatingPath, LifecycleState
+from cleanheat.ledger import lifecycle
+from cleanheat.ledger.choices import HeatingPath, LifecycleState
+from cleanheat.ledger.models import Household
 
 from . import checks
 from .models import GasContract, HeatingSeason, RuleConfig
 
-CONFIRMED = STATE_ORDER.index(LifecycleState.CONFIRMED)
-INSTALLED = STATE_ORDER.index(LifecycleState.INSTALLED)
+CONFIRMED = lifecycle.index(LifecycleState.CONFIRMED)
+INSTALLED = lifecycle.index(LifecycleState.INSTALLED)
 
 
 class _Batch:
@@ -78,7 +80,6 @@ def gas_demand_m3(area, config) -> float:
 
 
 def _contract_demand(contract, index: float, exclude_pk=None) -> float:
-    from cleanheat.ledger.models import Household
     covered = Household.objects.filter(village_id__in=[v.code for v in contract.villages.all()],
                                        heating_path=HeatingPath.GAS, archived=False) \
         .exclude(state=LifecycleState.CONFIRMED)
@@ -131,7 +132,7 @@ def for_state(household, *, path, village_code, area, state, heat_source, consen
               entering: bool = False) -> dict:
     """Rules about a household being in `state` with these values: {field: message}."""
     errors = {}
-    index = STATE_ORDER.index(state)
+    index = lifecycle.index(state)
     if path == HeatingPath.GAS and index > CONFIRMED and entering:
         if problem := gas_problem(household, village_code, area):
             errors["heating_path"] = problem
@@ -153,7 +154,7 @@ def for_transition(household, to_state: str, today: date) -> dict:
             errors["to_state"] = problem
     if to_state == LifecycleState.REMOVED and (problem := checks.removal_consent(household.removal_consent_on)):
         errors.setdefault("to_state", problem)
-    entering = STATE_ORDER.index(household.state) == CONFIRMED
+    entering = lifecycle.index(household.state) == CONFIRMED
     for field, message in for_state(household, path=household.heating_path, village_code=household.village_id,
                                     area=household.heated_area, state=to_state, heat_source=household.heat_source,
                                     entering=entering).items():

@@ -5,7 +5,12 @@ from datetime import date
 from pathlib import Path
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, IntegerField, Sum
+from django.db.models.functions import Cast
+
+from cleanheat.ledger.choices import HeatingPath, LifecycleState
+from cleanheat.ledger.models import Household, MaintenanceRecord
+from cleanheat.regions.models import Region
 
 from .models import GasContract, HeatingSeason, HeatSource, RuleConfig
 
@@ -41,9 +46,6 @@ def demo_heat_sources(counties) -> dict:
 
 def demo_gas_contracts(spec: dict) -> None:
     """A contract per county covering its coal-to-gas villages, with some headroom."""
-    from cleanheat.ledger.choices import HeatingPath, LifecycleState
-    from cleanheat.ledger.models import Household
-    from cleanheat.regions.models import Region
     index = float(spec["gas_index_m3_per_m2"])
     rows = (Household.objects.filter(heating_path=HeatingPath.GAS, archived=False)
             .exclude(state=LifecycleState.CONFIRMED).values("village_id").annotate(a=Sum("heated_area")))
@@ -61,9 +63,6 @@ def demo_gas_contracts(spec: dict) -> None:
 
 def demo_breaches() -> None:
     """A few realistic breaches per rule, so the compliance view has something to show."""
-    from cleanheat.ledger.choices import HeatingPath, LifecycleState
-    from cleanheat.ledger.models import Household, MaintenanceRecord
-
     def pick(qs, n):
         return list(qs.order_by("household_no").values_list("pk", flat=True)[:n])
 
@@ -92,6 +91,4 @@ def demo_breaches() -> None:
 
 
 def models_F_times(field, factor):
-    from django.db.models import F, IntegerField
-    from django.db.models.functions import Cast
     return Cast(F(field) * factor, IntegerField())

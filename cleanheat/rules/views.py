@@ -1,18 +1,23 @@
 import tempfile
 
 import xlsxwriter
+from django.db.models import Count, Q, Sum
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, render
 
 from cleanheat.access import requires, user_prefix
 from cleanheat.accounts.roles import EXPORT, VIEW
 from cleanheat.audit.services import record
+from cleanheat.ledger.choices import HeatingPath, LifecycleState
+from cleanheat.ledger.models import Household
 from cleanheat.procurement.services import catalog_warnings
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import require_in_scope
 
 from . import compliance
+from .engine import config_for
+from .models import GasContract, HeatSource
 
 
 def _region(request, code):
@@ -71,13 +76,6 @@ def compliance_export(request, code):
 @requires(VIEW)
 def registers_page(request):
     """Heat sources and gas contracts with what depends on them (maintained in the system admin)."""
-    from django.db.models import Count, Q, Sum
-
-    from cleanheat.ledger.choices import HeatingPath, LifecycleState
-    from cleanheat.ledger.models import Household
-
-    from .engine import config_for
-    from .models import GasContract, HeatSource
     prefix = user_prefix(request.user)
     config = config_for(codes.full_code(prefix[:4] or "1409"))
     grades = config.grades()

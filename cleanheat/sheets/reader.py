@@ -12,6 +12,7 @@ import threading
 import zipfile
 from pathlib import Path
 
+import fastexcel
 import polars as pl
 from python_calamine import CalamineWorkbook
 
@@ -77,7 +78,6 @@ def read_table(path) -> tuple[str, pl.DataFrame]:
 
 
 def _read_fast(path):
-    import fastexcel
     reader = fastexcel.read_excel(str(path))
     for name in reader.sheet_names:
         frame = reader.load_sheet(name, header_row=None, dtypes="string").to_polars()

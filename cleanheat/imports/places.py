@@ -1,0 +1,65 @@
+"""Villages named the way clerks write them (county, township, village names or the 12-digit code)."""
+from collections import defaultdict
+
+from cleanheat.access import user_prefix
+from cleanheat.ledger import identity
+from cleanheat.regions import codes
+from cleanheat.regions.models import Region
+
+LOCATION_FIELDS = ("county", "township", "village", "village_code")
+
+
+def plain(text) -> str:
+    """A cell's text as names are compared: trimmed, full-width folded."""
+    return identity.normalise_text(text)
+
+
+class VillageFinder:
+    """Villages named the way clerks write them, within the uploader's scope."""
+
+    def __init__(self, user, villages):
+        prefix = user_prefix(user)
+        self.by_triple, self.by_pair, self.by_name = {}, defaultdict(list), defaultdict(list)
+        names = dict(Region.objects.filter(level__in=(codes.COUNTY, codes.TOWNSHIP)).values_list("code", "name"))
+        for code, village in villages.items():
+            if not code.startswith(prefix):
+                continue
+            county, township = names.get(codes.full_code(code[:6]), ""), names.get(codes.full_code(code[:9]), "")
+            key = plain(village.name)
+            self.by_triple[(plain(county), plain(township), key)] = code
+            self.by_pair[(plain(township), key)].append(code)
+            self.by_name[key].append(code)
+
+    def find(self, county, township, village):
+        village = plain(village)
+        if not village:
+            raise ValueError("未填写村（社区）名称或村区划代码")
+        if county and township and (code := self.by_triple.get((plain(county), plain(township), village))):
+            return code
+        candidates = self.by_pair.get((plain(township), village), []) if township else self.by_name.get(village, [])
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            where = f"{township}" if township else ""
+            raise ValueError(f"在您的管辖范围内找不到村（社区）“{where}{village}”，请核对名称或填写村区划代码")
+        raise ValueError(f"“{village}”在您的管辖范围内有{len(candidates)}个同名村，请同时填写乡镇或填写村区划代码")
+
+
+def village_of(values: dict, finder: VillageFinder):
+    """The village code a row names (by code or by names), None if it names none; ValueError if unclear."""
+    code = plain(values.get("village_code", ""))
+    if code:
+        if not (code.isdigit() and len(code) == 12):
+            raise ValueError(f"村区划代码“{code}”应为12位数字")
+        return code
+    if any(values.get(f) for f in ("county", "township", "village")):
+        return finder.find(values.get("county", ""), values.get("township", ""), values.get("village", ""))
+    return None
+
+
+def location_column(col_of: dict):
+    """The column a problem with the row's place is reported on."""
+    for f in ("village_code", "village", "township", "county"):
+        if f in col_of:
+            return col_of[f]
+    return None

@@ -1,0 +1,355 @@
+"""Column by column: recognise the rows of a sheet that are plainly new, valid households, and
+those that leave an existing household as it is, without checking them one by one.
+
+A row is only recognised when each of its values is one the ledger accepts — the ledger's own field
+cleaner (`cleaning.clean_field`) judges each distinct value of a column once — and no rule needs
+the row's context (duplicates, updates). Every other row is left to the per-row checks (`rows`),
+which phrase the messages; the tests hold both ways to the same verdict for every row.
+"""
+import itertools
+from collections import Counter
+from dataclasses import dataclass, field
+
+import polars as pl
+from django.utils import timezone
+
+from cleanheat import inputs, pii
+from cleanheat.access import scope_filter
+from cleanheat.ledger import columns as columns_check, identity, lifecycle, services
+from cleanheat.ledger.bulk import NewColumns
+from cleanheat.ledger.choices import HeatingPath, LifecycleState
+from cleanheat.ledger.cleaning import ADDRESS_LENGTH, NAME_LENGTH, clean_field, enum_value
+from cleanheat.ledger.models import Household
+from cleanheat.ledger.records import PII_FIELDS
+from cleanheat.regions import codes
+from cleanheat.regions.scope import in_scope
+from cleanheat.rules import engine as rules_engine
+from cleanheat.sheets.cells import as_date
+
+from .places import LOCATION_FIELDS, plain
+
+# Fields whose few distinct values are each checked once by the ledger's field cleaner.
+BY_VALUE = ["household_size", "is_dibao", "is_tekun", "is_tuopin", "is_canji", "heated_area", "structure",
+            "envelope_retrofitted", "envelope_gain_pct", "original_facility", "heating_path", "electric_device",
+            "heat_source", "removal_consent_on"]
+DEFAULTS = {f.name: getattr(f.get_default(), "value", f.get_default())
+            for f in Household._meta.concrete_fields if f.name in BY_VALUE}
+DEFAULTS["heat_source"] = None
+# Stored values the unchanged check compares with (attnames of Household).
+STORED = ["pk", "household_no", "village_id", "householder_name", "id_number_masked", "id_number_hash", "phone_masked",
+          "phone_hash", "bank_account_masked", "bank_account_hash", "address", "household_size", "is_dibao",
+          "is_tekun", "is_tuopin", "is_canji", "heated_area", "structure", "envelope_retrofitted",
+          "envelope_gain_pct", "original_facility", "heating_path", "electric_device", "heat_source_id",
+          "removal_consent_on", "state"]
+ONE_PASS = 2000  # more rows than this naming households: one pass over the scope instead of lookups by number
+BAD = object()   # a value the ledger refuses
+
+
+@dataclass
+class Screen:
+    ok: list                         # per row: a new household passing every check
+    slow: list                       # indexes of rows to check one by one
+    gas: list                        # indexes of rows passing everything but the gas volume check
+    villages: list
+    cleaned: dict                    # field → per-row values (Python form)
+    ids: list
+    id_hashes: list
+    phones: list
+    banks: list
+    unchanged: list = field(default_factory=list)   # indexes of rows naming households they leave as they are
+
+    def new_columns(self, numbers) -> NewColumns:
+        """The recognised new households as the ledger's bulk path takes them (numbers: Excel rows)."""
+        keep = [i for i, ok in enumerate(self.ok) if ok]
+
+        def pick(column):
+            return [column[i] for i in keep]
+        values = {f if f != "heat_source" else "heat_source_id": pick(column) for f, column in self.cleaned.items()
+                  if f != "state_date"}
+        values["village_id"] = pick(self.villages)
+        values["heat_source_id"] = [s.pk if s is not None else None for s in values["heat_source_id"]]
+        values["id_number_hash"] = pick(self.id_hashes)
+        # encrypted and masked while writing, so that the database works on one chunk meanwhile
+        secrets = {"id_number": pick(self.ids), "phone": [v or "" for v in pick(self.phones)],
+                   "bank_account": [v or "" for v in pick(self.banks)]}
+        return NewColumns(values=values, secrets=secrets, state_dates=pick(self.cleaned["state_date"]),
+                          order=pick(numbers))
+
+
+class Sheet:
+    """The data rows' columns by field, and the verdict so far (`ok`) of each row."""
+
+    def __init__(self, data: pl.DataFrame, columns: dict, user, lookups, finder):
+        self.n, self.user, self.lookups, self.finder = data.height, user, lookups, finder
+        self.cell = {f: data.get_column(f"c{c}") for c, f in columns.items()}
+        self.ok = [True] * self.n
+        self.today = timezone.localdate()
+        self._lists = {}
+
+    def values(self, f) -> list:
+        """The column as a Python list, made once ([None] * n for a column the sheet lacks)."""
+        if f not in self._lists:
+            self._lists[f] = self.cell[f].to_list() if f in self.cell else [None] * self.n
+        return self._lists[f]
+
+    def refuse(self, mask) -> None:
+        if any(mask):
+            for i, bad in enumerate(mask):
+                if bad:
+                    self.ok[i] = False
+
+
+def screen(data, columns, user, lookups, finder) -> Screen:
+    """The gas volume check, which counts the rows above, is left to the caller (`Screen.gas`)."""
+    sheet = Sheet(data, columns, user, lookups, finder)
+    if "household_no" in sheet.cell:
+        sheet.refuse(sheet.cell["household_no"].is_not_null().to_list())
+    villages = _places(sheet)
+    holder, addresses = _texts(sheet)
+    ids, id_hashes = _id_numbers(sheet)
+    cleaned = _by_value(sheet)
+    states, state_dates = _states(sheet)
+    gas = _rules(sheet, villages, cleaned, states)
+    cleaned.update(householder_name=holder, address=addresses, state=states, state_date=state_dates)
+    gas_set = set(gas)
+    slow = [i for i in range(sheet.n) if not sheet.ok[i] and i not in gas_set]
+    result = Screen(ok=sheet.ok, slow=slow, gas=gas, villages=villages, cleaned=cleaned, ids=ids,
+                    id_hashes=id_hashes, phones=sheet.values("phone"), banks=sheet.values("bank_account"))
+    if "household_no" in sheet.cell:
+        result.unchanged = _unchanged(result, sheet)
+        if result.unchanged:
+            skip = set(result.unchanged)
+            result.slow = [i for i in slow if i not in skip]
+    return result
+
+
+def _places(sheet: Sheet) -> list:
+    """Each row's village code: by code, or by names within the uploader's scope (None: refused)."""
+    by_code, by_names = {None: None}, {}
+    codes_, counties = sheet.values("village_code"), sheet.values("county")
+    townships, names = sheet.values("township"), sheet.values("village")
+    for raw in set(codes_) - {None}:
+        code = plain(raw)
+        region = sheet.lookups.villages.get(code)
+        by_code[raw] = code if region is not None and region.level == codes.VILLAGE and in_scope(sheet.user, code) \
+            else None
+    villages = list(map(by_code.__getitem__, codes_))
+    if None in villages:  # rows without a code name their village (or nothing: refused)
+        for i, code in enumerate(villages):
+            if code is None and not codes_[i] and (counties[i] or townships[i] or names[i]):
+                key = (counties[i] or "", townships[i] or "", names[i] or "")
+                if key not in by_names:
+                    try:
+                        by_names[key] = sheet.finder.find(*key)
+                    except ValueError:
+                        by_names[key] = None
+                villages[i] = by_names[key]
+        sheet.refuse([code is None for code in villages])
+    return villages
+
+
+def _texts(sheet: Sheet):
+    """Householder names and addresses as the ledger keeps them."""
+    holder = list(map(one_line, sheet.values("householder_name")))
+    sheet.refuse([v is BAD or not v or len(v) > NAME_LENGTH for v in holder])
+    addresses = list(map(one_line, sheet.values("address")))
+    sheet.refuse([v is BAD or len(v) > ADDRESS_LENGTH for v in addresses])
+    return holder, addresses
+
+
+def _id_numbers(sheet: Sheet):
+    """ID numbers (normalised) and their keyed hashes; a number repeated in the file or heading an
+    active household leaves the row to the per-row checks. Phones and bank accounts by pattern."""
+    n = sheet.n
+    ids_raw = sheet.cell.get("id_number", pl.Series([None] * n, dtype=pl.String))
+    plain_ids = columns_check.plain_id_numbers(ids_raw, sheet.today).to_list()
+    ids = ids_raw.str.to_uppercase().to_list()
+    for i, checked in enumerate(plain_ids):
+        if not checked:
+            sheet.ok[i] = False
+            try:  # still needed for the duplicate check below; a masked one (our export's) never counts
+                ids[i] = identity.normalise_id_number(ids[i]) if ids[i] and "*" not in ids[i] else None
+            except ValueError:
+                ids[i] = None
+    id_hashes = pii.blind_index_many([v or "" for v in ids], "id")
+    counted = Counter(h for h in id_hashes if h)
+    sheet.refuse([bool(h) and (counted[h] > 1 or h in sheet.lookups.holders) for h in id_hashes])
+    for f, pattern in (("phone", r"^1[3-9][0-9]{9}$"), ("bank_account", r"^[0-9]{12,30}$")):
+        if f in sheet.cell:
+            sheet.refuse((sheet.cell[f].is_not_null() & ~columns_check.matches(sheet.cell[f], pattern)).to_list())
+    return ids, id_hashes
+
+
+def _by_value(sheet: Sheet) -> dict:
+    """Fields with few distinct values: each value judged once by the ledger's field cleaner."""
+    cleaned = {}
+    for f in BY_VALUE:
+        column = sheet.values(f)
+        judged, bad = {None: DEFAULTS[f]}, False
+        for value in set(column) - {None}:
+            try:
+                judged[value] = clean_field(f, value, user=sheet.user, lookups=sheet.lookups)
+            except ValueError:
+                judged[value], bad = BAD, True
+        cleaned[f] = list(map(judged.__getitem__, column))
+        if bad:
+            sheet.refuse([v is BAD for v in cleaned[f]])
+    for f in services.REQUIRED_ON_CREATE:
+        if f in BY_VALUE:
+            sheet.refuse([v is None for v in sheet.values(f)])
+    return cleaned
+
+
+def _states(sheet: Sheet):
+    """Lifecycle states a new household may start at, and the days they were reached (not in the future)."""
+    state_of, date_of = {None: lifecycle.FIRST}, {None: None}
+    for value in set(sheet.values("state")) - {None}:
+        try:
+            state = enum_value(value, LifecycleState, "改造状态")
+            if lifecycle.may_start_at(state):
+                state_of[value] = state
+        except ValueError:
+            pass
+    for value in set(sheet.values("state_date")) - {None}:
+        try:
+            day = as_date(value)
+            if day <= sheet.today:
+                date_of[value] = day
+        except ValueError:
+            pass
+    states = [state_of.get(v, BAD) for v in sheet.values("state")]
+    state_dates = [date_of.get(v, BAD) for v in sheet.values("state_date")]
+    sheet.refuse([a is BAD or b is BAD for a, b in zip(states, state_dates)])
+    return states, state_dates
+
+
+def _rules(sheet: Sheet, villages, cleaned, states) -> list:
+    """The rules that read several fields, judged once per combination; returns the rows whose gas
+    volume is left to count in file order."""
+    rules, gas = {}, []
+    paths, devices, sources = cleaned["heating_path"], cleaned["electric_device"], cleaned["heat_source"]
+    retrofitted, gains = cleaned["envelope_retrofitted"], cleaned["envelope_gain_pct"]
+    electric, gas_path = HeatingPath.ELECTRIC.value, HeatingPath.GAS.value
+    for i in itertools.compress(range(sheet.n), sheet.ok):
+        path, state = paths[i], states[i]
+        if path != electric:
+            devices[i] = ""
+        elif not devices[i] and state != lifecycle.FIRST:
+            sheet.ok[i] = False
+            continue
+        source = sources[i]
+        key = (path, state, source.pk if source else None, retrofitted[i], gains[i], villages[i][:4])
+        problem = rules.get(key)
+        if problem is None:
+            gas_volume = path == gas_path and state != lifecycle.FIRST
+            problem = rules[key] = bool(
+                rules_engine.retrofit_problem(key[3], key[4], villages[i])
+                or (not gas_volume and rules_engine.for_state(None, path=path, village_code=villages[i], area=0,
+                                                              state=state, heat_source=source, entering=True)))
+        if problem:
+            sheet.ok[i] = False
+        elif path == gas_path and state != lifecycle.FIRST:
+            sheet.ok[i] = False
+            gas.append(i)
+    return gas
+
+
+def _unchanged(screen_: Screen, sheet: Sheet) -> list:
+    """Rows naming an existing household (by its number) whose every filled-in cell already equals
+    the ledger — a re-imported export, say — and on which no rule objects: answered without the
+    per-row checks, which would find nothing to write. Anything else stays with those checks."""
+    numbers = [(v if v.isascii() and v.isdigit() else plain(v)) if v else "" for v in sheet.values("household_no")]
+    counted = Counter(numbers)
+    wanted = {no for no, count in counted.items() if no and count == 1}
+    candidates = [i for i in screen_.slow if numbers[i] in wanted]
+    if not candidates:
+        return []
+    texts = {f: sheet.values(f) for f in ("householder_name", "address", "id_number", "phone", "bank_account",
+                                          "state", *LOCATION_FIELDS, *BY_VALUE)}
+    scoped = scope_filter(Household.objects.filter(archived=False), sheet.user, "village_id").values_list(*STORED)
+    index_of = {numbers[i]: i for i in candidates}
+    if len(candidates) > ONE_PASS:  # a county's or the city's export: one pass over the scope, row by row
+        stored = (row for row in scoped.iterator(chunk_size=20000) if row[1] in index_of)
+    else:
+        stored = (row for chunk in chunks(sorted(index_of), 500) for row in scoped.filter(household_no__in=chunk))
+    return sorted(_unchanged_of(stored, index_of, screen_, texts, sheet.lookups))
+
+
+def _unchanged_of(stored, index_of, screen_, texts, lookups):
+    at = {name: k for k, name in enumerate(STORED)}
+    rules = {}
+    for row in stored:
+        i = index_of[row[1]]
+        path = row[at["heating_path"]] if texts["heating_path"][i] is None else screen_.cleaned["heating_path"][i]
+        if not _same_as_stored(row, i, path, screen_, texts, at):
+            continue
+        # the rules the service applies to the household as it stands
+        state, village = row[at["state"]], row[at["village_id"]]
+        key = (path, state, row[at["electric_device"]], row[at["heat_source_id"]], row[at["envelope_retrofitted"]],
+               row[at["envelope_gain_pct"]], village[:4])
+        if key not in rules:
+            source = lookups.heat_source(key[3]) if key[3] is not None else None
+            rules[key] = not (
+                (path == HeatingPath.ELECTRIC and not key[2] and lifecycle.index(state) >= 1)
+                or rules_engine.retrofit_problem(key[4], key[5], village)
+                or rules_engine.for_state(None, path=path, village_code=village, area=row[at["heated_area"]],
+                                          state=state, heat_source=source, entering=False))
+        if rules[key]:
+            yield i
+
+
+def _same_as_stored(row, i, path, screen_, texts, at) -> bool:
+    """Every filled-in cell of row i equals the stored household `row`."""
+    cleaned = screen_.cleaned
+    if cleaned["state_date"][i] is BAD:
+        return False
+    if any(texts[f][i] for f in LOCATION_FIELDS) and screen_.villages[i] != row[at["village_id"]]:
+        return False
+    for f in ("householder_name", "address"):
+        if texts[f][i] and cleaned[f][i] != row[at[f]]:
+            return False
+    if not all(_same_secret(texts[f][i], f, row[at[f"{f}_masked"]], row[at[f"{f}_hash"]]) for f in PII_FIELDS):
+        return False
+    if path != HeatingPath.ELECTRIC and row[at["electric_device"]]:
+        return False  # the service would clear a device type left on another path: a change
+    for f in BY_VALUE:
+        value = cleaned[f][i]
+        if value is BAD:
+            return False
+        if texts[f][i] is None:
+            continue
+        if f == "heat_source":
+            same = value.pk == row[at["heat_source_id"]]
+        elif f == "electric_device" and path != HeatingPath.ELECTRIC:
+            same = row[at[f]] == ""  # the service drops a device type on other paths
+        else:
+            same = value == row[at[f]]
+        if not same:
+            return False
+    if (text := texts["state"][i]) is not None:
+        try:
+            return enum_value(text, LifecycleState, "改造状态") == row[at["state"]]
+        except ValueError:
+            return False
+    return True
+
+
+def _same_secret(text, f, masked, stored_hash) -> bool:
+    if not text or text == masked:
+        return True  # empty, or the mask our own export writes: unchanged
+    try:  # the ledger's own normalising, then the keyed hash it stores
+        return pii.blind_index(clean_field(f, text), PII_FIELDS[f][0]) == stored_hash
+    except ValueError:
+        return False
+
+
+def one_line(text):
+    """A text cell as the ledger keeps it (one line); BAD where the ledger refuses a character."""
+    if not text:
+        return ""
+    return BAD if inputs.unprintable(text) else " ".join(text.split())
+
+
+def chunks(items, size):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
