@@ -235,3 +235,12 @@ def test_a_village_of_another_county_is_refused_without_its_name(county_clerk):
         services.create_household(household_data(village=village.code), user=county_clerk)
     (message,) = refused.value.message_dict["village"]
     assert "管辖范围" in message and village.name not in message
+
+
+@pytest.mark.parametrize("line", ["abc", "", "1e3", "１２"])
+def test_a_malformed_contract_line_on_the_allocation_form_is_told_not_a_crash(client, county_clerk, line):
+    household = electric_household_of_a()
+    client.force_login(county_clerk)
+    page = client.post(f"/households/{household.household_no}/allocate/", {"line": line}, follow=True)
+    assert page.status_code == 200 and "请选择要分配的合同明细" in page_messages(page)
+    assert not household.allocations.exists()

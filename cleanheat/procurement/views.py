@@ -176,7 +176,11 @@ def advice_print(request, household_no):
 @requires(roles.ALLOCATE)
 def allocate(request, household_no):
     household = scoped_household(request.user, household_no)
-    line = get_object_or_404(services.visible_lines(request.user), pk=request.POST.get("line") or 0)
+    line_id = request.POST.get("line", "")
+    if not (line_id.isascii() and line_id.isdigit()):
+        messages.error(request, "请选择要分配的合同明细")
+        return redirect("advice", household_no=household.household_no)
+    line = get_object_or_404(services.visible_lines(request.user), pk=line_id)
     try:
         services.allocate(household, line, user=request.user, channel=Channel.UI)
         messages.success(request, f"已分配：{line.model}（合同{line.contract.contract_no}）")
