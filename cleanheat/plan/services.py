@@ -94,8 +94,9 @@ def set_target(county_plan: CountyPlan, heating_path: str, households, *, user, 
         raise ValidationError({"path": [f"“{inputs.shown(heating_path)}”不是有效的取暖路径"]})
     if not reason:
         raise ValidationError({"reason": ["修改计划目标须填写原因"]})
-    target, _ = Target.objects.get_or_create(county_plan=county_plan, heating_path=heating_path,
-                                             defaults={"households": 0})
+    # locked, so that two editors' changes are both kept with the old value each really replaced
+    target, _ = Target.objects.select_for_update().get_or_create(county_plan=county_plan, heating_path=heating_path,
+                                                                 defaults={"households": 0})
     if target.households == households:
         return
     PlanChange.objects.create(plan=county_plan.plan, user=user, reason=reason,
