@@ -10,6 +10,7 @@ from cleanheat.audit.services import HolderElsewhere
 from cleanheat.ledger import identity, lifecycle, records, services
 from cleanheat.ledger.choices import LifecycleState
 from cleanheat.ledger.cleaning import Lookups, enum_value
+from cleanheat.ledger.labels import state_label
 from cleanheat.ledger.models import Household
 from cleanheat.rules import engine as rules_engine
 from cleanheat.sheets.cells import as_date, as_text
@@ -47,10 +48,6 @@ class RowContext:
 
     def __post_init__(self):
         self.col_of = {f: c for c, f in self.columns.items()}
-
-
-def state_label(step):
-    return str(LifecycleState(step).label)
 
 
 def check_row(row: list, number: int, context: RowContext) -> RowResult:

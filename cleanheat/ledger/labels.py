@@ -23,6 +23,11 @@ def field_label(name: str) -> str:
     return str(Household._meta.get_field(name).verbose_name)
 
 
+def state_label(step: str) -> str:
+    """A lifecycle step as a person reads it (the `label` the lifecycle rule's messages take)."""
+    return str(LifecycleState(step).label)
+
+
 def display_value(name: str, value: str, heat_sources: dict | None = None) -> str:
     """A stored history value as a person reads it (choice codes become their labels).
     heat_sources: {id: name} already loaded for a list (None: looked up)."""

@@ -24,7 +24,7 @@ from cleanheat.versions import Change, StaleEdit
 from . import history, identity, lifecycle
 from .choices import Channel, HeatingPath, LifecycleState
 from .cleaning import CLEANERS, Context, Lookups
-from .labels import field_label, history_lines
+from .labels import field_label, history_lines, state_label
 from .models import Household, LifecycleEvent, MaintenanceRecord
 from .records import REASON_LENGTH, lifecycle_event, new_household, next_household_numbers, set_values
 
@@ -44,10 +44,6 @@ CLEARABLE = {"phone", "bank_account", "address", "electric_device", "heat_source
 HOLDER_ELSEWHERE = "该身份证号已在其他地区登记为户主，请联系县级管理员核实"
 STALE_MESSAGE = "此户已被他人修改，您的修改未保存。请核对他人的修改后重新提交。"
 REVEAL_PERMISSION = {"id_number": "pii.reveal_id", "phone": "pii.reveal_phone", "bank_account": "pii.reveal_bank"}
-
-
-def state_label(step: str) -> str:
-    return str(LifecycleState(step).label)
 
 
 def clean_household_data(data: dict, *, instance: Household | None = None, user=None,
