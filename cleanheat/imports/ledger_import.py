@@ -141,10 +141,10 @@ class VillageFinder:
             if not code.startswith(prefix):
                 continue
             county, township = names.get(codes.full_code(code[:6]), ""), names.get(codes.full_code(code[:9]), "")
-            key = _plain(village.name)
-            self.by_triple[(_plain(county), _plain(township), key)] = code
-            self.by_pair[(_plain(township), key)].append(code)
-            self.by_name[key].append(code)
+            for key in dict.fromkeys(_plain(name) for name in village.match_names()):  # 奇村村委会, 奇村
+                self.by_triple[(_plain(county), _plain(township), key)] = code
+                self.by_pair[(_plain(township), key)].append(code)
+                self.by_name[key].append(code)
 
     def find(self, county, township, village):
         village = _plain(village)
