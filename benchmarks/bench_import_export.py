@@ -67,16 +67,14 @@ def _reset_database(db_url):
 def empty_ledger_with_regions():
     """Regions, users, rule data, heat sources and gas contracts of the demo; no households."""
     from django.contrib.auth import get_user_model
-    from cleanheat.demo.loader import REGIONS_CSV, ensure_demo_users, read_config
-    from cleanheat.ledger import demo
-    from cleanheat.regions.loader import load_regions, read_csv
+    from cleanheat.demo.loader import ensure_demo_users, load_demo_regions, read_config
     from cleanheat.regions.models import Region
     from cleanheat.ledger.models import Household
     from cleanheat.rules.loader import demo_heat_sources, load_rules, read_rules
     from cleanheat.rules.models import GasContract
     cfg = read_config()
     load_rules(read_rules())
-    load_regions(read_csv(REGIONS_CSV) + demo.build_regions(cfg))
+    load_demo_regions(cfg)
     demo_heat_sources(list(cfg["counties"]))
     for county in cfg["counties"]:  # enough gas for every coal-to-gas household of the file
         contract = GasContract.objects.create(name=f"{county}基准测试供气合同", gas_company="基准", county_code=county,
@@ -89,7 +87,6 @@ def empty_ledger_with_regions():
 
 def step_make_file(args):
     setup_django(args.db_url, fresh=True)
-    from collections import defaultdict
     import xlsxwriter
     from cleanheat.sheets.headers import TEMPLATE_HEADERS
     from cleanheat.imports.xlsx import TEMPLATE_FIELDS
@@ -97,9 +94,7 @@ def step_make_file(args):
     from cleanheat.ledger.choices import ElectricDevice, HeatingPath, LifecycleState, OriginalFacility, Structure
     from cleanheat.regions.models import Region
     _, cfg = empty_ledger_with_regions()
-    villages = defaultdict(list)
-    for code in Region.objects.filter(level=4).values_list("code", flat=True).order_by("code"):
-        villages[code[:6]].append(code)
+    villages = demo.village_weights(cfg, Region.objects.filter(level=4).order_by("code").values_list("code", "kind"))
     label = {e: {m.value: str(m.label) for m in e} for e in (Structure, OriginalFacility, HeatingPath, ElectricDevice, LifecycleState)}
     started = time.perf_counter()
     wb = xlsxwriter.Workbook(str(args.file), {"constant_memory": True})

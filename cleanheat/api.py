@@ -26,6 +26,7 @@ from cleanheat.ledger.identity import looks_like_identifier
 from cleanheat.ledger.queries import household_queryset, scoped_household
 from cleanheat.ledger.rollup import region_rollup
 from cleanheat.procurement.api import router as procurement_router
+from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import require_in_scope, user_prefix
 from cleanheat.versions import StaleEdit, etag, expected_version
@@ -139,6 +140,7 @@ class Pages(PageNumberPagination):
 class RegionOut(Schema):
     code: str
     name: str
+    short_name: str = ""
     level: int
     kind: str
     parent: str | None
@@ -245,7 +247,8 @@ class HouseholdFilters(Schema):
 
 
 def _region_out(r: Region) -> dict:
-    return {"code": r.code, "name": r.name, "level": r.level, "kind": r.kind, "parent": r.parent_id}
+    return {"code": r.code, "name": r.name, "short_name": r.short_name, "level": r.level, "kind": r.kind,
+            "parent": r.parent_id}
 
 
 def _scoped_region(request, code) -> Region:
@@ -263,7 +266,7 @@ def list_regions(request, parent: str = ""):
         regions = _scoped_region(request, parent).children.all()
     else:
         regions = Region.objects.filter(code=prefix.ljust(12, "0")) if prefix else \
-            Region.objects.filter(parent__isnull=True)
+            Region.objects.filter(level=codes.CITY)
     return [_region_out(r) for r in regions if r.code.startswith(prefix)]
 
 

@@ -114,6 +114,12 @@ def test_column_checks_give_the_same_answer_as_row_by_row_checks(tmp_path):
     contract.villages.set(villages)
     rows = _messy_rows(random.Random(7), villages, existing, foreign_id, sources)
     others = list(Household.objects.filter(village__code__startswith="140902", archived=False)[1:4])
+    # updates no rule objects to (the county's heat source is downgraded below), so the sheet surely has some
+    plain = list(Household.objects.filter(village__code__startswith="140902", archived=False,
+                                          heat_source__isnull=True).order_by("-pk")[:4])
+    assert len(plain) == 4
+    rows += [template_row(household_no=h.household_no, **change) for h, change in zip(plain, (
+        {"phone": "13900005555"}, {"household_size": "6"}, {"structure": "砖木"}, {"address": "新门牌"}))]
     rows += [template_row(household_no=others[0].household_no, address="新地址"),       # an update
              template_row(household_no=others[1].household_no),                         # nothing changes
              template_row(id_number=services.reveal(others[2], "id_number", user=clerk, reason="测试"),

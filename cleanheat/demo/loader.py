@@ -22,12 +22,10 @@ from cleanheat.ledger.models import Household, HouseholdChange, HouseholdNumberS
 from cleanheat.plan.services import load_plan
 from cleanheat.procurement.demo import load_demo_procurement
 from cleanheat.regions.codes import VILLAGE
-from cleanheat.regions.loader import load_regions, read_csv
-from cleanheat.regions.models import Region
+from cleanheat.regions.loader import load_city, read_city
 from cleanheat.rules.loader import demo_breaches, demo_gas_contracts, demo_heat_sources, load_rules, read_rules
 
 DATA = Path(__file__).resolve().parent / "data" / "xinzhou-2022-demo.json"
-REGIONS_CSV = Path(__file__).resolve().parents[1] / "regions" / "data" / "140900-xinzhou.csv"
 BATCH = 5000
 
 
@@ -82,6 +80,15 @@ def _flush(batch):
     bulk.insert(HouseholdChange, changes)
 
 
+def load_demo_regions(cfg: dict) -> dict:
+    """The real regions of the demo's city (vendored statistical codes) and the demo's weight of
+    each of the data file's villages: {county: {village code: weight}}."""
+    city = cfg["city"][:4]
+    load_city(city, apply_changes=True)
+    rows = sorted((r["code"], r["kind"]) for r in read_city(city) if r["level"] == VILLAGE)
+    return demo.village_weights(cfg, rows)
+
+
 def ensure_demo_users(cfg: dict) -> list[dict]:
     """Organisations and one demo user per role, with sensible scopes (idempotent)."""
     for spec in cfg["organisations"]:
@@ -103,11 +110,8 @@ def load_demo(cfg: dict, scale: float = 1.0, progress=None) -> int:
     """Load regions, households and demo users; returns households written."""
     rules = read_rules()
     load_rules(rules)
-    load_regions(read_csv(REGIONS_CSV) + demo.build_regions(cfg))
+    villages = load_demo_regions(cfg)
     sources = demo_heat_sources(list(cfg["counties"]))
-    villages = defaultdict(list)
-    for code in Region.objects.filter(level=VILLAGE).values_list("code", flat=True).order_by("code"):
-        villages[code[:6]].append(code)
     serial, batch, written = defaultdict(int), [], 0
     for rec in demo.generate_households(cfg, villages, scale):
         serial[rec["county"]] += 1

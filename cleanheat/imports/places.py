@@ -25,10 +25,10 @@ class VillageFinder:
             if not code.startswith(prefix):
                 continue
             county, township = names.get(codes.full_code(code[:6]), ""), names.get(codes.full_code(code[:9]), "")
-            key = plain(village.name)
-            self.by_triple[(plain(county), plain(township), key)] = code
-            self.by_pair[(plain(township), key)].append(code)
-            self.by_name[key].append(code)
+            for key in dict.fromkeys(plain(name) for name in village.match_names()):  # 奇村村委会, 奇村
+                self.by_triple[(plain(county), plain(township), key)] = code
+                self.by_pair[(plain(township), key)].append(code)
+                self.by_name[key].append(code)
 
     def find(self, county, township, village):
         village = plain(village)

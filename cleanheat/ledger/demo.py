@@ -1,7 +1,9 @@
-"""Deterministic synthetic Xinzhou demo: townships, villages and households (no Django).
+"""Deterministic synthetic Xinzhou demo households on the real townships and villages (no Django).
 
-Everything comes from the config file and a fixed seed, so two runs give identical data.
-People are invented; ID numbers carry a valid checksum and their household's county code.
+Everything comes from the config file, the regions given and a fixed seed, so two runs give
+identical data. Each county's households are spread over its villages in proportion to the
+villages' weights (by kind, from the config). People are invented; ID numbers carry a valid
+checksum and their household's county code.
 """
 import random
 from datetime import date, timedelta
@@ -12,21 +14,38 @@ SURNAMES = ("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋�
             "苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦")
 GIVEN = ("建国志强秀英桂兰玉梅海燕春生俊峰丽娟红霞德福永胜淑珍文华明亮晓东国庆金凤云龙宝山"
          "瑞芳素琴振华二虎满仓翠花保平兰英长青来顺润生小军")
-PLACE = ("东西南北上下前后大小新旧高寨沟河庄堡峪坪湾岭泉口头家店营滩梁峁川林石柳杨槐")
-STREET_NAMES = ("新建路", "长征街", "秀容", "云中路", "九原街", "七一路", "和平街", "光明路", "建设路", "城关")
 STRUCTURE_MIX = {"brick_concrete": 55, "brick_wood": 25, "adobe": 12, "stone": 5, "frame": 3}
 FACILITY_MIX = {"coal_stove": 45, "tunuanqi": 35, "kang": 15, "coal_boiler": 5}
 ORDER = ["confirmed", "selected", "installing", "installed", "accepted", "proven", "removed"]
 
 
-def split_exact(total: int, weights: dict) -> dict:
-    """Largest-remainder split of `total` in proportion to `weights`; sums exactly."""
+def split_exact(total: int, weights: dict, ties: dict | None = None) -> dict:
+    """Largest-remainder split of `total` in proportion to `weights`; sums exactly. Equal
+    remainders go first to the keys ranked lowest in `ties` (default: the keys' own order)."""
     wsum = sum(weights.values())
     raw = {k: total * w / wsum for k, w in weights.items()}
     out = {k: int(v) for k, v in raw.items()}
-    for k in sorted(raw, key=lambda k: (out[k] - raw[k], k))[: total - sum(out.values())]:
+    rank = ties or {k: k for k in weights}
+    for k in sorted(raw, key=lambda k: (out[k] - raw[k], rank[k]))[: total - sum(out.values())]:
         out[k] += 1
     return out
+
+
+def village_weights(cfg: dict, villages) -> dict:
+    """{county: {village code: weight}} from (code, kind) pairs and the config's weight per kind."""
+    weights = cfg["village_weights"]
+    out: dict = {}
+    for code, kind in villages:
+        out.setdefault(code[:6], {})[code] = weights.get(kind, 1)
+    return out
+
+
+def spread(n: int, weights: dict, rng) -> list:
+    """`n` village codes, each village appearing its weighted share of `n` times (within one)."""
+    order = list(weights)
+    rng.shuffle(order)  # which villages get the odd household when the shares tie
+    counts = split_exact(n, weights, ties={k: i for i, k in enumerate(order)})
+    return [code for code in weights for _ in range(counts[code])]
 
 
 def county_path_counts(cfg: dict, scale: float = 1.0) -> dict:
@@ -41,36 +60,6 @@ def county_path_counts(cfg: dict, scale: float = 1.0) -> dict:
 
 def _name(rng, chars, n):
     return "".join(rng.choice(chars) for _ in range(n))
-
-
-def build_regions(cfg: dict) -> list[dict]:
-    """Synthetic townships (街道 001–, 镇 101–, 乡 201–) and villages (社区 001–, 村 201–)."""
-    rng = random.Random(cfg["seed"])
-    rows, lo, hi = [], *cfg["villages_per_township"]
-    for county, spec in cfg["counties"].items():
-        streets, towns = spec["streets"], spec["towns"]
-        kinds = ["街道"] * streets + ["镇"] * towns + ["乡"] * (spec["townships"] - streets - towns)
-        used = set()
-        serial = {"街道": 0, "镇": 100, "乡": 200}
-        for kind in kinds:
-            serial[kind] += 1
-            tcode = f"{county}{serial[kind]:03d}000"
-            while True:
-                tname = (rng.choice(STREET_NAMES) if kind == "街道" else _name(rng, PLACE, 2)) + kind
-                if tname not in used:
-                    used.add(tname)
-                    break
-            rows.append({"code": tcode, "name": tname, "kind": kind})
-            vnames = set()
-            for i in range(rng.randint(lo // 2, hi // 2) if kind == "街道" else rng.randint(lo, hi)):
-                vcode = tcode[:9] + (f"{i + 1:03d}" if kind == "街道" else f"{200 + i + 1:03d}")
-                while True:
-                    vname = _name(rng, PLACE, 2) + ("社区" if kind == "街道" else "村")
-                    if vname not in vnames:
-                        vnames.add(vname)
-                        break
-                rows.append({"code": vcode, "name": vname, "kind": "社区" if kind == "街道" else "村"})
-    return rows
 
 
 def _weighted(rng, mix: dict):
@@ -105,7 +94,8 @@ def _state_dates(rng, year: int, state: str) -> list[tuple[str, date]]:
 
 
 def generate_households(cfg: dict, villages: dict, scale: float = 1.0):
-    """Yield one dict per household. `villages` maps county code → list of village codes."""
+    """Yield one dict per household, village by village. `villages` maps county code →
+    {village code: weight} (see village_weights)."""
     rng = random.Random(cfg["seed"] + 1)
     used_ids: set = set()
     year = cfg["year"]
@@ -113,9 +103,7 @@ def generate_households(cfg: dict, villages: dict, scale: float = 1.0):
         address_code = cfg.get("id_address_code", {}).get(county, county)
         pool = [p for p, n in paths.items() for _ in range(n)]
         rng.shuffle(pool)
-        vlist = villages[county]
-        vweights = [rng.uniform(0.3, 1.7) for _ in vlist]
-        chosen = rng.choices(vlist, weights=vweights, k=len(pool))
+        chosen = spread(len(pool), villages[county], rng)
         for path, village in zip(pool, chosen):
             state = _weighted(rng, cfg["state_mix"])
             device = ""

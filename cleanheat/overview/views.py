@@ -11,7 +11,7 @@ from cleanheat.ledger.queries import household_queryset
 from cleanheat.ledger.rollup import region_rollup
 from cleanheat.procurement.batch import sizing_rollup
 from cleanheat.regions import codes
-from cleanheat.regions.models import Region
+from cleanheat.regions.models import Region, RegionSource
 from cleanheat.regions.scope import NOTHING, require_in_scope, user_prefix
 
 
@@ -34,7 +34,8 @@ def region_page(request, code):
     require_in_scope(request.user, region.code)
     context = {"region": region, "ancestors": [a for a in region.ancestors()
                                                if a.code.startswith(user_prefix(request.user))],
-               "rollup": region_rollup(region), "sizing": sizing_rollup(region)}
+               "rollup": region_rollup(region), "sizing": sizing_rollup(region),
+               "region_source": RegionSource.objects.filter(city_code=region.code[:4]).first()}
     if region.level == codes.VILLAGE:
         context["households"] = household_queryset(request.user, region=region.code)[:200]
     return render(request, "regions/region.html", context)

@@ -6,10 +6,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404
 
-from .codes import COUNTY, PREFIX_LENGTH, full_code, prefix_upper_bound
+from .codes import COUNTY, PREFIX_LENGTH, PROVINCE, full_code, prefix_upper_bound
 from .models import Region
 
 NOTHING = "-"  # a prefix no code starts with
+NAMED_LENGTHS = {n for level, n in PREFIX_LENGTH.items() if level != PROVINCE}  # city … village
 
 
 def user_prefix(user) -> str:
@@ -41,9 +42,9 @@ def require_in_scope(user, code: str) -> None:
 def narrowing_prefix(prefix: str) -> str:
     """The prefix to filter by, or '' when it already covers every region in the database (a
     city-wide user of a single-city installation): an all-covering range filter only misleads the
-    query planner into sorting the whole ledger."""
+    query planner into sorting the whole ledger. The province row above the city holds no households."""
     if prefix and prefix != NOTHING and len(prefix) <= 4 and \
-            not Region.objects.exclude(code__startswith=prefix).exists():
+            not Region.objects.exclude(code__startswith=prefix).exclude(level=PROVINCE).exists():
         return ""
     return prefix
 
@@ -58,7 +59,7 @@ def region_named(user, code: str):
         raise Http404("未找到")
     if not code:
         return None
-    if not (code.isascii() and code.isdigit() and len(code) in PREFIX_LENGTH.values()):
+    if not (code.isascii() and code.isdigit() and len(code) in NAMED_LENGTHS):
         raise ValidationError({"region": [f"区划代码“{code[:20]}”应为12位数字（或其4、6、9位前缀）"]})
     region = Region.objects.filter(code=full_code(code)).first()
     if region is None or code not in (region.code, region.prefix) or not in_scope(user, region.code):
