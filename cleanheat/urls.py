@@ -28,6 +28,7 @@ urlpatterns = [
     path("compliance/<str:code>/export.xlsx", rules.compliance_export, name="compliance_export"),
     path("plan/", plan.plan_page, name="plan"),
     path("plan/schedule/<str:county_code>/", plan.schedule_page, name="schedule"),
+    path("plan/townships/<str:county_code>/", plan.township_targets_page, name="township_targets"),
     path("dispatch/", plan.dispatch_page, name="dispatch"),
     path("dispatch/<int:report_id>/", plan.dispatch_report, name="dispatch_report"),
     path("dashboard/", plan.dashboard_page, name="dashboard_home"),

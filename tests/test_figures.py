@@ -97,6 +97,13 @@ def test_cached_pages_equal_fresh_ones_after_every_kind_of_write(client, demo_cf
     contract = procurement.create_contract({"county_code": "140902", "contract_no": "F-1", "vendor": model.vendor,
                                             "title": "缓存测试"}, [{"model": model, "quantity": 5}])
 
+    def move_one_target():
+        split = plan.township_breakdown(cp)
+        first, second = sorted(t for t in split if split[t].get("electric"))[:2]
+        moved = {(t, p): n for t, per in split.items() for p, n in per.items()}
+        moved[(first, "electric")] -= 1
+        moved[(second, "electric")] += 1
+        plan.set_township_targets(cp, moved, user=county_admin)
     writes = [
         ("transition", lambda: ledger.transition(xinfu.filter(state="installed").first(), "installing",
                                                  user=admin, reason="复核未完工")),
@@ -111,6 +118,7 @@ def test_cached_pages_equal_fresh_ones_after_every_kind_of_write(client, demo_cf
         ("batch sizing", lambda: size_region("140902")),
         ("county target", lambda: plan.set_target(cp, "electric", cp.targets.get(heating_path="electric").households
                                                   + 7, user=admin, reason="增补")),
+        ("township breakdown", move_one_target),
         ("heat source register", lambda: HeatSource.objects.filter(pk=source.pk).update(kind="waste_heat", grade="D")),
         ("bulk update outside the services", lambda: Household.objects.filter(
             pk=xinfu.filter(state="confirmed").first().pk).update(heating_path="gas")),

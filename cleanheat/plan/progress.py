@@ -13,7 +13,6 @@ from cleanheat.ledger.models import LifecycleEvent
 from cleanheat.ledger.rollup import add_counts, counts_by_unit
 from cleanheat.regions.scope import code_q
 
-from . import schedule as scheduling
 from .models import CountyPlan, ScheduleEntry
 
 
@@ -65,12 +64,3 @@ def county_targets(plan, prefix: str, path: str | None = None) -> dict:
             "entries": {k[1]: v for k, v in entries.items() if k[0] == cp.pk},
         }
     return out
-
-
-def expected_by(county: dict, start: date, on: date) -> tuple[int, int]:
-    """Installed and accepted households the county's schedule expects by `on`."""
-    installed = accepted = 0
-    for entries in county["entries"].values():
-        installed += scheduling.planned_by([(e.checkpoint, e.installed) for e in entries], start, on)
-        accepted += scheduling.planned_by([(e.checkpoint, e.accepted) for e in entries], start, on)
-    return installed, accepted
