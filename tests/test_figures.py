@@ -214,3 +214,4 @@ def test_a_past_date_progress_is_cached_and_correct():
     assert again == first and first and not [q for q in queries if "ledger_lifecycleevent" in q["sql"]]
     caches["figures"].clear()
     assert counts_on("1409", 6, date(2022, 8, 31)) == first
+
