@@ -9,9 +9,9 @@ reports it through changed()). Then:
   one of an autocommit statement), so the new data and the new token become visible together
   (SQLite has one writer at a time, so this costs no concurrency);
 - on PostgreSQL, it is replaced right after the transaction commits (replacing it inside would make
-  every writer wait on that one row while, say, an import holds it for minutes); a reader that read
-  the old token in the instant between commit and replacement may store a figure under it, but no one
-  asks for that token afterwards;
+  every writer wait on that one row while, say, an import holds it for minutes); in the instant
+  between commit and replacement a reader may still be given the figures of before the write, and
+  whatever it stores under the old token is never asked for again;
 - either way, the writing connection itself reads no cached figure until it commits
   (has_uncommitted_change), since it sees its own changes and no one else does yet.
 """

@@ -5,9 +5,9 @@ from django.http import FileResponse
 from django.shortcuts import get_object_or_404, render
 
 from cleanheat.access import requires, user_prefix
-from cleanheat.ledger.rollup import slow_to_count
 from cleanheat.accounts.roles import EXPORT, VIEW
 from cleanheat.audit.services import record
+from cleanheat.ledger.rollup import slow_to_count
 from cleanheat.procurement.services import catalog_warnings
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
