@@ -11,6 +11,8 @@ from contextlib import contextmanager
 
 from django.db import connection, models
 
+from cleanheat.figures import watch
+
 NEEDS_PREP = (models.DateTimeField, models.DateField, models.DecimalField, models.JSONField, models.UUIDField)
 RESERVE_IN_BACKGROUND = 10000  # ids; fewer are quicker to take than a second connection is to open
 
@@ -83,6 +85,7 @@ def insert(model, objs: list) -> None:
             with cur.cursor.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy:
                 for obj in objs:
                     copy.write_row([getattr(obj, a) for a in attnames])
+        _copied(table)
         return
     preps = [(i, f) for i, f in enumerate(fields) if isinstance(f, NEEDS_PREP)]
     rows = []
@@ -95,6 +98,12 @@ def insert(model, objs: list) -> None:
     cols = ", ".join(f'"{c}"' for c in columns)
     with connection.cursor() as cur:
         cur.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({placeholders})', rows)
+
+
+def _copied(table: str) -> None:
+    """COPY goes past Django's cursor, where cached figures notice writes: tell them."""
+    if watch.writes_source(f'INSERT INTO "{table}"'):
+        watch.changed(connection)
 
 
 def insert_rows(model, attnames: list[str], rows) -> None:
@@ -111,6 +120,7 @@ def insert_rows(model, attnames: list[str], rows) -> None:
             with raw.copy(f'COPY "{table}" ({cols}) FROM STDIN', writer=QueuedLibpqWriter(raw)) as copy:
                 for row in rows:
                     copy.write_row(row)
+            _copied(table)
             return
         placeholders = ", ".join(["%s"] * len(columns))
         cur.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({placeholders})', rows)

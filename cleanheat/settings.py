@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "cleanheat.procurement",
     "cleanheat.overview",
     "cleanheat.demo",
+    "cleanheat.figures",
 ]
 
 MIDDLEWARE = [
@@ -159,12 +160,22 @@ FORMAT_MODULE_PATH = ["cleanheat.formats"]
 
 # Progress of background jobs is shared through the cache; a file cache works across the
 # processes of one server without extra services (set a Redis cache for several servers).
+# "figures": rollups, dashboards and compliance results, keyed by the ledger's generation token
+# (cleanheat/figures), which lives in the database: a file cache per server stays correct.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": str(DATA_DIR / "cache"),
-    }
+    },
+    "figures": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache-figures"),
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    },
 }
+# A region page whose figures are not cached yet and that covers at least this many households
+# answers at once and loads its figures in a second request, with a "computing" indicator.
+CLEANHEAT_DEFER_FIGURES_FROM = int(os.environ.get("CLEANHEAT_DEFER_FIGURES_FROM", 20000))
 # Run imports/exports inline instead of in a worker thread (tests).
 CLEANHEAT_TASKS_SYNC = os.environ.get("CLEANHEAT_TASKS_SYNC") == "1"
 # Request size limits, answered 413: form and JSON bodies (Django's own setting), uploaded sheets.

@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import caches
 
 from cleanheat.demo.loader import load_demo, read_config
 
@@ -13,7 +14,10 @@ def _isolated_files(settings, tmp_path):
     """Uploads, reports and exports go to a per-test folder; jobs run inline."""
     settings.DATA_DIR = tmp_path
     settings.CLEANHEAT_TASKS_SYNC = True
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+                       "figures": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "figures"}}
+    caches["figures"].clear()  # locmem keeps its data across tests of one process
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,11 @@ import os
 import shutil
 
 import pytest
+from django.core.cache import caches
 
 from cleanheat.ledger.models import Household
 from cleanheat.regions.models import Region
+from cleanheat.rules import compliance
 
 from .conftest import PASSWORD, make_user
 
@@ -263,3 +265,26 @@ def test_reveal_language_switch_print_and_api_docs_work_under_the_content_securi
     page.goto(f"{live_server.url}/api/docs")  # Swagger UI from the ninja package's static files
     page.wait_for_selector(".swagger-ui .opblock-summary-path")
     assert "/api/households" in page.locator(".swagger-ui").inner_text()
+
+
+# ---- a large page not yet computed: the indicator, then the figures (cleanheat/figures)
+
+def test_a_large_uncached_page_shows_computing_then_its_figures(page, live_server, demo_data, settings):
+    settings.CLEANHEAT_DEFER_FIGURES_FROM = 1  # every area counts as large: pages answer before computing
+    make_user("fig_b_city", "1409", role="city_admin")
+    total = Household.objects.filter(archived=False).count()
+    with page.expect_response("**/regions/140900000000/figures/") as figures:
+        login(page, live_server, "fig_b_city")
+        page.wait_for_url("**/regions/140900000000/")
+    assert figures.value.ok  # asked for by htmx: the page had answered without its figures
+    page.wait_for_selector("table.rollup")
+    assert page.locator("#node-total").inner_text() == f"{total:,}"
+    assert page.locator("[data-loading]").count() == 0
+    caches["figures"].clear()
+    with page.expect_response("**/compliance/140900000000/results/?rule=gas&severity=breach") as results:
+        page.goto(f"{live_server.url}/compliance/?rule=gas&severity=breach")
+    assert results.value.ok
+    page.wait_for_selector("#compliance-summary")
+    expected = [f.household_no for f in compliance.scan("1409") if (f.rule, f.severity) == ("gas", "breach")]
+    shown = page.locator("#compliance-detail tbody tr td:first-child").all_inner_texts()
+    assert shown == expected[:500] if expected else shown == ["没有问题"]

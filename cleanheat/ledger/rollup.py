@@ -1,9 +1,11 @@
 """Five-level rollups: households by heating path × lifecycle state, computed from the ledger."""
 from collections import defaultdict
 
+from django.conf import settings
 from django.db.models import Count
 from django.db.models.functions import Substr
 
+from cleanheat.figures.cache import cached
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import code_q
@@ -20,12 +22,31 @@ def add_counts(rows):
     return result
 
 
-def counts_by_unit(prefix: str, unit_length: int):
-    """Counts of active households under `prefix`, grouped by the first `unit_length` code digits."""
+def counts_by_unit(prefix: str, unit_length: int, *, only_if_cached: bool = False) -> dict | None:
+    """Counts of active households under `prefix`, grouped by the first `unit_length` code digits:
+    {unit: {(path, state): n}} (cached until the next write; see cleanheat/figures)."""
+    return cached("ledger.counts", (prefix, unit_length), lambda: _counts_by_unit(prefix, unit_length),
+                  only_if_cached=only_if_cached)
+
+
+def _counts_by_unit(prefix: str, unit_length: int) -> dict:
     qs = Household.objects.filter(code_q("village_id", prefix), archived=False)
     qs = qs.annotate(unit=Substr("village_id", 1, unit_length))
     rows = qs.values_list("unit", "heating_path", "state").annotate(n=Count("id")).order_by()
-    return add_counts(rows)
+    return {unit: dict(counts) for unit, counts in add_counts(rows).items()}
+
+
+def slow_to_count(region: Region) -> bool:
+    """Whether the figures of `region` may take a while to compute when not cached: it holds at
+    least CLEANHEAT_DEFER_FIGURES_FROM active households (its page then loads them separately,
+    showing that it is working)."""
+    unit_length = codes.PREFIX_LENGTH[min(region.level + 1, codes.VILLAGE)]
+    counts = counts_by_unit(region.prefix, unit_length, only_if_cached=True)
+    if counts is not None:
+        households = sum(n for unit in counts.values() for n in unit.values())
+    else:
+        households = Household.objects.filter(code_q("village_id", region.prefix), archived=False).count()
+    return households >= settings.CLEANHEAT_DEFER_FIGURES_FROM
 
 
 def total(counts: dict) -> int:
@@ -40,11 +61,14 @@ def summarise(counts: dict, paths, states) -> dict:
     }
 
 
-def region_rollup(region: Region) -> dict:
-    """The node's own totals and one row per child, by heating path and lifecycle state."""
+def region_rollup(region: Region, *, only_if_cached: bool = False) -> dict | None:
+    """The node's own totals and one row per child, by heating path and lifecycle state
+    (only_if_cached: None unless the counts are cached)."""
     paths, states = list(HeatingPath.values), list(LifecycleState.values)
     unit_length = codes.PREFIX_LENGTH[min(region.level + 1, codes.VILLAGE)]
-    counts = counts_by_unit(region.prefix, unit_length)
+    counts = counts_by_unit(region.prefix, unit_length, only_if_cached=only_if_cached)
+    if counts is None:
+        return None
     node = {}
     for unit_counts in counts.values():
         for key, n in unit_counts.items():

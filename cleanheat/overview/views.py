@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from cleanheat.access import any_user, requires
 from cleanheat.accounts.roles import VIEW
 from cleanheat.ledger.queries import household_queryset
-from cleanheat.ledger.rollup import region_rollup
+from cleanheat.ledger.rollup import region_rollup, slow_to_count
 from cleanheat.procurement.batch import sizing_rollup
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region, RegionSource
@@ -28,17 +28,40 @@ def home(request):
     return redirect("region", code=root.code)
 
 
-@requires(VIEW)
-def region_page(request, code):
+def _scoped_region(request, code) -> Region:
     region = get_object_or_404(Region, code=code)
     require_in_scope(request.user, region.code)
+    return region
+
+
+def _figures(region, *, may_defer: bool) -> dict | None:
+    """The ledger's and the sizing rollups; None (the page loads them separately) when they are
+    not cached and would take a while."""
+    rollup, sizing = region_rollup(region, only_if_cached=True), sizing_rollup(region, only_if_cached=True)
+    if (rollup is None or sizing is None) and may_defer and slow_to_count(region):
+        return None
+    return {"rollup": rollup or region_rollup(region), "sizing": sizing or sizing_rollup(region)}
+
+
+@requires(VIEW)
+def region_page(request, code):
+    region = _scoped_region(request, code)
+    figures = _figures(region, may_defer=True)
     context = {"region": region, "ancestors": [a for a in region.ancestors()
                                                if a.code.startswith(user_prefix(request.user))],
-               "rollup": region_rollup(region), "sizing": sizing_rollup(region),
-               "region_source": RegionSource.objects.filter(city_code=region.code[:4]).first()}
+               "region_source": RegionSource.objects.filter(city_code=region.code[:4]).first(),
+               "deferred": figures is None, **(figures or {})}
     if region.level == codes.VILLAGE:
         context["households"] = household_queryset(request.user, region=region.code)[:200]
     return render(request, "regions/region.html", context)
+
+
+@requires(VIEW)
+def region_figures(request, code):
+    """The region page's rollups on their own (htmx), for a page that answered before computing them."""
+    region = _scoped_region(request, code)
+    return render(request, "regions/region.html#figures",
+                  {"region": region, "oob_total": True, **_figures(region, may_defer=False)})
 
 
 @requires(VIEW)

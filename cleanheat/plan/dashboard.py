@@ -5,13 +5,14 @@ from datetime import date
 from django.db.models import Count
 from django.utils import timezone
 
+from cleanheat.figures.cache import cached
 from cleanheat.ledger.choices import STATE_ORDER, HeatingPath
 from cleanheat.ledger.models import Household, LifecycleEvent
 from cleanheat.ledger.rollup import counts_by_unit
 from cleanheat.regions import codes
 from cleanheat.regions.scope import code_q
 
-from . import progress
+from . import progress, targets
 from . import schedule as scheduling
 from .models import ScheduleEntry
 
@@ -20,40 +21,50 @@ ACCEPTED = STATE_ORDER.index("accepted")
 
 
 def build(region, plan, today: date | None = None) -> dict:
-    today = today or timezone.localdate()
+    """The dashboard's figures; for today they are cached until the next write (cleanheat/figures)."""
+    if today is None:
+        return cached("plan.dashboard", (region.code, plan.pk if plan else ""),
+                      lambda: _build(region, plan, timezone.localdate()))
+    return _build(region, plan, today)
+
+
+def _build(region, plan, today: date) -> dict:
     child_length = codes.PREFIX_LENGTH[min(region.level + 1, codes.VILLAGE)]
     counts = counts_by_unit(region.prefix, child_length)
-    targets = progress.county_targets(plan, region.prefix) if plan and region.level <= codes.COUNTY else {}
-    units, path_mix = [], defaultdict(int)
+    below = targets.parts_below(plan, region, today)
+    units, path_mix, node = [], defaultdict(int), defaultdict(int)
     for child in region.children.all().order_by("code"):
         per = counts.get(child.prefix, {})
-        reached = progress.reached(per)
-        county = targets.get(child.code[:6]) if child.level == codes.COUNTY else None
-        target = county["target"] if county else None
-        expected = progress.expected_by(county, plan.works_start, today)[0] if county else None
-        units.append({
-            "code": child.code, "name": child.name, "target": target, "households": reached[0],
-            "installed": reached[INSTALLED], "accepted": reached[ACCEPTED],
-            "rate": round(100 * reached[INSTALLED] / target, 1) if target else None,
-            "expected": expected, "behind": max(0, expected - reached[INSTALLED]) if expected is not None else 0,
-            "days_left": (county["deadline"] - today).days if county else None,
-        })
-        for (path, _), n in per.items():
+        units.append(_unit(child.code, child.name, progress.reached(per), below.get(child.code), today))
+        for (path, state), n in per.items():
             path_mix[path] += n
-    if region.level == codes.COUNTY and plan:  # a county's own target is drawn on its page
-        own = targets.get(region.code[:6])
-    else:
-        own = None
+            node[(path, state)] += n
+    own = _unit(region.code, region.name, progress.reached(node), targets.parts_of(plan, region, today), today)
     return {
         "region": {"code": region.code, "name": region.name, "level": region.level},
         "units": units,
+        "own": own,
         "path_mix": [{"name": str(HeatingPath(p).label), "value": n, "path": p} for p, n in sorted(path_mix.items())],
         "prefix": region.prefix,
         "curve": curve(region, plan, today) if plan else None,
         "milestones": milestones(plan, today) if plan else [],
         "behind": sorted([u for u in units if u["behind"]], key=lambda u: -u["behind"]),
         "today": today.isoformat(),
-        "target": sum(u["target"] or 0 for u in units) or (own["target"] if own else None),
+        "target": own["target"],
+    }
+
+
+def _unit(code: str, name: str, reached: list[int], parts: dict | None, today: date) -> dict:
+    """One unit's row: its target and the installations its schedule expects by today (None
+    without a target), what the ledger says, and how far behind it is."""
+    target = targets.total(parts, "targets") if parts else None
+    expected = targets.total(parts, "expected") if parts else None
+    return {
+        "code": code, "name": name, "target": target, "households": reached[0],
+        "installed": reached[INSTALLED], "accepted": reached[ACCEPTED],
+        "rate": round(100 * reached[INSTALLED] / target, 1) if target else None,
+        "expected": expected, "behind": max(0, expected - reached[INSTALLED]) if expected is not None else 0,
+        "days_left": (parts["deadline"] - today).days if parts else None,
     }
 
 
@@ -70,6 +81,10 @@ def curve(region, plan, today):
         for s in series.values():
             for i, point in enumerate(points):
                 planned[i] += scheduling.planned_by(s, plan.works_start, point)
+    elif region.level == codes.TOWNSHIP:  # its share of the county's schedule
+        for i, point in enumerate(points):
+            parts = targets.parts_of(plan, region, point)
+            planned[i] = targets.total(parts, "expected") if parts else 0
     # actual: households that moved forward into 已完工, by month of the move
     events = LifecycleEvent.objects.filter(to_state="installed", is_backstep=False)
     archived = list(Household.objects.filter(archived=True).values_list("id", flat=True)[:5001])
@@ -87,7 +102,7 @@ def curve(region, plan, today):
         total += by_month.get((point.year, point.month), 0)
         actual.append(total if date(point.year, point.month, 1) <= today else None)
     return {"labels": [p.isoformat() for p in points],
-            "planned": planned if region.level <= codes.COUNTY else None, "actual": actual}
+            "planned": planned if region.level <= codes.TOWNSHIP else None, "actual": actual}
 
 
 def milestones(plan, today):

@@ -4,7 +4,7 @@ import xlsxwriter
 from cleanheat.ledger.choices import STATE_ORDER, HeatingPath, LifecycleState
 from cleanheat.regions import codes
 
-from . import progress
+from . import progress, targets
 
 INSTALLED = STATE_ORDER.index("installed")
 
@@ -28,18 +28,15 @@ def write_progress(path, rows, region, on):
 def write_dispatch_table(path, region, plan, on):
     """调度表: unit × path — target, done (已完工+), rate, rank by rate; plus a total row."""
     counts = progress.counts_on(region.prefix, codes.PREFIX_LENGTH[min(region.level + 1, 4)], on)
-    targets = progress.county_targets(plan, region.prefix) if plan else {}
-    per_path_targets = {}
-    for county_code, t in targets.items():
-        for path_, entries in t["entries"].items():
-            per_path_targets[(county_code, path_)] = entries[-1].installed if entries else 0
+    per_path_targets = {(code, path_): n for code, parts in targets.parts_below(plan, region, on).items()
+                        for path_, n in parts["targets"].items()}
     paths = [p for p in HeatingPath if any(k[1] == p.value for k in per_path_targets)] or list(HeatingPath)[:4]
     units = []
     for child in region.children.all().order_by("code"):
         per = counts.get(child.prefix, {})
         row = {"name": child.name, "cells": [], "target": 0, "done": 0}
         for p in paths:
-            target = per_path_targets.get((child.code[:6], p.value), 0) if child.level == codes.COUNTY else 0
+            target = per_path_targets.get((child.code, p.value), 0)
             done = progress.reached(per, p.value)[INSTALLED]
             row["cells"].append((target, done))
             row["target"] += target

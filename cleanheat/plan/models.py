@@ -130,3 +130,20 @@ class DispatchReport(models.Model):
     @property
     def status(self):
         return "returned" if self.returned_at else "submitted"
+
+
+class TownshipTarget(models.Model):
+    """A county's target for one path broken down to one of its townships, as the county set it.
+    A county without any is broken down in proportion to the households confirmed in each township
+    (cleanheat/plan/targets.py); villages always are, within their township."""
+
+    county_plan = models.ForeignKey(CountyPlan, on_delete=models.CASCADE, related_name="township_targets")
+    township_code = models.CharField(_("乡级区划代码"), max_length=9)
+    heating_path = models.CharField(_("取暖路径"), max_length=20, choices=HeatingPath.choices)
+    households = models.PositiveIntegerField(_("目标户数"))
+
+    class Meta:
+        verbose_name = _("乡镇目标")
+        verbose_name_plural = _("乡镇目标")
+        unique_together = [("county_plan", "township_code", "heating_path")]
+        ordering = ["township_code", "heating_path"]

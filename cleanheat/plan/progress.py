@@ -7,29 +7,31 @@ from django.db.models import Count, Max
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from cleanheat.figures.cache import cached
 from cleanheat.ledger.choices import STATE_ORDER
 from cleanheat.ledger.models import LifecycleEvent
-from cleanheat.ledger.rollup import counts_by_unit
+from cleanheat.ledger.rollup import add_counts, counts_by_unit
 from cleanheat.regions.scope import code_q
 
-from . import schedule as scheduling
 from .models import CountyPlan, ScheduleEntry
 
 
 def counts_on(prefix: str, unit_length: int, on: date | None = None) -> dict:
-    """{unit: {(path, state): households}} for active households under `prefix` as of `on`."""
+    """{unit: {(path, state): households}} for active households under `prefix` as of `on`
+    (cached until the next write, like today's)."""
     if on is None or on >= timezone.localdate():
         return counts_by_unit(prefix, unit_length)
+    return cached("plan.counts_on", (prefix, unit_length, on), lambda: _counts_on(prefix, unit_length, on))
+
+
+def _counts_on(prefix: str, unit_length: int, on: date) -> dict:
     events = LifecycleEvent.objects.filter(code_q("household__village_id", prefix), household__archived=False,
                                            occurred_on__lte=on)
     latest = events.values("household_id").annotate(last=Max("id")).values("last")
     rows = (LifecycleEvent.objects.filter(id__in=latest)
             .annotate(unit=Substr("household__village_id", 1, unit_length))
             .values_list("unit", "household__heating_path", "to_state").annotate(n=Count("id")).order_by())
-    result = defaultdict(lambda: defaultdict(int))
-    for unit, path, state, n in rows:
-        result[unit][(path, state)] += n
-    return result
+    return {unit: dict(counts) for unit, counts in add_counts(rows).items()}
 
 
 def reached(counts: dict, path: str | None = None) -> list[int]:
@@ -62,12 +64,3 @@ def county_targets(plan, prefix: str, path: str | None = None) -> dict:
             "entries": {k[1]: v for k, v in entries.items() if k[0] == cp.pk},
         }
     return out
-
-
-def expected_by(county: dict, start: date, on: date) -> tuple[int, int]:
-    """Installed and accepted households the county's schedule expects by `on`."""
-    installed = accepted = 0
-    for entries in county["entries"].values():
-        installed += scheduling.planned_by([(e.checkpoint, e.installed) for e in entries], start, on)
-        accepted += scheduling.planned_by([(e.checkpoint, e.accepted) for e in entries], start, on)
-    return installed, accepted

@@ -11,10 +11,14 @@ from cleanheat import inputs
 from cleanheat.access import require_in_scope, require_perm, user_prefix
 from cleanheat.accounts.roles import EDIT, MANAGE_USERS
 from cleanheat.ledger.choices import HeatingPath
+from cleanheat.regions import codes
+from cleanheat.regions.models import Region
 from cleanheat.versions import StaleEdit, digest
 
+from . import breakdown
 from . import schedule as scheduling
-from .models import CountyPlan, Plan, PlanChange, ScheduleEntry, Target
+from . import targets as township_targets
+from .models import CountyPlan, Plan, PlanChange, ScheduleEntry, Target, TownshipTarget
 
 DATA = Path(__file__).resolve().parent / "data"
 # Households of one path in one county (or built in a month): far above any county's, within the
@@ -225,3 +229,91 @@ def set_capacity(county_plan: CountyPlan, capacity, *, user, expected_version=No
     county_plan.save(update_fields=["monthly_capacity"])
     PlanChange.objects.create(plan=county_plan.plan, user=user, what=f"{county_plan.county_code} 月施工能力",
                               old_value=str(old or ""), new_value=str(capacity or ""))
+
+
+def township_version(county_plan: CountyPlan) -> str:
+    """The version of a county's township breakdown as its page shows it (a digest)."""
+    stated = county_plan.township_targets.order_by("township_code", "heating_path") \
+        .values_list("township_code", "heating_path", "households")
+    targets = county_plan.targets.order_by("heating_path").values_list("heating_path", "households")
+    return digest([list(stated), list(targets)])
+
+
+def township_breakdown(county_plan: CountyPlan) -> dict:
+    """{township prefix: {path: target}} now in force: as the county set it (scaled if the city has
+    since changed the county's target), or in proportion to households confirmed."""
+    county = Region.objects.get(code=county_plan.county_code.ljust(12, "0"))
+    targets = {t.heating_path: t.households for t in county_plan.targets.all()}
+    shares = breakdown.split(targets, {}, township_targets.households_by_path(county),
+                             stated=township_targets.stated_split(county_plan))
+    return {township: share["targets"] for township, share in shares.items()}
+
+
+def _can_break_down(user, county_plan: CountyPlan) -> None:
+    require_perm(user, MANAGE_USERS)
+    require_in_scope(user, county_plan.county_code.ljust(12, "0"))
+
+
+def _locked_breakdown(county_plan: CountyPlan, expected_version) -> CountyPlan:
+    county_plan = CountyPlan.objects.select_for_update().get(pk=county_plan.pk)
+    if expected_version is not None and expected_version != township_version(county_plan):
+        raise StaleEdit("乡镇目标分解或县级目标已被他人修改，您的修改未保存。页面已显示当前内容，请核对后重新填写。",
+                        version=township_version(county_plan))
+    return county_plan
+
+
+@transaction.atomic
+def set_township_targets(county_plan: CountyPlan, values: dict, *, user, expected_version=None,
+                         reason: str = "") -> int:
+    """The county breaks its targets down to its townships: values[(township prefix, path)] =
+    households as typed. For each path the townships must add up to the county's target. Every
+    changed number is kept in the plan's history. Returns how many numbers changed."""
+    _can_break_down(user, county_plan)
+    county_plan = _locked_breakdown(county_plan, expected_version)
+    names = dict(Region.objects.filter(level=codes.TOWNSHIP, code__startswith=county_plan.county_code)
+                 .values_list("code", "name"))
+    names = {code[:9]: name for code, name in names.items()}
+    targets = {t.heating_path: t.households for t in county_plan.targets.all()}
+    current = township_breakdown(county_plan)
+    errors, wanted = [], {}
+    for township in sorted(names):
+        for path in targets:
+            label = f"{names[township]} {HeatingPath(path).label}"
+            try:
+                raw = values.get((township, path), current.get(township, {}).get(path, 0))
+                wanted[(township, path)] = _households(raw, label, 0)
+            except ValueError as exc:
+                errors.append(str(exc))
+    unknown = sorted({t for t, p in values if t not in names} | {p for t, p in values if p not in targets})
+    if unknown:
+        errors.append(f"不属于本县的乡镇或没有目标的取暖路径：{'、'.join(inputs.shown(u) for u in unknown)}")
+    for path, target in targets.items():
+        added = sum(n for (_, p), n in wanted.items() if p == path)
+        if not errors and added != target:
+            errors.append(f"{HeatingPath(path).label}：各乡镇合计{added}户，与县级目标{target}户不一致")
+    if errors:
+        raise ValidationError({"__all__": errors})
+    try:
+        reason = inputs.text(reason, "原因", max_length=PlanChange._meta.get_field("reason").max_length)
+    except ValueError as exc:
+        raise ValidationError({"reason": [str(exc)]}) from None
+    changed = [(t, p, current.get(t, {}).get(p, 0), n) for (t, p), n in sorted(wanted.items())
+               if current.get(t, {}).get(p, 0) != n]
+    county_plan.township_targets.all().delete()
+    TownshipTarget.objects.bulk_create([TownshipTarget(county_plan=county_plan, township_code=t, heating_path=p,
+                                                       households=n) for (t, p), n in sorted(wanted.items())])
+    PlanChange.objects.bulk_create([PlanChange(
+        plan=county_plan.plan, user=user, reason=reason, old_value=str(old), new_value=str(new),
+        what=f"{county_plan.county_code} {names[t]} {HeatingPath(p).label} 乡镇目标") for t, p, old, new in changed])
+    return len(changed)
+
+
+@transaction.atomic
+def reset_township_targets(county_plan: CountyPlan, *, user, expected_version=None) -> None:
+    """Back to the default breakdown: in proportion to households confirmed in each township."""
+    _can_break_down(user, county_plan)
+    county_plan = _locked_breakdown(county_plan, expected_version)
+    if county_plan.township_targets.exists():
+        county_plan.township_targets.all().delete()
+        PlanChange.objects.create(plan=county_plan.plan, user=user,
+                                  what=f"{county_plan.county_code} 乡镇目标恢复按确村确户户数比例分解")

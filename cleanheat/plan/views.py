@@ -7,16 +7,17 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cleanheat.access import has_perm, requires
-from cleanheat.accounts.roles import EDIT, EXPORT, VIEW
+from cleanheat.accounts.roles import EDIT, EXPORT, MANAGE_USERS, VIEW
 from cleanheat.audit.services import record
 from cleanheat.ledger.choices import HeatingPath, LifecycleState
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import require_in_scope, user_prefix
 
-from . import dashboard, dispatch, exports, progress, services
+from . import dashboard, dispatch, exports, progress, services, targets
 from .models import CountyPlan, DispatchReport, Plan
 
 
@@ -25,24 +26,26 @@ def current_plan(city_code: str):
 
 
 def progress_rows(region: Region, plan, on: date, path: str | None):
-    """One row per child unit (or the node itself at village level), with flags."""
+    """One row per child unit (or the node itself at village level), with its target (at every
+    level: see targets.py) and how far behind its schedule it is."""
     level = min(region.level + 1, codes.VILLAGE)
     unit_length = codes.PREFIX_LENGTH[level]
     counts = progress.counts_on(region.prefix, unit_length, on)
-    targets = progress.county_targets(plan, region.prefix, path) if plan else {}
-    children = list(region.children.all()) if region.level < codes.VILLAGE else [region]
+    if region.level < codes.VILLAGE:
+        children, below = list(region.children.all()), targets.parts_below(plan, region, on)
+    else:
+        children, below = [region], {region.code: targets.parts_of(plan, region, on)}
     rows = []
     for child in children:
         reached = progress.reached(counts.get(child.prefix, {}), path)
         row = {"region": child, "reached": reached, "target": None, "behind": 0}
-        county = targets.get(child.code[:6]) if child.level == codes.COUNTY else None
-        if county:
-            expected_installed, expected_accepted = progress.expected_by(county, plan.works_start, on)
+        if parts := below.get(child.code):
+            target, expected = targets.total(parts, "targets", path), targets.total(parts, "expected", path)
             installed = reached[LifecycleState.values.index("installed")]
-            row.update(target=county["target"], expected=expected_installed, deadline=county["deadline"],
-                       days_left=(county["deadline"] - on).days,
-                       rate=round(100 * installed / county["target"], 1) if county["target"] else None,
-                       behind=max(0, expected_installed - installed))
+            row.update(target=target, expected=expected, deadline=parts["deadline"],
+                       days_left=(parts["deadline"] - on).days,
+                       rate=round(100 * installed / target, 1) if target else None,
+                       behind=max(0, expected - installed))
         rows.append(row)
     return rows
 
@@ -245,3 +248,39 @@ def schedule_page(request, county_code):
         "paths": [HeatingPath(t.heating_path) for t in cp.targets.order_by("heating_path")],
         "editable": cp.schedule_status in ("draft", "returned") and has_perm(request.user, EDIT)
         and len(prefix) >= 6, "reviewer": dispatch.can_review(request.user)})
+
+
+@requires(VIEW)
+def township_targets_page(request, county_code):
+    """A county's targets broken down to its townships: the county administrator edits them (every
+    change kept), or leaves them in proportion to households confirmed in each township."""
+    plan = current_plan(codes.full_code(county_code[:4]))
+    cp = get_object_or_404(CountyPlan, plan=plan, county_code=county_code)
+    require_in_scope(request.user, cp.county_code.ljust(12, "0"))
+    if request.method == "POST":
+        version = request.POST.get("version") or None
+        try:
+            if request.POST.get("action") == "reset":
+                services.reset_township_targets(cp, user=request.user, expected_version=version)
+                messages.success(request, _("已恢复按确村确户户数比例分解"))
+            else:
+                values = {tuple(key.split("|")[1:]): value for key, value in request.POST.items()
+                          if key.startswith("t|") and key.count("|") == 2}
+                n = services.set_township_targets(cp, values, user=request.user, expected_version=version,
+                                                  reason=request.POST.get("reason", ""))
+                messages.success(request, _("乡镇目标已保存，%(n)s 项变更") % {"n": n})
+        except (ValidationError, PermissionDenied) as error:
+            for msg in (sum(error.message_dict.values(), []) if hasattr(error, "message_dict") else [str(error)]):
+                messages.error(request, msg)
+        return redirect("township_targets", county_code=cp.county_code)
+    county = get_object_or_404(Region, code=codes.full_code(cp.county_code))
+    split = services.township_breakdown(cp)
+    paths = [HeatingPath(t.heating_path) for t in cp.targets.order_by("heating_path")]
+    rows = [{"region": t, "cells": [(p, split.get(t.prefix, {}).get(p.value, 0)) for p in paths]}
+            for t in county.children.order_by("code")]
+    totals = [sum(r["cells"][i][1] for r in rows) for i in range(len(paths))]
+    return render(request, "plan/township_targets.html", {
+        "plan": plan, "cp": cp, "county": county, "paths": paths, "rows": rows, "totals": totals,
+        "county_targets": [cp.targets.get(heating_path=p.value).households for p in paths],
+        "stated": cp.township_targets.exists(), "version": services.township_version(cp),
+        "editable": has_perm(request.user, MANAGE_USERS)})

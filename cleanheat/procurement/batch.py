@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from cleanheat import bulk
 from cleanheat.audit.services import record
+from cleanheat.figures.cache import cached
 from cleanheat.jobs import services as jobs
 from cleanheat.jobs.models import Job
 from cleanheat.ledger.models import EnergyDemand, Household
@@ -179,14 +180,28 @@ def undersized(prefix: str = "") -> list[tuple]:
     return [(ids[i], numbers[i], villages[i], float(load[i]), float(cap[i]), names[i]) for i in np.flatnonzero(short)]
 
 
-def sizing_rollup(region) -> dict:
+def sizing_rollup(region, *, only_if_cached: bool = False) -> dict | None:
     """The stored batch results per child unit of `region` (and its total): households sized,
-    design load, seasonal heat, allocated units too small, households with no fitting model."""
+    design load, seasonal heat, allocated units too small, households with no fitting model
+    (cached until the next write; only_if_cached: None unless cached)."""
     unit_length = codes.PREFIX_LENGTH[min(region.level + 1, codes.VILLAGE)]
-    demand_rows = (EnergyDemand.objects.filter(code_q("household__village_id", region.prefix), household__archived=False)
+    found = cached("procurement.sizing", (region.prefix, unit_length),
+                   lambda: _sizing_units(region.prefix, unit_length), only_if_cached=only_if_cached)
+    if found is None:
+        return None
+    units, computed_at = found
+    total = {k: sum(u.get(k, 0) for u in units.values()) for k in ("households", "load_mw", "heat_gwh", "undersized",
+                                                                   "no_fit")}
+    children = [{"region": child, **units.get(child.prefix, {})} for child in region.children.all()] \
+        if region.level < codes.VILLAGE else []
+    return {"children": children, "total": total, "computed_at": computed_at}
+
+
+def _sizing_units(prefix: str, unit_length: int) -> tuple[dict, object]:
+    demand_rows = (EnergyDemand.objects.filter(code_q("household__village_id", prefix), household__archived=False)
                    .annotate(unit=Substr("household__village_id", 1, unit_length)).values("unit")
                    .annotate(n=Count("pk"), load=Sum("design_load_kw"), heat=Sum("seasonal_heat_kwh")).order_by())
-    advice_rows = (Advice.objects.filter(code_q("village_code", region.prefix), household__archived=False)
+    advice_rows = (Advice.objects.filter(code_q("village_code", prefix), household__archived=False)
                    .annotate(unit=Substr("village_code", 1, unit_length)).values("unit")
                    .annotate(short=Count("pk", filter=Q(undersized=True)),
                              no_fit=Count("pk", filter=Q(recommended_model__isnull=True)
@@ -201,8 +216,4 @@ def sizing_rollup(region) -> dict:
         row = units.setdefault(r["unit"], {"households": 0, "load_mw": 0.0, "heat_gwh": 0.0})
         row.update(undersized=r["short"], no_fit=r["no_fit"])
         computed_at = max(filter(None, [computed_at, r["at"]]), default=None)
-    total = {k: sum(u.get(k, 0) for u in units.values()) for k in ("households", "load_mw", "heat_gwh", "undersized",
-                                                                   "no_fit")}
-    children = [{"region": child, **units.get(child.prefix, {})} for child in region.children.all()] \
-        if region.level < codes.VILLAGE else []
-    return {"children": children, "total": total, "computed_at": computed_at}
+    return units, computed_at

@@ -9,6 +9,7 @@ from datetime import date
 from django.db.models import Max, Sum
 from django.utils import timezone
 
+from cleanheat.figures.cache import cached
 from cleanheat.ledger.choices import STATE_ORDER, HeatingPath, LifecycleState
 from cleanheat.ledger.models import Household, LifecycleEvent, MaintenanceRecord
 from cleanheat.procurement.batch import undersized
@@ -20,6 +21,7 @@ from .models import GasContract, HeatingSeason, HeatSource
 RULES = {"removal": "先立后破、不立不破", "gas": "以气定改", "heat_source": "热源环保绩效与烟气净化",
          "retrofit": "节能改造能效提升30%", "sizing": "设备容量满足设计热负荷"}
 INSTALLED = STATE_ORDER.index(LifecycleState.INSTALLED)
+ENCLOSING = (4, 6, 9)  # code prefix lengths of the city, county and township
 
 
 @dataclass
@@ -30,6 +32,19 @@ class Finding:
     household_no: str
     village: str
     message: str
+
+
+def findings(prefix: str, *, only_if_cached: bool = False) -> list[Finding] | None:
+    """scan(prefix) for today, cached until the next write. Taken from a cached scan of an enclosing
+    area when there is one (a county page after the city's: no second scan), since each rule judges
+    a household the same whatever the area it is scanned in (gas demand is a whole contract's, the
+    rules' parameters the city's)."""
+    for length in ENCLOSING:
+        if length < len(prefix):
+            outer = cached("rules.scan", (prefix[:length],), None, only_if_cached=True)
+            if outer is not None:
+                return [f for f in outer if f.village.startswith(prefix)]
+    return cached("rules.scan", (prefix,), lambda: scan(prefix), only_if_cached=only_if_cached)
 
 
 def scan(prefix: str, today: date | None = None) -> list[Finding]:

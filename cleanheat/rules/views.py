@@ -10,6 +10,7 @@ from cleanheat.accounts.roles import EXPORT, VIEW
 from cleanheat.audit.services import record
 from cleanheat.ledger.choices import HeatingPath, LifecycleState
 from cleanheat.ledger.models import Household
+from cleanheat.ledger.rollup import slow_to_count
 from cleanheat.procurement.services import catalog_warnings
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
@@ -29,9 +30,31 @@ def _region(request, code):
 
 @requires(VIEW)
 def compliance_page(request, code=None):
-    """Every current breach and warning by rule, counted per unit, with drill-down to households."""
+    """Every current breach and warning by rule, counted per unit, with drill-down to households.
+    Answers at once when the scan is cached or quick; otherwise the results follow by htmx."""
     region = _region(request, code)
-    findings = compliance.scan(region.prefix)
+    found = compliance.findings(region.prefix, only_if_cached=True)
+    if found is None and not slow_to_count(region):
+        found = compliance.findings(region.prefix)
+    context = {"region": region, "rules": compliance.RULES, "deferred": found is None,
+               "query": request.GET.urlencode(),
+               "ancestors": [a for a in region.ancestors() if a.code.startswith(user_prefix(request.user))],
+               "catalog_warnings": catalog_warnings(request.user)}
+    if found is not None:
+        context.update(_results(region, found, request.GET))
+    return render(request, "rules/compliance.html", context)
+
+
+@requires(VIEW)
+def compliance_results(request, code):
+    """The compliance page's tables on their own (htmx), for a page that answered before the scan."""
+    region = _region(request, code)
+    return render(request, "rules/compliance.html#results", {
+        "region": region, "rules": compliance.RULES,
+        **_results(region, compliance.findings(region.prefix), request.GET)})
+
+
+def _results(region, findings, params) -> dict:
     unit_length = codes.PREFIX_LENGTH[min(region.level + 1, codes.VILLAGE)]
     counts = compliance.summary(findings, unit_length)
     keys = [(rule, sev) for rule in compliance.RULES for sev in ("breach", "warning")]
@@ -39,22 +62,17 @@ def compliance_page(request, code=None):
             for child in region.children.order_by("code")] if region.level < codes.VILLAGE else []
     totals = [sum(r["cells"][i] for r in rows) for i in range(len(keys))] if rows else \
         [sum(1 for f in findings if (f.rule, f.severity) == k) for k in keys]
-    rule, severity = request.GET.get("rule", ""), request.GET.get("severity", "")
+    rule, severity = params.get("rule", ""), params.get("severity", "")
     detail = [f for f in findings if (not rule or f.rule == rule) and (not severity or f.severity == severity)] \
         if rule else []
-    return render(request, "rules/compliance.html", {
-        "region": region, "rules": compliance.RULES, "keys": keys, "rows": rows, "totals": totals,
-        "detail": detail[:500], "detail_count": len(detail), "rule": rule, "severity": severity,
-        "rule_name": compliance.RULES.get(rule, ""),
-        "ancestors": [a for a in region.ancestors() if a.code.startswith(user_prefix(request.user))],
-        "catalog_warnings": catalog_warnings(request.user),
-    })
+    return {"keys": keys, "rows": rows, "totals": totals, "detail": detail[:500], "detail_count": len(detail),
+            "rule": rule, "severity": severity, "rule_name": compliance.RULES.get(rule, "")}
 
 
 @requires(EXPORT)
 def compliance_export(request, code):
     region = _region(request, code)
-    findings = compliance.scan(region.prefix)
+    findings = compliance.findings(region.prefix)
     names = dict(Region.objects.filter(code__startswith=region.prefix[:6]).values_list("code", "name"))
     tmp = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)
     tmp.close()
