@@ -1,4 +1,3 @@
-import re
 import zipfile
 from datetime import date
 

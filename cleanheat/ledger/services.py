@@ -110,6 +110,8 @@ def _enum_lookup(enum, language: str) -> dict:
 def enum_value(value, enum, label):
     """Accept the code, the Chinese label, or a usual alias (what a clerk would type)."""
     text = identity.normalise_text(value)
+    if not text:
+        raise ValueError(f"请选择{label() if callable(label) else label}")
     found = _enum_lookup(enum, translation.get_language()).get(text)
     if found is not None:
         return found
@@ -166,7 +168,14 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def required_message(name: str) -> str:
+    """What an empty required field says: pick from a list, or type it in."""
+    return f"{'请选择' if name == 'village' or name in ENUMS else '请填写'}{field_label(name)}"
+
+
 def _clean_field(name, value, user, lookups):
+    if name in REQUIRED_ON_CREATE and _blank(value):
+        raise ValueError(required_message(name))
     if name == "village":
         code = value.code if isinstance(value, Region) else identity.normalise_text(value)
         region = lookups.village(code) if VILLAGE_CODE.fullmatch(code) else None
@@ -239,7 +248,7 @@ def clean_household_data(data: dict, *, instance: Household | None = None, user=
     for name in EDITABLE_FIELDS:
         if name not in data:
             if instance is None and name in REQUIRED_ON_CREATE:
-                errors[name] = [f"{field_label(name)}不能为空"]
+                errors[name] = [required_message(name)]
             continue
         try:
             cleaned[name] = _clean_field(name, data[name], user, lookups)

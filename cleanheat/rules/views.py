@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from cleanheat.access import requires, user_prefix
 from cleanheat.accounts.roles import EXPORT, VIEW
 from cleanheat.audit.services import record
+from cleanheat.filenames import stamped
 from cleanheat.procurement.services import catalog_warnings
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
@@ -39,11 +40,20 @@ def compliance_page(request, code=None):
         if rule else []
     return render(request, "rules/compliance.html", {
         "region": region, "rules": compliance.RULES, "keys": keys, "rows": rows, "totals": totals,
-        "detail": detail[:500], "detail_count": len(detail), "rule": rule, "severity": severity,
+        "detail": _with_places(detail[:500]), "detail_count": len(detail), "rule": rule, "severity": severity,
         "rule_name": compliance.RULES.get(rule, ""),
         "ancestors": [a for a in region.ancestors() if a.code.startswith(user_prefix(request.user))],
         "catalog_warnings": catalog_warnings(request.user),
     })
+
+
+def _with_places(findings) -> list[tuple]:
+    """(finding, "乡镇 村") for the findings shown: names beside the village codes."""
+    villages = {f.village for f in findings}
+    codes_wanted = villages | {codes.full_code(v[:9]) for v in villages}
+    names = dict(Region.objects.filter(code__in=codes_wanted).values_list("code", "name"))
+    return [(f, f"{names.get(codes.full_code(f.village[:9]), '')} {names.get(f.village, '')}".strip())
+            for f in findings]
 
 
 @requires(EXPORT)
@@ -61,11 +71,12 @@ def compliance_export(request, code):
         ws.write_row(i, 0, [compliance.RULES[f.rule], "违规" if f.severity == "breach" else "预警", f.household_no,
                             names.get(codes.full_code(f.village[:6]), ""), names.get(codes.full_code(f.village[:9]), ""),
                             names.get(f.village, ""), f.message])
+    ws.set_column(2, 2, 16, wb.add_format({"num_format": "@"}))  # 户编号 stays text
     ws.set_column(6, 6, 90)
     wb.close()
     record("export", request=request, region_code=region.code, target=f"合规检查：{region.name}",
            detail=f"{len(findings)}条")
-    return FileResponse(open(tmp.name, "rb"), as_attachment=True, filename=f"合规检查-{region.name}.xlsx")
+    return FileResponse(open(tmp.name, "rb"), as_attachment=True, filename=stamped("合规检查", region.name))
 
 
 @requires(VIEW)
