@@ -164,3 +164,19 @@ def test_the_batch_list_offers_every_state_as_target(admin_client):
     page = text(admin_client.get("/households/"))
     form = page.split('id="batch-form"')[1].split("</form>")[0]
     assert re.findall(r'<option value="(\w+)"', form.split('name="to_state"')[1]) == STATE_ORDER
+
+
+def test_other_long_forms_mark_required_fields_and_sum_up_their_errors(admin_client):
+    page = admin_client.get("/accounts/users/new/").content.decode()
+    marked_labels = re.findall(r'<label for="id_(\w+)" class="required"', page)
+    assert {"username", "full_name", "role", "region_scope"} <= set(marked_labels)
+    assert "organisation" not in marked_labels
+    refused = admin_client.post("/accounts/users/new/", {"username": "", "full_name": "", "role": "",
+                                                         "region_scope": ""}).content.decode()
+    summary = refused.split('id="error-summary"')[1].split("</div>")[0]
+    for message in ("请填写用户名", "请填写姓名", "请选择角色"):
+        assert message in summary, message
+    assert "这个字段是必填项" not in refused
+
+    contract = admin_client.get("/procurement/contracts/new/").content.decode()
+    assert re.findall(r'<label for="id_contract_no" class="required"', contract)
