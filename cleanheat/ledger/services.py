@@ -111,7 +111,8 @@ def enum_value(value, enum, label):
     """Accept the code, the Chinese label, or a usual alias (what a clerk would type)."""
     text = identity.normalise_text(value)
     if not text:
-        raise ValueError(f"请选择{label() if callable(label) else label}")
+        with translation.override("zh-hans"):
+            raise ValueError(f"请选择{label() if callable(label) else label}")
     found = _enum_lookup(enum, translation.get_language()).get(text)
     if found is not None:
         return found
@@ -169,8 +170,9 @@ def _blank(value) -> bool:
 
 
 def required_message(name: str) -> str:
-    """What an empty required field says: pick from a list, or type it in."""
-    return f"{'请选择' if name == 'village' or name in ENUMS else '请填写'}{field_label(name)}"
+    """What an empty required field says (in Chinese, as every refusal here): pick from a list, or type it in."""
+    with translation.override("zh-hans"):
+        return f"{'请选择' if name == 'village' or name in ENUMS else '请填写'}{field_label(name)}"
 
 
 def _clean_field(name, value, user, lookups):
