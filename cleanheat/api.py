@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from ninja import NinjaAPI, Query, Schema, Status
 from ninja.errors import HttpError, ValidationError as SchemaError
+from ninja.openapi.docs import Swagger
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.parser import Parser
 from ninja.security import django_auth
@@ -70,8 +71,11 @@ def _unstorable(value) -> bool:
     return False
 
 
+# Swagger UI from the ninja package's own static files ("ninja" is in INSTALLED_APPS, so its template
+# names /static/ninja/…, never a CDN), without the validator badge that would call an outside host.
+DOCS = Swagger(settings={"validatorUrl": None})
 api = NinjaAPI(title="CleanHeat 清洁取暖综合管理平台 API", version="1", auth=django_auth,
-               urls_namespace="api", parser=CheckedParser(), docs_decorator=signed_in_only)
+               urls_namespace="api", parser=CheckedParser(), docs=DOCS, docs_decorator=signed_in_only)
 
 
 @api.exception_handler(PermissionDenied)

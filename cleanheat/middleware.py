@@ -134,7 +134,7 @@ class AccessMiddleware:
 class PasswordChangeRequiredMiddleware:
     """After an administrator sets a password, the user must choose their own first."""
 
-    ALLOWED = ("password_change", "password_change_done", "logout", "set_language")
+    ALLOWED = ("password_change", "password_change_done", "logout", "set_language", "favicon")
 
     def __init__(self, get_response):
         self.get_response = get_response

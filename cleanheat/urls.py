@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import path
 from django.views.i18n import set_language
 
@@ -13,7 +15,16 @@ from cleanheat.plan import views as plan
 from cleanheat.procurement import views as procurement
 from cleanheat.rules import views as rules
 
+
+
+@login_not_required
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that name no icon (downloads, the API's JSON)."""
+    return redirect(static("img/favicon.ico"))
+
+
 urlpatterns = [
+    path("favicon.ico", favicon, name="favicon"),
     path("", overview.home, name="home"),
     path("regions/villages/", overview.village_picker, name="village_picker"),
     path("regions/<str:code>/", overview.region_page, name="region"),
@@ -36,6 +47,7 @@ urlpatterns = [
     path("households/", ledger.household_list, name="households"),
     path("households/export/", imports.export_households, name="export_households"),
     path("households/new/", ledger.household_create, name="household_create"),
+    path("households/batch/", ledger.household_batch, name="household_batch"),
     path("households/<str:household_no>/", ledger.household_detail, name="household"),
     path("households/<str:household_no>/edit/", ledger.household_edit, name="household_edit"),
     path("households/<str:household_no>/transition/", ledger.household_transition, name="household_transition"),

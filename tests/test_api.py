@@ -93,6 +93,6 @@ def test_patch_with_null_clears_a_field_that_may_be_empty_and_refuses_one_that_m
     assert (cleared.old_value, cleared.new_value) == ("137****5678", "")
 
     response = post(admin_client, f"/api/households/{no}", {"householder_name": None}, method="patch")
-    assert response.status_code == 422 and response.json()["errors"]["householder_name"] == ["户主姓名不能为空"]
+    assert response.status_code == 422 and response.json()["errors"]["householder_name"] == ["请填写户主姓名"]
     unsent = post(admin_client, f"/api/households/{no}", {"heated_area": 101}, method="patch").json()
     assert unsent["householder_name"] == "测试户主" and unsent["heated_area"] == 101.0  # fields not sent stay

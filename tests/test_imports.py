@@ -1,9 +1,9 @@
-import re
 import zipfile
 from datetime import date
 
 import pytest
 from django.core.management import call_command
+import openpyxl
 from python_calamine import CalamineWorkbook
 
 from cleanheat.audit.models import AuditEvent
@@ -76,6 +76,57 @@ def test_template_has_headers_dropdowns_notes_and_the_scope_villages(client, cle
         sheet = z.read("xl/worksheets/sheet1.xml").decode()
     # heating path, state, structure, facility, device, five yes/no columns, village code
     assert sheet.count("<dataValidation ") == 11
+
+
+IDENTIFIER_HEADERS = ["户编号", "村区划代码", "身份证号", "联系电话", "补贴发放账号"]
+
+
+def text_columns(ws, headers):
+    """{header: column letter} of the sheet's header row, for the headers asked."""
+    found = {c.value: c.column_letter for c in next(ws.iter_rows(max_row=1)) if c.value in headers}
+    assert sorted(found) == sorted(headers)
+    return found
+
+
+def column_format(ws, letter):
+    """The whole column's style (openpyxl keeps a run of like columns under its first letter)."""
+    index = openpyxl.utils.column_index_from_string(letter)
+    runs = [d for d in ws.column_dimensions.values() if d.min and d.min <= index <= d.max]
+    return runs[0].number_format if runs else "General"
+
+
+def test_template_identifier_columns_are_text_in_every_template_row(client, clerk, tmp_path):
+    """Excel turns an 18-digit ID typed into a General cell into 1.40902E+17: every row of the
+    template's identifier columns is text (@), and so is the column itself for rows below."""
+    client.force_login(clerk)
+    path = tmp_path / "t.xlsx"
+    path.write_bytes(b"".join(client.get("/imports/template.xlsx").streaming_content))
+    wb = openpyxl.load_workbook(path)
+    ws = wb["台账"]
+    letters = text_columns(ws, IDENTIFIER_HEADERS)
+    for letter in letters.values():
+        formats = {ws[f"{letter}{r}"].number_format for r in range(2, xlsx.TEMPLATE_ROWS + 2)}
+        assert formats == {"@"}, letter
+        assert column_format(ws, letter) == "@"
+    others = [c.column_letter for c in ws[1] if c.value not in IDENTIFIER_HEADERS]
+    assert others and all(ws[f"{letter}2"].number_format == "General" for letter in others)
+    codes = wb["区划"]
+    assert codes.max_row > 1 and all(codes.cell(r, 4).number_format == "@" for r in range(2, codes.max_row + 1))
+
+
+def test_exported_identifiers_are_text_cells(clerk, tmp_path):
+    out = tmp_path / "export.xlsx"
+    assert export_households(str(out), household_queryset(clerk), user=clerk) > 0
+    ws = openpyxl.load_workbook(out)["台账"]
+    letters = text_columns(ws, IDENTIFIER_HEADERS)
+    assert ws.max_row > 1
+    for letter in letters.values():  # a blank cell takes the column's style when typed into
+        filled = [ws[f"{letter}{r}"] for r in range(2, ws.max_row + 1) if ws[f"{letter}{r}"].value]
+        assert column_format(ws, letter) == "@" and {c.number_format for c in filled} <= {"@"}
+    assert all(ws[f"{letters['身份证号']}{r}"].value for r in range(2, ws.max_row + 1))
+    assert {ws[f"{letters['身份证号']}{r}"].number_format for r in range(2, ws.max_row + 1)} == {"@"}
+    area = TEMPLATE_HEADER.index("采暖面积（㎡）") + 1
+    assert isinstance(ws.cell(2, area).value, float)  # numbers stay numbers
 
 
 # ---- what clerks really type ---------------------------------------------------------------------
@@ -198,18 +249,21 @@ def test_dry_run_writes_nothing_and_all_or_nothing_refuses_a_file_with_errors(cl
 
 
 def test_error_report_highlights_bad_cells_with_a_message(clerk, village, tmp_path):
+    """The report keeps the uploaded columns in place: the letter a message names is the letter of
+    the highlighted cell, in the report as in the upload (the row number follows the data)."""
     sheet = write_sheet(tmp_path / "e.xlsx", TEMPLATE_HEADER, [row(village), row(village, phone="12345")])
     result = analyse(sheet, clerk)
     report = tmp_path / "report.xlsx"
     assert xlsx.write_error_report(str(report), result) == 1
     rows = CalamineWorkbook.from_path(str(report)).get_sheet_by_index(0).to_python()
-    assert rows[0][0] == "原行号" and rows[0][-1] == "问题说明" and len(rows) == 2
-    assert rows[1][0] == 3 and rows[1][1 + TEMPLATE_HEADER.index("联系电话")] == "12345"
+    assert rows[0][:len(TEMPLATE_HEADER)] == TEMPLATE_HEADER and rows[0][-2:] == ["原行号", "问题说明"]
+    assert len(rows) == 2 and rows[1][-2] == 3 and rows[1][TEMPLATE_HEADER.index("联系电话")] == "12345"
     assert rows[1][-1].startswith("第3行：") and "H列“联系电话”" in rows[1][-1] and "手机号" in rows[1][-1]
-    with zipfile.ZipFile(report) as z:
-        xml = z.read("xl/worksheets/sheet1.xml").decode()
-    styles = dict(re.findall(r'<c r="([A-Z]+2)" s="(\d+)"', xml))
-    assert "I2" in styles and "H2" not in styles  # the phone cell (shifted by the row-number column)
+    ws = openpyxl.load_workbook(report)["问题清单"]
+    assert ws["H1"].value == "联系电话" and ws["H2"].value == "12345"
+    assert ws["H2"].fill.fgColor.rgb.endswith("F8C9C4")  # the cell the message names is highlighted
+    assert all(ws.cell(2, c).fill.fill_type is None for c in range(1, len(TEMPLATE_HEADER) + 1) if c != 8)
+    assert ws["G2"].number_format == "@"  # the ID column stays text for the clerk's correction
 
 
 # ---- commit: idempotent, history, scope, interruption -----------------------------------------------

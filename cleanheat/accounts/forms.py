@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from cleanheat.formhelp import name_required
 from cleanheat.versions import keep_shown_values
 
 from .models import Organisation
@@ -29,6 +30,7 @@ class UserForm(forms.Form):
     def __init__(self, *args, organisations=None, editing=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organisation"].queryset = organisations if organisations is not None else Organisation.objects.none()
+        name_required(self)
         if editing:
             self.fields["username"].disabled = True
             keep_shown_values(self)

@@ -5,10 +5,12 @@ from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 
 from cleanheat.access import NOTHING, in_scope, requires, scope_filter, user_prefix
 from cleanheat.accounts.roles import VIEW_AUDIT
 from cleanheat.accounts.services import active_throttles
+from cleanheat.filenames import stamped
 from cleanheat.regions.codes import full_code
 from cleanheat.regions.models import Region
 
@@ -43,6 +45,7 @@ def scoped_events(request):
 def audit_list(request):
     events, values = scoped_events(request)
     page = Paginator(events, 100).get_page(request.GET.get("page"))
+    page.object_list = _named(list(page.object_list))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "audit/audit_list.html", {
@@ -69,10 +72,26 @@ def duplicate_list(request):
     return render(request, "audit/duplicate_list.html", {"page": page})
 
 
+def _named(events):
+    """Each event with the name of the region it concerns (its code may be a prefix: 140902)."""
+    wanted = {full_code(e.region_code) for e in events if e.region_code.isdigit() and len(e.region_code) <= 12}
+    names = dict(Region.objects.filter(code__in=wanted).values_list("code", "name"))
+    for e in events:
+        e.region_name = names.get(full_code(e.region_code), "") if e.region_code.isdigit() else ""
+    return events
+
+
 def _place(user, code, names) -> str:
     """The county always; its village too when the viewer's area holds it."""
     county = names.get(full_code(code[:6]), code[:6])
     return f"{county} {names.get(code, code)}" if in_scope(user, code) else county
+
+
+def _area_name(prefix: str) -> str:
+    """The administrator's area by name (the city for a city-wide one)."""
+    code = full_code(prefix) if prefix and prefix.isdigit() else ""
+    names = Region.objects.filter(code=code) if code else Region.objects.filter(level=1).order_by("code")
+    return names.values_list("name", flat=True).first() or "全部"
 
 
 class _Echo:
@@ -96,7 +115,8 @@ def audit_export(request):
                                    labels.get(e.action, e.action), e.region_code, e.target, e.detail])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
+    response["Content-Disposition"] = content_disposition_header(
+        True, stamped("安全审计", _area_name(user_prefix(request.user)), suffix=".csv"))
     return response
 
 

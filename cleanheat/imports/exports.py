@@ -14,7 +14,7 @@ from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 from cleanheat.sheets.headers import TEMPLATE_HEADERS
 
-from .xlsx import ENUM_COLUMNS, TEMPLATE_FIELDS, TEXT_FIELDS
+from .xlsx import ENUM_COLUMNS, TEMPLATE_FIELDS, TEXT_FIELDS, TEXT_FORMAT
 
 DB_FIELDS = ["household_no", "village_id", "householder_name", "id_number_masked", "phone_masked",
              "bank_account_masked", "address", "household_size", "is_dibao", "is_tekun", "is_tuopin",
@@ -55,13 +55,20 @@ def export_households(path, queryset, *, user, progress=None) -> int:
                 changed.astimezone(tz).strftime("%Y-%m-%d") if changed else "", source or "",
                 consent.isoformat() if consent else "", "" if gain is None else gain]))
 
-    if total:
+    text_headers = [h for f, h in zip(TEMPLATE_FIELDS, headers) if f in TEXT_FIELDS]
+    if total:  # identifier columns as text, so an edited export re-imports its IDs intact
+        text = rustpy_xlsxwriter.Format().set_num_format(TEXT_FORMAT["num_format"])
         rustpy_xlsxwriter.write_worksheet(
             records(), str(path), sheet_name="台账", freeze_row=1, bold_headers=True,
-            column_widths={h: (18 if f in TEXT_FIELDS else 11) for f, h in zip(TEMPLATE_FIELDS, headers)})
+            column_widths={h: (18 if f in TEXT_FIELDS else 11) for f, h in zip(TEMPLATE_FIELDS, headers)},
+            column_formats={h: text for h in text_headers})
     else:  # an empty selection still gets the header row
         wb = xlsxwriter.Workbook(str(path))
-        wb.add_worksheet("台账").write_row(0, 0, headers)
+        ws = wb.add_worksheet("台账")
+        ws.write_row(0, 0, headers)
+        for col, f in enumerate(TEMPLATE_FIELDS):
+            if f in TEXT_FIELDS:
+                ws.set_column(col, col, 18, wb.add_format(TEXT_FORMAT))
         wb.close()
     if progress:
         progress("write", written, total)
@@ -85,15 +92,16 @@ def export_rollup(path, region: Region, *, user, progress=None) -> int:
     ws.write_row(0, 0, ["区划代码", "层级", "名称", "合计", *[str(p.label) for p in paths],
                         *[str(s.label) for s in states]], head)
     level_names = dict(Region.LEVEL_CHOICES)
+    code_format = wb.add_format(TEXT_FORMAT)
     row = 0
     for r in regions.iterator(chunk_size=2000):
         per = totals.get(r.prefix, {})
         row += 1
-        ws.write_string(row, 0, r.code)
+        ws.write_string(row, 0, r.code, code_format)
         ws.write_row(row, 1, [str(level_names[r.level]), r.name, sum(per.values()),
                               *[sum(n for (p, _), n in per.items() if p == path) for path in paths],
                               *[sum(n for (_, s), n in per.items() if s == state) for state in states]])
-    ws.set_column(0, 0, 14)
+    ws.set_column(0, 0, 14, code_format)
     ws.set_column(2, 2, 16)
     wb.close()
     if progress:

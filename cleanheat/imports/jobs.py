@@ -15,7 +15,8 @@ from . import exports, ledger_import, xlsx
 
 def analyse_job(job):
     save(job, status="running")
-    result = ledger_import.analyse(job.stored_path, user=job.user, filename=job.filename, progress=reporter(job.pk))
+    result = ledger_import.analyse(job.stored_path, user=job.user, filename=job.filename,
+                                   progress=reporter(job.pk, stages=("read", "validate")))
     report = ""
     if result.counts["refused"]:
         report = str(work_dir("reports") / f"{job.pk}-问题清单.xlsx")
@@ -49,10 +50,10 @@ def export_job(job, filters=None):
     path = work_dir("exports") / f"{job.pk}.xlsx"
     if job.kind == "export_households":
         qs = household_queryset(job.user, **(filters if filters is not None else job.params))
-        n = exports.export_households(path, qs, user=job.user, progress=reporter(job.pk))
+        n = exports.export_households(path, qs, user=job.user, progress=reporter(job.pk, stages=("write",)))
     else:
         region = Region.objects.get(code=job.params["region"])
-        n = exports.export_rollup(path, region, user=job.user, progress=reporter(job.pk))
+        n = exports.export_rollup(path, region, user=job.user, progress=reporter(job.pk, stages=("write",)))
     save(job, status="done", result_path=str(path), counts={"rows": n}, finished_at=timezone.now(),
           message=f"已导出{n}行")
 

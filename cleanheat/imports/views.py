@@ -9,7 +9,8 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from cleanheat.access import has_perm, requires, scope_filter, user_prefix
+from cleanheat.access import has_perm, in_scope, requires, scope_filter, user_prefix
+from cleanheat.filenames import stamped
 from cleanheat.accounts.roles import EXPORT, IMPORT, MANAGE_USERS, VIEW
 from cleanheat.audit.services import record
 from cleanheat.jobs.models import Job
@@ -65,7 +66,7 @@ def job_page(request, job_id):
 def job_progress(request, job_id):
     job = _job(request, job_id)
     response = render(request, "imports/_progress.html", {"job": job, "progress": progress_of(job)})
-    if job.status not in ("queued", "running", "committing"):
+    if not job.running:
         response["HX-Refresh"] = "true"  # finished: show the full result page
     return response
 
@@ -89,9 +90,27 @@ def job_download(request, job_id, what):
     path = {"report": job.report_path, "result": job.result_path}.get(what)
     if not path or not Path(path).exists():
         raise Http404("文件不存在")
-    name = {"report": f"问题清单-{Path(job.filename).stem}.xlsx",
-            "result": f"{job.get_kind_display()}-{job.created_at:%Y%m%d%H%M}.xlsx"}[what]
+    name = stamped(f"问题清单-{Path(job.filename).stem}", region_name(job.region_scope), job.created_at) \
+        if what == "report" else stamped(str(job.get_kind_display()), _place(job), job.created_at)
     return FileResponse(open(path, "rb"), as_attachment=True, filename=name)
+
+
+def region_name(code: str) -> str:
+    """The name of a region given by its code or prefix; the city for an empty (city-wide) one."""
+    code = code if code.isascii() and code.isdigit() and len(code) <= 12 else ""
+    region = Region.objects.filter(code=codes.full_code(code)).first() if code else \
+        Region.objects.filter(level=codes.CITY).order_by("code").first()
+    return region.name if region else "全部"
+
+
+def _place(job) -> str:
+    """What an export covers: the region it was filtered to (if it is one, in the user's area), else
+    the user's area."""
+    chosen = str(job.params.get("region") or "")
+    if chosen and in_scope(job.user, codes.full_code(chosen)) \
+            and Region.objects.filter(code=codes.full_code(chosen)).exists():
+        return region_name(chosen)
+    return region_name(job.region_scope)
 
 
 @requires(IMPORT)
@@ -104,7 +123,7 @@ def template_download(request):
     tmp = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)
     tmp.close()
     xlsx.write_template(tmp.name, villages)
-    return FileResponse(open(tmp.name, "rb"), as_attachment=True, filename=f"清洁取暖台账模板-{prefix or '全部'}.xlsx")
+    return FileResponse(open(tmp.name, "rb"), as_attachment=True, filename=stamped("清洁取暖台账模板", region_name(prefix)))
 
 
 @requires(EXPORT)

@@ -18,15 +18,20 @@ ENUM_COLUMNS = {"structure": Structure, "original_facility": OriginalFacility, "
                 "electric_device": ElectricDevice, "state": LifecycleState}
 YES_NO = ["是", "否"]
 BOOL_FIELDS = set(VULNERABLE_FLAGS) | {"envelope_retrofitted"}
+# Identifier columns: stored as text ("@"), or Excel turns an 18-digit ID into 1.40902E+17.
 TEXT_FIELDS = {"household_no", "village_code", "id_number", "phone", "bank_account"}
+TEXT_FORMAT = {"num_format": "@"}
 MAX_ROWS = 300000
+# Rows of the template whose identifier cells are written as text cells (the whole column carries
+# the text style too, which Excel and WPS apply to any cell typed below these).
+TEMPLATE_ROWS = 10000
 
 
 def write_template(path, villages):
     """The standard ledger template for a scope. `villages`: (county, township, village, code)."""
     wb = xlsxwriter.Workbook(path)
     head = wb.add_format({"bold": True, "bg_color": "#DDE6F0", "border": 1, "text_wrap": True})
-    text = wb.add_format({"num_format": "@"})
+    text = wb.add_format(TEXT_FORMAT)
     ws = wb.add_worksheet("台账")
     lists = wb.add_worksheet("选项")
     regions = wb.add_worksheet("区划")
@@ -35,6 +40,10 @@ def write_template(path, villages):
         ws.write(0, col, TEMPLATE_HEADERS[f], head)
         ws.set_column(col, col, 18 if f in TEXT_FIELDS else 12, text if f in TEXT_FIELDS else None)
     ws.freeze_panes(1, 0)
+    text_cols = [TEMPLATE_FIELDS.index(f) for f in sorted(TEXT_FIELDS, key=TEMPLATE_FIELDS.index)]
+    for row in range(1, TEMPLATE_ROWS + 1):
+        for col in text_cols:
+            ws.write_blank(row, col, None, text)
     # drop-downs from the option sheet (labels are what clerks read and type)
     list_col = 0
     for f, enum in list(ENUM_COLUMNS.items()) + [("__yes_no__", None)]:
@@ -52,8 +61,9 @@ def write_template(path, villages):
     regions.write_row(0, 0, ["县（市、区）", "乡（镇、街道）", "村（社区）", "村区划代码"], head)
     for i, row in enumerate(villages, start=1):
         regions.write_row(i, 0, row[:3])
-        regions.write_string(i, 3, row[3])
-    regions.set_column(0, 3, 18)
+        regions.write_string(i, 3, row[3], text)
+    regions.set_column(0, 2, 18)
+    regions.set_column(3, 3, 18, text)
     code_col = TEMPLATE_FIELDS.index("village_code")
     if villages:
         ws.data_validation(1, code_col, MAX_ROWS, code_col, {
@@ -68,7 +78,7 @@ NOTES = [
     "清洁取暖改造用户台账——填写说明",
     "1. 每户一行；第一行为表头，请勿修改列名。表头上方可以有标题行，系统会自动识别表头。",
     "2. 所属村：填写“村区划代码”（12位，见“区划”工作表），或填写县、乡镇、村名称（在您的管辖范围内匹配）。",
-    "3. 身份证号、手机号、银行账号请设置为“文本”格式，否则 Excel 会把身份证号变成 1.40902E+17 并丢失末几位。",
+    "3. 户编号、村区划代码、身份证号、联系电话、补贴发放账号各列已设为“文本”格式，请勿改为“常规”或“数值”，否则 Excel 会把身份证号变成 1.40902E+17 并丢失末几位；从其他表格粘贴时请用“选择性粘贴—数值”。",
     "4. 身份证号按 GB 11643 校验最后一位；15位旧号码会自动升为18位。同一人只能是一户的户主。",
     "5. 取暖路径、房屋结构、原取暖设施、改造状态请从下拉列表选择；低保、特困、脱贫、残疾、围护结构改造填“是”或“否”。",
     "6. 已有的户：填写“户编号”即更新该户；不填户编号时按身份证号匹配。空白单元格表示不修改。",
@@ -78,29 +88,41 @@ NOTES = [
 
 
 def write_error_report(path, result):
-    """The uploaded rows with each bad cell highlighted and a Chinese message per problem."""
+    """The uploaded rows with each bad cell highlighted and a Chinese message per problem.
+
+    The rows keep the uploaded columns in place (A stays A), so the column letters the messages
+    name are those of both the upload and this report; the original row number and the messages
+    follow the data. Identifier columns stay text."""
     wb = xlsxwriter.Workbook(path, {"constant_memory": True})
     ws = wb.add_worksheet("问题清单")
     bad = wb.add_format({"bg_color": "#F8C9C4", "border": 1, "border_color": "#B3261E"})
+    bad_text = wb.add_format({"bg_color": "#F8C9C4", "border": 1, "border_color": "#B3261E", **TEXT_FORMAT})
+    text = wb.add_format(TEXT_FORMAT)
     head = wb.add_format({"bold": True, "bg_color": "#DDE6F0"})
     header = list(result.header)
-    ws.write_row(0, 0, ["原行号", *[str(h) for h in header], "问题说明"], head)
+    width = max([len(header)] + [max([len(r.raw)] + [c + 1 for c, _ in r.errors if c is not None])
+                                 for r in result.checked if r.errors])
+    number_col, message_col = width, width + 1
+    text_cols = {col for col, f in result.columns.items() if f in TEXT_FIELDS}
+    for col in text_cols:
+        ws.set_column(col, col, 18, text)
+    ws.write_row(0, 0, [*[str(h) for h in header], *[""] * (width - len(header)), "原行号", "问题说明"], head)
+    ws.freeze_panes(1, 0)
     out = 1
     for res in result.checked:
         if not res.errors:
             continue
-        raw = res.raw
         bad_cols = {col for col, _ in res.errors if col is not None}
-        ws.write_number(out, 0, res.number)
+        raw = list(res.raw) + [None] * (width - len(res.raw))
         for col, value in enumerate(raw):
             cell = "" if value is None else (value if isinstance(value, (int, float)) else str(value))
-            ws.write(out, col + 1, cell, bad if col in bad_cols else None)
-        for col in bad_cols - set(range(len(raw))):
-            ws.write_blank(out, col + 1, None, bad)
+            style = (bad_text if col in text_cols else bad) if col in bad_cols else (text if col in text_cols else None)
+            ws.write(out, col, cell, style)
+        ws.write_number(out, number_col, res.number)
         messages = [(f"{column_letter(col)}列“{result.header_text(col)}”：" if col is not None else "") + m
                     for col, m in res.errors]
-        ws.write(out, len(header) + 1, f"第{res.number}行：" + "；".join(messages))
+        ws.write(out, message_col, f"第{res.number}行：" + "；".join(messages), None if bad_cols else bad)
         out += 1
-    ws.set_column(len(header) + 1, len(header) + 1, 80)
+    ws.set_column(message_col, message_col, 80)
     wb.close()
     return out - 1

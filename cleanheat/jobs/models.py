@@ -32,6 +32,10 @@ class Job(models.Model):
     message = models.TextField(_("说明"), blank=True)
     valid_only = models.BooleanField(_("仅导入有效行"), default=False)
 
+    @property
+    def running(self) -> bool:
+        return self.status in ("queued", "running", "committing")
+
     class Meta:
         verbose_name = _("导入导出任务")
         verbose_name_plural = _("导入导出任务")

@@ -125,11 +125,20 @@ def _enum_lookup(enum, language: str) -> dict:
 def enum_value(value, enum, label):
     """Accept the code, the Chinese label, or a usual alias (what a clerk would type)."""
     text = identity.normalise_text(value)
+    if not text:
+        with translation.override("zh-hans"):
+            raise ValueError(f"请选择{label() if callable(label) else label}")
     found = _enum_lookup(enum, translation.get_language()).get(text)
     if found is not None:
         return found
     allowed = "、".join(str(m.label) for m in enum)
     raise ValueError(f"“{text}”不是有效的{label() if callable(label) else label}，可选：{allowed}")
+
+
+def required_message(name: str) -> str:
+    """What an empty required field says (in Chinese, as every refusal here): pick from a list, or type it in."""
+    with translation.override("zh-hans"):
+        return f"{'请选择' if name == 'village' or name in ENUMS else '请填写'}{field_label(name)}"
 
 
 def blank(value) -> bool:

@@ -4,7 +4,9 @@ from django.utils.translation import gettext_lazy as _
 
 from cleanheat.versions import keep_shown_values
 
-from .choices import ElectricDevice, HeatingPath, LifecycleState, OriginalFacility, Structure
+from .choices import STATE_ORDER, ElectricDevice, HeatingPath, LifecycleState, OriginalFacility, Structure
+from .records import PII_FIELDS
+from .services import REQUIRED_ON_CREATE
 
 
 def _choices(enum, blank=True):
@@ -47,6 +49,11 @@ class HouseholdForm(forms.Form):
     def __init__(self, *args, editing=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.editing = editing
+        # What the service refuses to leave empty (an edit keeps a stored identifier when left blank).
+        self.required_names = {n for n in REQUIRED_ON_CREATE
+                               if not editing or (n not in PII_FIELDS and n != "village")}
+        for name in self.required_names:
+            self.fields[name].widget.attrs["aria-required"] = "true"
         if editing:
             for name in ("id_number", "phone", "bank_account"):
                 self.fields[name].help_text = _("留空表示不修改")
@@ -79,10 +86,28 @@ class HouseholdForm(forms.Form):
 
 
 class TransitionForm(forms.Form):
+    """One step forward (the next state only) or back to an earlier state with a reason: the
+    household page offers them as two separate forms, each behind a confirm step."""
     to_state = forms.ChoiceField(label=_("变更为"), choices=LifecycleState.choices)
     occurred_on = forms.DateField(label=_("发生日期"), required=False,
                                   widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(label=_("原因/说明"), required=False, max_length=200)
+
+
+class BatchForm(forms.Form):
+    """A batch action on the households ticked in the list (each still goes through the service)."""
+    action = forms.ChoiceField(label=_("批量操作"), choices=[("transition", _("变更改造状态")), ("archive", _("归档"))])
+    to_state = forms.ChoiceField(label=_("目标状态"), choices=_choices(LifecycleState), required=False)
+    occurred_on = forms.DateField(label=_("发生日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("原因/说明"), required=False, max_length=200)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "transition" and not data.get("to_state"):
+            self.add_error("to_state", _("请选择目标状态"))
+        if data.get("action") == "archive" and not (data.get("reason") or "").strip():
+            self.add_error("reason", _("请填写归档原因"))
+        return data
 
 
 class ArchiveForm(forms.Form):
@@ -93,3 +118,14 @@ class OutageForm(forms.Form):
     reported_on = forms.DateField(label=_("停暖日期"), widget=forms.DateInput(attrs={"type": "date"}))
     resolved_on = forms.DateField(label=_("恢复日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     description = forms.CharField(label=_("情况"), max_length=200, required=False)
+
+
+def next_state(state: str) -> str | None:
+    """The one state a household may move on to, or None at the end of the line."""
+    i = STATE_ORDER.index(state)
+    return STATE_ORDER[i + 1] if i + 1 < len(STATE_ORDER) else None
+
+
+def earlier_states(state: str) -> list[tuple[str, str]]:
+    """The states a household may step back to (with a reason), nearest first."""
+    return [(s, LifecycleState(s).label) for s in reversed(STATE_ORDER[:STATE_ORDER.index(state)])]

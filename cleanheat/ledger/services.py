@@ -23,7 +23,7 @@ from cleanheat.versions import Change, StaleEdit
 
 from . import history, identity, lifecycle
 from .choices import Channel, HeatingPath, LifecycleState
-from .cleaning import CLEANERS, Context, Lookups
+from .cleaning import CLEANERS, Context, Lookups, blank, required_message
 from .labels import field_label, history_lines, state_label
 from .models import Household, LifecycleEvent, MaintenanceRecord
 from .records import REASON_LENGTH, lifecycle_event, new_household, next_household_numbers, set_values
@@ -75,10 +75,10 @@ def _clean_fields(data: dict, instance, context: Context) -> dict:
     for name in EDITABLE_FIELDS:
         if name not in data:
             if instance is None and name in REQUIRED_ON_CREATE:
-                errors[name] = [f"{field_label(name)}不能为空"]
+                errors[name] = [required_message(name)]
             continue
-        if data[name] is None and name not in CLEARABLE:
-            errors[name] = [f"{field_label(name)}不能为空"]
+        if (name in REQUIRED_ON_CREATE and blank(data[name])) or (data[name] is None and name not in CLEARABLE):
+            errors[name] = [required_message(name)]
             continue
         try:
             cleaned[name] = CLEANERS[name](data[name], context)

@@ -5,14 +5,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from cleanheat.access import has_perm, requires
+from cleanheat.access import has_perm, require_perm, requires
 from cleanheat.accounts import roles
 from cleanheat.regions.scope import counties_for
 from cleanheat.versions import StaleEdit, rebased_data
 
-from . import identity, labels, records, search, services
+from . import batch, identity, labels, records, search, services
 from .choices import VULNERABLE_FLAGS, Channel, HeatingPath, LifecycleState
-from .forms import ArchiveForm, HouseholdForm, OutageForm, TransitionForm
+from .forms import ArchiveForm, BatchForm, HouseholdForm, OutageForm, TransitionForm, earlier_states, next_state
 from .models import Household
 from .queries import household_queryset, scoped_household
 
@@ -50,6 +50,8 @@ def household_list(request):
         "token": request.GET.get("s", "") if values["q"] and not request.GET.get("q", "").strip() else "",
         "paths": HeatingPath.choices, "states": LifecycleState.choices,
         "flags": list(VULNERABLE_FLAGS.items()),
+        "selectable": not archived and (has_perm(request.user, roles.LIFECYCLE) or has_perm(request.user, roles.ARCHIVE)),
+        "batch_form": BatchForm(),
     })
 
 
@@ -63,16 +65,16 @@ def household_detail(request, household_no):
         "events": household.lifecycle_events.select_related("user").order_by("id"),
         "changes": labels.history_lines(household.changes.select_related("user").order_by("-id")[:200])
         if has_perm(user, roles.HISTORY) else None,
-        "transition_form": TransitionForm(initial={"to_state": _next_state(household)}),
+        "transition_form": TransitionForm(),
+        "next_state": _labelled(next_state(household.state)),
+        "earlier_states": earlier_states(household.state),
         "archive_form": ArchiveForm(),
         "outage_form": OutageForm(),
     })
 
 
-def _next_state(household):
-    order = list(LifecycleState.values)
-    i = order.index(household.state)
-    return order[i + 1] if i + 1 < len(order) else household.state
+def _labelled(state):
+    return (state, LifecycleState(state).label) if state else None
 
 
 def _edit(request, household=None):
@@ -195,3 +197,36 @@ def household_outage(request, household_no):
     return _post_action(request, household_no, OutageForm, lambda h, d: services.record_outage(
         h, reported_on=d["reported_on"], resolved_on=d["resolved_on"], description=d["description"],
         user=request.user, channel=Channel.UI), "已登记停暖")
+
+
+BATCH_PERMISSION = {"transition": roles.LIFECYCLE, "archive": roles.ARCHIVE}
+
+
+@require_POST
+@requires(roles.VIEW)
+def household_batch(request):
+    """Households ticked in the list: first a confirm page naming them and the action, then the
+    action household by household through the service, and a list of what was done or refused."""
+    form = BatchForm(request.POST)
+    numbers = request.POST.getlist("household_no")
+    back = f"{reverse('households')}?{request.POST.get('back', '')}"
+    if not form.is_valid() or not numbers:
+        problems = [m for msgs in form.errors.values() for m in msgs] if numbers else ["请先勾选要处理的居民用户"]
+        for message in problems:
+            messages.error(request, message)
+        return redirect(back)
+    data = form.cleaned_data
+    require_perm(request.user, BATCH_PERMISSION[data["action"]])
+    context = {"form": form, "data": data, "back": back, "back_query": request.POST.get("back", ""),
+               "to_state_label": LifecycleState(data["to_state"]).label if data["to_state"] else ""}
+    if request.POST.get("step") != "run":
+        households, missing = batch.selected(request.user, numbers)
+        return render(request, "ledger/batch_confirm.html", {**context, "households": households, "missing": missing})
+    if data["action"] == "transition":
+        outcomes = batch.transition(request.user, numbers, data["to_state"], reason=data["reason"],
+                                    occurred_on=data["occurred_on"])
+    else:
+        outcomes = batch.archive(request.user, numbers, reason=data["reason"])
+    return render(request, "ledger/batch_result.html", {
+        **context, "outcomes": outcomes, "done": sum(o.done for o in outcomes),
+        "refused": sum(not o.done for o in outcomes)})

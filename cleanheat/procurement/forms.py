@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cleanheat.formhelp import name_required
 from cleanheat.versions import keep_shown_values
 
 from .models import CatalogModel, CountyContract
@@ -14,6 +15,7 @@ class CatalogModelForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         keep_shown_values(self)
+        name_required(self)
 
     class Meta:
         model = CatalogModel
@@ -44,6 +46,7 @@ class ContractForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["county_code"] = forms.ChoiceField(label=_("县（市、区）"), choices=[(c.code[:6], c.name) for c in counties])
         self.fields["vendor"] = forms.ChoiceField(label=_("供货企业（中标企业）"), choices=[(v, v) for v in vendors])
+        name_required(self)
 
     def validate_unique(self):
         pass  # the service names the duplicate in its own words

@@ -212,7 +212,8 @@ def sizing_page(request):
             messages.error(request, "；".join(error.messages))
             return redirect("sizing")
         return redirect("job", job_id=job.pk)
+    jobs = Job.objects.filter(kind="sizing", region_scope__startswith=prefix[:4]).select_related("user")
     return render(request, "procurement/sizing.html", {
-        "counties": counties_for(request.user),
-        "jobs": Job.objects.filter(kind="sizing", region_scope__startswith=prefix[:4]).select_related("user")[:20]})
+        "counties": counties_for(request.user), "jobs": jobs[:20],
+        "last": jobs.filter(status="done").order_by("-finished_at").first()})
 

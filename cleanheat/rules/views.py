@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from cleanheat.access import requires, user_prefix
 from cleanheat.accounts.roles import EXPORT, VIEW
 from cleanheat.audit.services import record
+from cleanheat.filenames import stamped
 from cleanheat.ledger.choices import HeatingPath, LifecycleState
 from cleanheat.ledger.models import Household
 from cleanheat.ledger.rollup import slow_to_count
@@ -65,8 +66,18 @@ def _results(region, findings, params) -> dict:
     rule, severity = params.get("rule", ""), params.get("severity", "")
     detail = [f for f in findings if (not rule or f.rule == rule) and (not severity or f.severity == severity)] \
         if rule else []
-    return {"keys": keys, "rows": rows, "totals": totals, "detail": detail[:500], "detail_count": len(detail),
-            "rule": rule, "severity": severity, "rule_name": compliance.RULES.get(rule, "")}
+    return {"keys": keys, "rows": rows, "totals": totals, "detail": _with_places(detail[:500]),
+            "detail_count": len(detail), "rule": rule, "severity": severity,
+            "rule_name": compliance.RULES.get(rule, "")}
+
+
+def _with_places(findings) -> list[tuple]:
+    """(finding, "乡镇 村") for the findings shown: names beside the village codes."""
+    villages = {f.village for f in findings}
+    codes_wanted = villages | {codes.full_code(v[:9]) for v in villages}
+    names = dict(Region.objects.filter(code__in=codes_wanted).values_list("code", "name"))
+    return [(f, f"{names.get(codes.full_code(f.village[:9]), '')} {names.get(f.village, '')}".strip())
+            for f in findings]
 
 
 @requires(EXPORT)
@@ -84,11 +95,12 @@ def compliance_export(request, code):
         ws.write_row(i, 0, [compliance.RULES[f.rule], "违规" if f.severity == "breach" else "预警", f.household_no,
                             names.get(codes.full_code(f.village[:6]), ""), names.get(codes.full_code(f.village[:9]), ""),
                             names.get(f.village, ""), f.message])
+    ws.set_column(2, 2, 16, wb.add_format({"num_format": "@"}))  # 户编号 stays text
     ws.set_column(6, 6, 90)
     wb.close()
     record("export", request=request, region_code=region.code, target=f"合规检查：{region.name}",
            detail=f"{len(findings)}条")
-    return FileResponse(open(tmp.name, "rb"), as_attachment=True, filename=f"合规检查-{region.name}.xlsx")
+    return FileResponse(open(tmp.name, "rb"), as_attachment=True, filename=stamped("合规检查", region.name))
 
 
 @requires(VIEW)
