@@ -123,15 +123,18 @@ def _cleaned(**overrides):
 def test_import_households_numbers_in_order_and_writes_first_events_and_history(city_admin):
     started = date.today() - timedelta(days=30)
     objects = bulk.NewObjects([records.new_household(_cleaned(), state="selected", now=None) for _ in range(2)],
-                              [started, None], [3, 5])
+                              [(("confirmed", started - timedelta(days=9)), ("selected", started)),
+                               (("confirmed", None), ("selected", None))], [3, 5])
     writer = bulk.Writer(user=city_admin, channel=Channel.IMPORT, source="乡镇台账.xlsx")
-    bulk.import_households(bulk.NewColumns(values={}, secrets={}, state_dates=[], order=[]), objects,
+    bulk.import_households(bulk.NewColumns(values={}, secrets={}, steps=[], order=[]), objects,
                            writer=writer, reason="导入建档：乡镇台账.xlsx")
     earlier, later = objects.households
     assert int(later.household_no[6:]) == int(earlier.household_no[6:]) + 1  # numbered in file order
-    event = LifecycleEvent.objects.get(household=earlier)
-    assert (event.to_state, event.occurred_on, event.channel) == ("selected", started, "import")
-    assert LifecycleEvent.objects.get(household=later).occurred_on == timezone.localdate()
+    events = list(LifecycleEvent.objects.filter(household=earlier).order_by("id")
+                  .values_list("from_state", "to_state", "occurred_on", "channel"))
+    assert events == [("", "confirmed", started - timedelta(days=9), "import"),
+                      ("confirmed", "selected", started, "import")]
+    assert {e.occurred_on for e in LifecycleEvent.objects.filter(household=later)} == {timezone.localdate()}
     created = HouseholdChange.objects.get(household=later)
     assert (created.field, created.new_value, created.source) == ("created", later.household_no, "乡镇台账.xlsx")
 
@@ -142,11 +145,15 @@ def test_apply_updates_writes_history_and_moves_and_refuses_a_stale_copy(city_ad
     version = household.version
     changes = records.set_values(household, {"address": "2号"})
     writer = bulk.Writer(user=city_admin, channel=Channel.IMPORT, source="更新.xlsx")
-    bulk.apply_updates([bulk.Update(household, changes, "selected", None)], writer=writer, reason="导入：更新.xlsx")
+    bulk.apply_updates([bulk.Update(household, changes, (("selected", None), ("installing", None)))],
+                       writer=writer, reason="导入：更新.xlsx")
     household.refresh_from_db()
-    assert (household.address, household.state, household.version) == ("2号", "selected", version + 1)
-    assert {(c.field, c.new_value, c.version) for c in household.changes.exclude(field="created")} == {
-        ("address", "2号", version + 1), ("state", "selected", version + 1)}
+    assert (household.address, household.state, household.version) == ("2号", "installing", version + 1)
+    assert {(c.field, c.old_value, c.new_value, c.version) for c in household.changes.exclude(field="created")} == {
+        ("address", "1号", "2号", version + 1), ("state", "confirmed", "selected", version + 1),
+        ("state", "selected", "installing", version + 1)}
+    assert list(household.lifecycle_events.order_by("id").values_list("from_state", "to_state")) == [
+        ("", "confirmed"), ("confirmed", "selected"), ("selected", "installing")]
 
     stale = Household.objects.get(pk=household.pk)
     services.update_household(household, {"address": "3号"}, user=city_admin)  # someone saves meanwhile
