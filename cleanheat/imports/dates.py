@@ -4,6 +4,9 @@ moves a row records through the lifecycle's one rule (`lifecycle.plan_steps`).
 The column screen and the per-row checks both ask `plan_row`, so they plan, refuse and note alike.
 """
 from dataclasses import dataclass, field
+from functools import lru_cache
+
+from django.utils import translation
 
 from cleanheat.ledger import lifecycle
 from cleanheat.ledger.choices import LifecycleState
@@ -14,6 +17,11 @@ SHEET_DATES = (*DATE_FIELDS.values(), "state_date")             # every column g
 
 
 def state_label(step) -> str:
+    return _label(step, translation.get_language())
+
+
+@lru_cache(maxsize=64)
+def _label(step, language) -> str:
     return str(LifecycleState(step).label)
 
 
@@ -24,22 +32,26 @@ class RowPlan:
     steps: tuple = ()
     errors: list = field(default_factory=list)   # (field, message)
     notes: list = field(default_factory=list)    # what the dry run tells the clerk (not refusals)
-    undated: bool = False                        # several steps, no day in a sheet without date columns
+    undated: bool = False                        # several steps in a sheet without step date columns
 
 
-def plan_row(current, state, days: dict, state_day, *, today, since=None, dated_sheet=True) -> RowPlan:
+def plan_row(current, state, days: dict, state_day, *, today, since=None, step_columns=True) -> RowPlan:
     """current: the household's step (None: a new one); state: the state column's step (None: not
     given); days: step → the day given; state_day: the row's 状态日期; since: the day of the
-    household's last move; dated_sheet: the sheet has a date column at all."""
+    household's last move; step_columns: the sheet has a date column for some step.
+
+    A sheet without step date columns can only date the steps before the target by 状态日期 or the
+    day of the import: that is said once for the file (`undated`), not on every row."""
     plan = lifecycle.plan_steps(current, state, days, label=state_label, today=today, target_date=state_day,
                                 since=since)
     if isinstance(plan, lifecycle.Refusal):
         return RowPlan(errors=[(_field_of(plan.field, state, days), plan.message)])
-    own = bool(state_day) or any(days.values())
     several = len(plan.steps) > 1
-    notes = _notes(plan, days) if plan.borrowed and (own or (dated_sheet and several)) else []
-    return RowPlan(target=plan.target, steps=plan.steps, notes=notes,
-                   undated=not own and several and not dated_sheet)
+    if not step_columns:
+        return RowPlan(target=plan.target, steps=plan.steps, undated=several)
+    own = bool(state_day) or any(days.values())
+    notes = _notes(plan, days) if plan.borrowed and (own or several) else []
+    return RowPlan(target=plan.target, steps=plan.steps, notes=notes)
 
 
 def _field_of(refused, state, days) -> str:
@@ -71,4 +83,5 @@ def _notes(plan: lifecycle.Plan, days: dict) -> list[str]:
 
 
 def undated_notice(count: int) -> str:
-    return f"表中没有日期列：{count}户的确村确户之后各步均按导入当天记（如有确户日期、完工日期等，请加列填写）"
+    return (f"表中没有各步日期列：{count}户到达改造状态之前的各步按状态日期记（未填状态日期的按导入当天记）；"
+            "如有确户日期、完工日期等，请加列填写")

@@ -44,7 +44,7 @@ class ImportResult:
     unchanged: list = field(default_factory=list)   # row numbers of rows that change nothing
     fast_notes: dict = field(default_factory=dict)  # row number → (row index, notes) of noted fast rows
     questions: list = field(default_factory=list)   # defaults.Question: columns the sheet lacks
-    undated: int = 0                 # rows moving several steps in a sheet without any date column
+    undated: int = 0                 # rows moving several steps in a sheet without step date columns
     table: object = None             # the data rows' cells (for the report of noted fast rows)
 
     @property

@@ -27,7 +27,7 @@ class RowResult:
     changes: list = field(default_factory=list)
     steps: tuple = ()                # the lifecycle steps it moves through: ((step, day or None), …)
     notes: list = field(default_factory=list)    # what the dry run tells the clerk (not refusals)
-    undated: bool = False            # several steps, in a sheet without any date column
+    undated: bool = False            # several steps, in a sheet without step date columns
     raw: list | None = None          # the row's cells, kept for the report when refused or noted
     holder_elsewhere: HolderElsewhere | None = None  # a householder outside the uploader's area (audited)
 
@@ -56,7 +56,7 @@ class RowContext:
     def __post_init__(self):
         self.col_of = {f: c for c, f in self.columns.items()}
         self.date_columns = [(f, c) for c, f in sorted(self.columns.items()) if f in SHEET_DATES]
-        self.dated = bool(self.date_columns)
+        self.step_columns = any(f != "state_date" for f, _ in self.date_columns)
         self.today = timezone.localdate()
 
 
@@ -185,7 +185,7 @@ def _moves(values, row, household, context, res):
     if bad:
         return None
     current = household.state if household is not None else None
-    planned = plan_row(current, state, days, state_day, today=context.today, dated_sheet=context.dated,
+    planned = plan_row(current, state, days, state_day, today=context.today, step_columns=context.step_columns,
                        since=context.last_moved.get(household.pk) if household is not None else None)
     for name, message in planned.errors:
         res.refuse(col_of.get(name), message)
@@ -193,13 +193,13 @@ def _moves(values, row, household, context, res):
         return None
     res.steps, res.notes, res.undated = planned.steps, planned.notes, planned.undated
     if household is not None:
-        _check_rules(household, planned.steps, values, res, context)
+        _check_rules(household, planned.steps, days, values, res, context)
     return planned.target
 
 
-def _check_rules(household, steps, values, res, context) -> None:
+def _check_rules(household, steps, days, values, res, context) -> None:
     """The plan's rules for each move (先立后破, 以气定改, heat sources) on its own day; the first move
-    they refuse is reported, on the state column or else the step's date column."""
+    they refuse is reported, on the state column or else the column its day came from."""
     before, commissioned = household.state, None
     for step, day in steps:
         on = day or context.today
@@ -207,13 +207,20 @@ def _check_rules(household, steps, values, res, context) -> None:
             commissioned = on
         problems = rules_engine.for_transition(household, step, on, from_state=before, commissioned=commissioned)
         if problems:
-            col_of = context.col_of
-            column = col_of.get("state") if values.get("state") else \
-                col_of.get(DATE_FIELDS[step], col_of.get("state_date"))
+            column = _cell_of(step, days, values, context.col_of)
             for message in dict.fromkeys(problems.values()):
                 res.refuse(column, message)
             return
         before = step
+
+
+def _cell_of(step, days, values, col_of):
+    """The column naming a step's move: the state column if the row fills it, else the date column
+    the step's day came from (its own, or a later step's), else 状态日期."""
+    if values.get("state"):
+        return col_of.get("state")
+    later = next((s for s in lifecycle.STEPS[lifecycle.index(step):] if s in days), None)
+    return col_of[DATE_FIELDS[later]] if later else col_of.get("state_date")
 
 
 def _report(error: ValidationError, res: RowResult, context: RowContext) -> None:

@@ -258,7 +258,7 @@ def _moves(sheet: Sheet, days: dict):
     names = list(days)
     steps = [STEP_OF.get(name) for name in names]
     columns = [states, *days.values()]
-    n, dated = sheet.n, bool(days)
+    n, step_columns = sheet.n, any(name != "state_date" for name in days)
     moves = {"steps": [()] * n, "notes": [[]] * n, "undated": [False] * n}
     targets, planned = [None] * n, {}
     for i, key in enumerate(zip(*columns)):
@@ -271,7 +271,8 @@ def _moves(sheet: Sheet, days: dict):
         if plan is None:
             given = {step: day for step, day in zip(steps, key[1:]) if step is not None and day is not None}
             state_day = key[1 + names.index("state_date")] if "state_date" in days else None
-            plan = planned[key] = plan_row(None, key[0], given, state_day, today=sheet.today, dated_sheet=dated)
+            plan = planned[key] = plan_row(None, key[0], given, state_day, today=sheet.today,
+                                               step_columns=step_columns)
         if plan.errors:
             sheet.ok[i] = False
             continue
@@ -405,7 +406,8 @@ def _stays(current, i, screen_, texts) -> bool:
             state_day = column[i]
         elif column[i] is not None:
             days[STEP_OF[name]] = column[i]
-    planned = plan_row(current, state, days, state_day, today=texts["today"], dated_sheet=bool(screen_.days))
+    planned = plan_row(current, state, days, state_day, today=texts["today"],
+                       step_columns=any(name != "state_date" for name in screen_.days))
     return not planned.errors and not planned.steps
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 STEPS = ("confirmed", "selected", "installing", "installed", "accepted", "proven", "removed")
 FIRST = STEPS[0]
 NOT_AT_START = ("proven", "removed")  # reached only after a season of stable running
+_INDEX = {step: i for i, step in enumerate(STEPS)}
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Refusal:
 
 
 def index(step: str) -> int:
-    return STEPS.index(step)
+    return _INDEX[step]
 
 
 def is_step(value) -> bool:
@@ -84,7 +85,7 @@ def plan_steps(current: str | None, target: str | None, dates: dict, *, label: C
     known date of a later step. Refused (the Refusal's field names the step whose date is at fault,
     or "state_date", or "to_state"): a date after `today`, dates out of step order, a date given for
     a step beyond an explicit target, and a move dated before `since` (the household's last move)."""
-    given = sorted(((s, d) for s, d in dates.items() if d is not None), key=lambda item: index(item[0]))
+    given = [(s, dates[s]) for s in STEPS if dates.get(s) is not None]
     for field, day in given + ([("state_date", target_date)] if target_date is not None else []):
         if day > today:
             what = "状态日期" if field == "state_date" else f"“{label(field)}”的日期"
@@ -101,7 +102,7 @@ def plan_steps(current: str | None, target: str | None, dates: dict, *, label: C
     days, fields = dict(given), {s: s for s, _ in given}
     if target_date is not None and path and target not in days:
         days[target], fields[target] = target_date, "state_date"
-    ordered = sorted(days.items(), key=lambda item: index(item[0]))
+    ordered = [(s, days[s]) for s in STEPS if s in days]
     for (before, earlier), (step, day) in zip(ordered, ordered[1:]):
         if day < earlier:
             return Refusal(fields[step], f"“{label(step)}”的日期{day}早于“{label(before)}”的日期{earlier}，"
