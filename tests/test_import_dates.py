@@ -108,7 +108,7 @@ def test_an_import_with_dates_writes_each_step_on_its_day_and_progress_for_a_pas
 def test_an_existing_household_moves_through_the_steps_its_dates_name_each_under_the_plans_rules(clerk, village,
                                                                                                 tmp_path):
     run(tmp_path, "建档.xlsx", [new_row(village, householder_name="先立", installed_on="2022-09-30",
-                                       accepted_on="2022-10-20", removal_consent_on="2022-10-25")], clerk)
+                                       accepted_on="2022-10-20")], clerk)
     household = Household.objects.get(householder_name="先立", village=village)
     assert household.state == "accepted"
     # 先立后破: the first heating season after commissioning (2022-11-03 to 2023-03-27) is not over yet
@@ -117,8 +117,13 @@ def test_an_existing_household_moves_through_the_steps_its_dates_name_each_under
     assert early.counts["refused"] == 1
     assert any(p.startswith(f"第2行，{where('proven_on')}") and "尚未结束" in p and "先立后破" in p
                for p in early.problems()), early.problems()
+    no_consent = ledger_import.analyse(write_sheet(tmp_path / "未同意.xlsx", TEMPLATE_HEADER, [
+        template_row(household_no=household.household_no, proven_on="2023-04-01", removed_on="2023-05-01")]),
+        user=clerk, filename="未同意.xlsx")
+    assert any(p.startswith(f"第2行，{where('removed_on')}") and "居民同意" in p for p in no_consent.problems())
     later = run(tmp_path, "拆除.xlsx", [template_row(household_no=household.household_no, proven_on="2023-04-01",
-                                                    removed_on="2023-05-01")], clerk)
+                                                    removed_on="2023-05-01", removal_consent_on="2023-04-20")],
+                clerk)
     assert later.counts["updated"] == 1
     household.refresh_from_db()
     assert household.state == "removed"

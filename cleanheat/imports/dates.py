@@ -17,12 +17,17 @@ SHEET_DATES = (*DATE_FIELDS.values(), "state_date")             # every column g
 
 
 def state_label(step) -> str:
-    return _label(step, translation.get_language())
+    return step_labels()[step]
 
 
-@lru_cache(maxsize=64)
-def _label(step, language) -> str:
-    return str(LifecycleState(step).label)
+def step_labels() -> dict:
+    """Step → the name a person reads, in the current language (made once per language)."""
+    return _labels(translation.get_language())
+
+
+@lru_cache(maxsize=8)
+def _labels(language) -> dict:
+    return {step: str(LifecycleState(step).label) for step in lifecycle.STEPS}
 
 
 @dataclass
@@ -35,14 +40,16 @@ class RowPlan:
     undated: bool = False                        # several steps in a sheet without step date columns
 
 
-def plan_row(current, state, days: dict, state_day, *, today, since=None, step_columns=True) -> RowPlan:
+def plan_row(current, state, days: dict, state_day, *, today, since=None, step_columns=True, names=None) -> RowPlan:
     """current: the household's step (None: a new one); state: the state column's step (None: not
     given); days: step → the day given; state_day: the row's 状态日期; since: the day of the
-    household's last move; step_columns: the sheet has a date column for some step.
+    household's last move; step_columns: the sheet has a date column for some step; names: the
+    steps' names (`step_labels()`, for a caller planning many rows).
 
     A sheet without step date columns can only date the steps before the target by 状态日期 or the
     day of the import: that is said once for the file (`undated`), not on every row."""
-    plan = lifecycle.plan_steps(current, state, days, label=state_label, today=today, target_date=state_day,
+    names = names or step_labels()
+    plan = lifecycle.plan_steps(current, state, days, label=names.__getitem__, today=today, target_date=state_day,
                                 since=since)
     if isinstance(plan, lifecycle.Refusal):
         return RowPlan(errors=[(_field_of(plan.field, state, days), plan.message)])
@@ -50,7 +57,7 @@ def plan_row(current, state, days: dict, state_day, *, today, since=None, step_c
     if not step_columns:
         return RowPlan(target=plan.target, steps=plan.steps, undated=several)
     own = bool(state_day) or any(days.values())
-    notes = _notes(plan, days) if plan.borrowed and (own or several) else []
+    notes = _notes(plan, days, names) if plan.borrowed and (own or several) else []
     return RowPlan(target=plan.target, steps=plan.steps, notes=notes)
 
 
@@ -65,7 +72,7 @@ def _field_of(refused, state, days) -> str:
     return "state" if refused == "to_state" else refused
 
 
-def _notes(plan: lifecycle.Plan, days: dict) -> list[str]:
+def _notes(plan: lifecycle.Plan, days: dict, names: dict) -> list[str]:
     """One line: which steps took which later day (or the day of the import)."""
     day_of = dict(plan.steps)
     groups: dict = {}
@@ -73,12 +80,12 @@ def _notes(plan: lifecycle.Plan, days: dict) -> list[str]:
         groups.setdefault(source, []).append(step)
     parts = []
     for source, steps in groups.items():
-        names = "、".join(f"“{state_label(s)}”" for s in steps)
+        which = "、".join(f"“{names[s]}”" for s in steps)
         if source is None:
-            parts.append(f"{names}未填写日期，按导入当天记")
+            parts.append(f"{which}未填写日期，按导入当天记")
         else:
-            given = f"“{state_label(source)}”的日期" if days.get(source) else "状态日期"
-            parts.append(f"{names}未填写日期，按{given}{day_of[source]}记")
+            given = f"“{names[source]}”的日期" if days.get(source) else "状态日期"
+            parts.append(f"{which}未填写日期，按{given}{day_of[source]}记")
     return ["；".join(parts)]
 
 

@@ -1,5 +1,6 @@
 """One row of a ledger sheet checked the way a form is: which household it names, the service's own
 validation, the lifecycle's one rule and the plan's rules. Phrases every message a clerk reads."""
+import copy
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -9,7 +10,7 @@ from cleanheat import pii
 from cleanheat.audit.services import HolderElsewhere
 from cleanheat.ledger import identity, lifecycle, records, services
 from cleanheat.ledger.choices import LifecycleState
-from cleanheat.ledger.cleaning import Lookups, enum_value, implied_device
+from cleanheat.ledger.cleaning import Lookups, clean_field, enum_value, implied_device
 from cleanheat.ledger.models import Household
 from cleanheat.rules import engine as rules_engine
 from cleanheat.sheets.cells import as_date, as_text
@@ -199,7 +200,16 @@ def _moves(values, row, household, context, res):
 
 def _check_rules(household, steps, days, values, res, context) -> None:
     """The plan's rules for each move (先立后破, 以气定改, heat sources) on its own day; the first move
-    they refuse is reported, on the state column or else the column its day came from."""
+    they refuse is reported, on the state column or else the column its day came from. A residents'
+    consent to removal given on the same row counts (a sheet gives it with the 拆除日期)."""
+    if values.get("removal_consent_on"):
+        try:
+            consent = clean_field("removal_consent_on", values["removal_consent_on"])
+        except ValueError:
+            consent = None  # the service's own check reports it
+        if consent:
+            household = copy.copy(household)
+            household.removal_consent_on = consent
     before, commissioned = household.state, None
     for step, day in steps:
         on = day or context.today

@@ -26,7 +26,7 @@ from cleanheat.regions.scope import in_scope
 from cleanheat.rules import engine as rules_engine
 from cleanheat.sheets.cells import as_date
 
-from .dates import SHEET_DATES, STEP_OF, plan_row
+from .dates import SHEET_DATES, STEP_OF, plan_row, step_labels
 from .places import LOCATION_FIELDS, plain
 
 # Fields whose few distinct values are each checked once by the ledger's field cleaner.
@@ -255,13 +255,14 @@ def _moves(sheet: Sheet, days: dict):
         except ValueError:
             state_of[value] = BAD
     states = list(map(state_of.__getitem__, sheet.values("state")))
-    names = list(days)
-    steps = [STEP_OF.get(name) for name in names]
-    columns = [states, *days.values()]
-    n, step_columns = sheet.n, any(name != "state_date" for name in days)
+    fields = list(days)
+    steps = [STEP_OF.get(name) for name in fields]
+    at_state_date = 1 + fields.index("state_date") if "state_date" in days else None
+    step_columns, labels = any(step is not None for step in steps), step_labels()
+    n = sheet.n
     moves = {"steps": [()] * n, "notes": [[]] * n, "undated": [False] * n}
     targets, planned = [None] * n, {}
-    for i, key in enumerate(zip(*columns)):
+    for i, key in enumerate(zip(states, *days.values())):
         if not sheet.ok[i]:
             continue
         if BAD in key:
@@ -270,9 +271,8 @@ def _moves(sheet: Sheet, days: dict):
         plan = planned.get(key)
         if plan is None:
             given = {step: day for step, day in zip(steps, key[1:]) if step is not None and day is not None}
-            state_day = key[1 + names.index("state_date")] if "state_date" in days else None
-            plan = planned[key] = plan_row(None, key[0], given, state_day, today=sheet.today,
-                                               step_columns=step_columns)
+            plan = planned[key] = plan_row(None, key[0], given, key[at_state_date] if at_state_date else None,
+                                           today=sheet.today, step_columns=step_columns, names=labels)
         if plan.errors:
             sheet.ok[i] = False
             continue

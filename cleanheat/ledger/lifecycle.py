@@ -8,6 +8,8 @@ a heating season of stable running (先立后破、不立不破).
 
 Every door — `ledger.services.transition`, the import and the rules module — asks these functions; the
 caller passes `label` (step code → the name a person reads) so that messages stay in the user's language.
+An import row naming a later step (or giving the days of several steps) is planned by `plan_steps`:
+the steps in between, one at a time through `check_move`, each with its day.
 """
 from collections.abc import Callable
 from dataclasses import dataclass
