@@ -86,8 +86,7 @@ class ImportResult:
         """What the dry run tells the clerk about rows it accepts (dates taken from a later step …)."""
         lines = sorted([(n, notes) for n, (_, notes) in self.fast_notes.items()]
                        + [(r.number, r.notes) for r in self.checked if r.notes and not r.errors])
-        out = [f"第{n}行：{'；'.join(notes)}" for n, notes in lines[:limit] if notes]
-        return out
+        return [f"第{n}行：{'；'.join(notes)}" for n, notes in lines[:limit]]
 
     def notices(self) -> list[str]:
         """What the dry run says once for the whole file."""
@@ -103,7 +102,6 @@ class ImportResult:
 
     def creation_source(self, length) -> str:
         return file_defaults.history_source(self.filename, self.questions, length)
-
 
 
 def analyse(path, *, user, filename: str, progress=None, by_row=False, record_attempts=True,
