@@ -4,6 +4,8 @@ Steps (each measured in its own subprocess, so peak memory is that step's own):
   make-file   write the full demo ledger (212,549 rows) as a template .xlsx (xlsxwriter)
   read-*      readers alone on that file: python-calamine, fastexcel, openpyxl (--openpyxl)
   import      CleanHeat end to end into an empty ledger: parse, validate, write, history
+  import-dated  the same rows with a date column for each step (确户日期 … 验收日期) filled in: each
+              household's steps are recorded on their days (several lifecycle events per household)
   export      CleanHeat export of all households
   die-import  django-import-export on the first --die-rows rows of the same file (it writes row by
               row; the full file would take far longer), extrapolated per row
@@ -14,7 +16,10 @@ Steps (each measured in its own subprocess, so peak memory is that step's own):
 
     .venv/bin/pip install -r benchmarks/requirements.txt
     .venv/bin/python benchmarks/bench_import_export.py [--db sqlite|postgres] [--rows N] [--openpyxl]
-        [--repeat 3] [--reuse-file] [--baseline DIR]
+        [--repeat 3] [--reuse-file] [--baseline DIR] [--dates]
+
+--dates: only the import with and without the step date columns, alternately, --repeat times each on
+the same rows, and the ratio of the medians (target <= 1.3x).
 
 --baseline DIR: a checkout of the code before a change (`git worktree add DIR REV`); its import and
 this checkout's import run alternately, --repeat times each, on the same file and database, and the
@@ -93,13 +98,21 @@ def step_make_file(args):
     from cleanheat.ledger import demo
     from cleanheat.ledger.choices import ElectricDevice, HeatingPath, LifecycleState, OriginalFacility, Structure
     from cleanheat.regions.models import Region
+    from cleanheat.imports.dates import DATE_FIELDS
+    from cleanheat.ledger.lifecycle import STEPS as ORDER
     _, cfg = empty_ledger_with_regions()
     villages = demo.village_weights(cfg, Region.objects.filter(level=4).order_by("code").values_list("code", "kind"))
     label = {e: {m.value: str(m.label) for m in e} for e in (Structure, OriginalFacility, HeatingPath, ElectricDevice, LifecycleState)}
     started = time.perf_counter()
+    # two files of the same rows: without the step date columns (args.file) and with them
+    base = [f for f in TEMPLATE_FIELDS if f not in DATE_FIELDS.values()]
+    dated_fields = [DATE_FIELDS[step] for step in ORDER[:ORDER.index("accepted") + 1]]
     wb = xlsxwriter.Workbook(str(args.file), {"constant_memory": True})
     ws = wb.add_worksheet("台账")
-    ws.write_row(0, 0, [TEMPLATE_HEADERS[f] for f in TEMPLATE_FIELDS])
+    ws.write_row(0, 0, [TEMPLATE_HEADERS[f] for f in base])
+    dated_wb = xlsxwriter.Workbook(str(dated_file(args)), {"constant_memory": True})
+    dated_ws = dated_wb.add_worksheet("台账")
+    dated_ws.write_row(0, 0, [TEMPLATE_HEADERS[f] for f in base + dated_fields])
     n = 0
     yes = {True: "是", False: "否"}.__getitem__
     # New households may be imported up to 已验收 (proven/removed need their season history, 先立后破)
@@ -112,15 +125,19 @@ def step_make_file(args):
         installed = state in ("installed", "accepted")
         source = (f"{rec['county']}示范热源（演示）" if rec["heating_path"] == "central" else
                   f"{rec['county']}生物质热电（演示）" if rec["heating_path"] == "biomass" else "") if installed else ""
-        ws.write_row(n, 0, ["", "", "", "", rec["village"], rec["householder_name"], rec["id_number"], rec["phone"], "",
+        cells = ["", "", "", "", rec["village"], rec["householder_name"], rec["id_number"], rec["phone"], "",
                             rec["address"], rec["household_size"], yes(rec["is_dibao"]), yes(rec["is_tekun"]),
                             yes(rec["is_tuopin"]), yes(rec["is_canji"]), rec["heated_area"],
                             label[Structure][rec["structure"]], yes(rec["envelope_retrofitted"]),
                             label[OriginalFacility][rec["original_facility"]], label[HeatingPath][rec["heating_path"]],
                             label[ElectricDevice].get(rec["electric_device"], ""), label[LifecycleState][state],
                             rec["steps"][min(len(rec["steps"]), 5) - 1][1].isoformat(), source, "",
-                            rec["envelope_gain_pct"] if rec["envelope_gain_pct"] is not None else ""])
+                            rec["envelope_gain_pct"] if rec["envelope_gain_pct"] is not None else ""]
+        ws.write_row(n, 0, cells)
+        days = dict(rec["steps"][:5])
+        dated_ws.write_row(n, 0, cells + [days[step].isoformat() if step in days else "" for step in ORDER[:5]])
     wb.close()
+    dated_wb.close()
     return {"rows": n, "seconds": time.perf_counter() - started, "what": "xlsxwriter write of the template"}
 
 
@@ -140,18 +157,25 @@ def step_read(args, reader):
     return {"rows": n, "seconds": time.perf_counter() - started, "what": f"{reader} read only"}
 
 
-def step_import(args):
+def dated_file(args):
+    return args.file.with_name(args.file.stem + "-dated.xlsx")
+
+
+def step_import(args, dated=False):
     setup_django(args.db_url, fresh=True)
     user, _ = empty_ledger_with_regions()
     from cleanheat.imports import ledger_import
-    from cleanheat.ledger.models import Household, HouseholdChange
+    from cleanheat.ledger.models import Household, HouseholdChange, LifecycleEvent
+    path = dated_file(args) if dated else args.file
     started = time.perf_counter()
-    result = ledger_import.analyse(args.file, user=user, filename=args.file.name)
+    result = ledger_import.analyse(path, user=user, filename=path.name)
     analysed = time.perf_counter() - started
     ledger_import.commit(result, user=user)
     seconds = time.perf_counter() - started
-    return {"rows": Household.objects.count(), "history": HouseholdChange.objects.count(), "seconds": seconds,
-            "analyse_seconds": analysed, "counts": result.counts, "what": "CleanHeat import end to end"}
+    return {"rows": Household.objects.count(), "history": HouseholdChange.objects.count(),
+            "events": LifecycleEvent.objects.count(), "seconds": seconds, "analyse_seconds": analysed,
+            "counts": result.counts,
+            "what": "CleanHeat import end to end" + (" with a date column per step" if dated else "")}
 
 
 def step_reimport(args):
@@ -269,11 +293,11 @@ def step_die_export(args):
 
 STEPS = {"make-file": step_make_file, "read-calamine": lambda a: step_read(a, "calamine"),
          "read-fastexcel": lambda a: step_read(a, "fastexcel"), "read-openpyxl": lambda a: step_read(a, "openpyxl"),
-         "import": step_import, "export": step_export, "die-import": step_die_import, "die-export": step_die_export,
+         "import": step_import, "import-dated": lambda a: step_import(a, dated=True), "export": step_export, "die-import": step_die_import, "die-export": step_die_export,
          "reimport": step_reimport, "db-floor": step_db_floor}
 
 
-REPEATED = ("read-calamine", "read-fastexcel", "import", "export", "reimport", "db-floor")
+REPEATED = ("read-calamine", "read-fastexcel", "import", "import-dated", "export", "reimport", "db-floor")
 
 
 def run_step(name, args):
@@ -318,6 +342,24 @@ def compare_import(args):
           f"{len(times['this'])} back-to-back pairs' ratios {paired:.3f}x (target <= 1.05x)")
 
 
+def compare_dates(args):
+    """The import without and with the step date columns on the same rows, alternately."""
+    times = {"import": [], "import-dated": []}
+    for _ in range(args.repeat):
+        for name in times:
+            cmd = [sys.executable, __file__, "--step", name, "--db", args.db, "--rows", str(args.rows)]
+            out = subprocess.run(cmd, capture_output=True, text=True)
+            if out.returncode:
+                sys.exit(f"{name}: FAILED\n{out.stderr[-2000:]}")
+            data = json.loads(out.stdout.strip().splitlines()[-1])
+            times[name].append(data["seconds"])
+            print(f"  {name:<13} {data['seconds']:7.1f} s (validate {data['analyse_seconds']:.1f} s)  "
+                  f"{data['rows']} households, {data['events']} lifecycle events, {data['counts']}")
+    plain, dated = statistics.median(times["import"]), statistics.median(times["import-dated"])
+    print(f"import medians: without step dates {plain:.1f} s, with them {dated:.1f} s = {dated / plain:.2f}x "
+          "(target <= 1.3x)")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
@@ -327,6 +369,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=3, help="runs of each timed step; the median is reported")
     parser.add_argument("--reuse-file", action="store_true", help="keep the generated .xlsx if it exists")
     parser.add_argument("--baseline", type=Path, help="a checkout to compare this import with (see the docstring)")
+    parser.add_argument("--dates", action="store_true", help="only the import without vs with step date columns")
     parser.add_argument("--step")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -338,21 +381,24 @@ def main():
         print(json.dumps(data, default=str))
         return
     print(f"database: {args.db}; file: {args.file.name}")
-    if args.baseline:
-        if not args.file.exists():
+    if args.baseline or args.dates:
+        if not (args.file.exists() and (args.baseline or dated_file(args).exists())):
             run_step("make-file", args)
-        compare_import(args)
+        (compare_dates if args.dates else compare_import)(args)
         return
     results = {}
     make = [] if args.reuse_file and args.file.exists() else ["make-file"]
     steps = make + ["read-calamine", "read-fastexcel"] + (["read-openpyxl"] if args.openpyxl else []) + \
-        ["import", "db-floor", "export", "reimport", "die-export", "die-import"]
+        ["import", "import-dated", "db-floor", "export", "reimport", "die-export", "die-import"]
     for step in steps:
         results[step] = run_step(step, args)
     reads = [r["seconds"] for k, r in results.items() if k.startswith("read-") and r]
     imp, exp = results.get("import"), results.get("export")
     if imp and reads:
         print(f"import / fastest reader: {imp['seconds'] / min(reads):.2f}x (target <= 2.5x)")
+    if imp and results.get("import-dated"):
+        print(f"import with a date column per step: {results['import-dated']['seconds'] / imp['seconds']:.2f}x the "
+              "import without them, same rows (target <= 1.3x)")
     if imp and results.get("die-import"):
         die = results["die-import"]
         per_row = die["seconds"] / die["rows"]

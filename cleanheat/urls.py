@@ -72,6 +72,7 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/", imports.job_page, name="job"),
     path("jobs/<uuid:job_id>/progress/", imports.job_progress, name="job_progress"),
     path("jobs/<uuid:job_id>/commit/", imports.job_commit, name="job_commit"),
+    path("jobs/<uuid:job_id>/defaults/", imports.job_defaults, name="job_defaults"),
     path("jobs/<uuid:job_id>/<str:what>.xlsx", imports.job_download, name="job_download"),
     path("regions/<str:code>/export/", imports.export_rollup, name="export_rollup"),
     path("accounts/login/", accounts.login_view, name="login"),

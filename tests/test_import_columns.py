@@ -1,11 +1,15 @@
 """The ledger import recognises plainly valid new rows column by column; every other row goes
 through the per-row service checks. Both ways must give the same answer for every row."""
 import random
+from datetime import date
 
 import pytest
 
 from cleanheat.imports import ledger_import
+from cleanheat.imports.dates import DATE_FIELDS
 from cleanheat.imports.exports import export_households
+from cleanheat.imports.xlsx import TEMPLATE_FIELDS
+from cleanheat.sheets.headers import TEMPLATE_HEADERS
 from cleanheat.sheets.reader import read_rows, read_table
 from cleanheat.ledger import services
 from cleanheat.ledger.models import Household, HouseholdChange, LifecycleEvent
@@ -73,15 +77,45 @@ def _messy_rows(rng, villages, existing, foreign, sources):
             envelope_retrofitted=pick("", "否", "是", weights=[5, 5, 2]),
             envelope_gain_pct=pick("", "35", "20", "百分之三十", weights=[6, 3, 2, 1]),
             original_facility=pick("燃煤炉", "土暖气", "", "柴灶", weights=[10, 5, 1, 1]),
-            heating_path=pick("集中供热", "煤改电", "煤改气", "生物质", "", "地热", weights=[6, 6, 5, 2, 1, 1]),
-            electric_device=pick("", "空气源热泵（热风型）", "蓄热式电暖器", "电炉子", weights=[5, 4, 2, 1]),
+            heating_path=pick("集中供热", "煤改电", "煤改气", "生物质", "", "地热", "空气源热泵", "集中供暖", "空气能",
+                              "电采暖", weights=[6, 6, 5, 2, 1, 1, 3, 2, 1, 1]),
+            electric_device=pick("", "空气源热泵（热风型）", "蓄热式电暖器", "电炉子", " ", weights=[5, 4, 2, 1, 1]),
             heat_source=pick("", sources[0].name, sources[1].name, "不存在的热源", weights=[5, 3, 1, 1]),
             removal_consent_on=pick("", "2022-05-01", "2099-01-01", "去年", weights=[10, 2, 1, 1]),
             state=pick("", "已选型", "施工中", "已完工", "已验收", "稳定运行", "进行中", weights=[5, 5, 2, 3, 2, 1, 1]),
             state_date=pick("", "2022/5/1", "2022年6月1日", "2099-01-01", "昨天", weights=[5, 3, 2, 1, 1]),
         )
+        cells.update(_step_days(rng, cells["state"]))
+        if any(cells.get(f) for f in DATE_FIELDS.values()) and rng.random() < 0.9:
+            cells["state_date"] = ""
         rows.append(template_row(**cells))
     return rows
+
+
+# The days a clerk gives for the steps (one of them an Excel serial: 2022-10-20).
+STEP_DAYS = [("confirmed_on", "2022/3/5"), ("selected_on", "2022-04-10"), ("installing_on", "2022年5月20日"),
+             ("installed_on", "2022-09-30"), ("accepted_on", "44854")]
+STATE_STEP = {"已选型": 1, "施工中": 2, "已完工": 3, "已验收": 4, "稳定运行": 4}
+
+
+def _step_days(rng, state):
+    """Half the rows give days for some steps up to their state (or up to a step of their own when
+    the state is not given); a few of those get a day in the future, out of order, beyond the state
+    or not a date."""
+    if rng.random() < 0.5:
+        return {}
+    reach = STATE_STEP.get(state, rng.randrange(len(STEP_DAYS)) if not state else 0)
+    days = {f: d for k, (f, d) in enumerate(STEP_DAYS) if k <= reach and (k == reach or rng.random() < 0.5)}
+    fault = rng.random()
+    if fault < 0.04:
+        days["confirmed_on"] = "2099-01-01"
+    elif fault < 0.08:
+        days.update(confirmed_on="2022/3/5", installed_on="2022-01-15")
+    elif fault < 0.11:
+        days["accepted_on"] = "三月"
+    elif fault < 0.13:
+        days["removed_on"] = "2023-05-01"
+    return days
 
 
 def _snapshot():
@@ -110,9 +144,13 @@ def test_column_checks_give_the_same_answer_as_row_by_row_checks(tmp_path):
     index = float(engine.config_for(villages[0].code).gas_index_m3_per_m2)
     GasContract.objects.filter(villages__in=villages).delete()
     contract = GasContract.objects.create(name="有限气量", gas_company="某燃气", county_code="140902",
-                                          season_volume_m3=int(300 * index), pipeline_done=True, safety_passed=True)
+                                          season_volume_m3=int(150 * index), pipeline_done=True, safety_passed=True)
     contract.villages.set(villages)
     rows = _messy_rows(random.Random(7), villages, existing, foreign_id, sources)
+    rows += [template_row(village_code=villages[0].code, householder_name=f"热泵{i}", id_number=new_id_number("140902"),
+                          heated_area="88", original_facility="燃煤炉", heating_path=path, state="已选型",
+                          confirmed_on="2022-03-01")
+             for i, path in enumerate(["空气源热泵", "空气能", "空气源热泵热风机"])]  # the device named with the path
     others = list(Household.objects.filter(village__code__startswith="140902", archived=False)[1:4])
     # updates no rule objects to (the county's heat source is downgraded below), so the sheet surely has some
     plain = list(Household.objects.filter(village__code__startswith="140902", archived=False,
@@ -133,17 +171,26 @@ def test_column_checks_give_the_same_answer_as_row_by_row_checks(tmp_path):
     exported = read_rows(tmp_path / "export.xlsx")[1][1:]
     assert exported[0][:1] and len(exported) > 50
     rng = random.Random(3)
+    dated = sorted(TEMPLATE_HEADER.index(TEMPLATE_HEADERS[f]) for f in DATE_FIELDS.values())
+    assert dated[0] == len(TEMPLATE_HEADER) - len(dated)  # the template's last columns
+    path_column = TEMPLATE_HEADER.index(TEMPLATE_HEADERS["heating_path"])
+    state_column = TEMPLATE_HEADER.index(TEMPLATE_HEADERS["state"])
+    more = random.Random(5)
     for cells in exported:
         cells = ["" if v is None else v for v in cells]
         if rng.random() < 0.25:
-            column = rng.randrange(1, len(cells))
+            column = rng.randrange(1, len(cells) - len(dated))
             cells[column] = rng.choice(["", "是", "否", "12", "砖木", "已完工", "煤改电", "13900004444", "95", "x"])
+        if more.random() < 0.2:  # a step's day instead of the state: before the household's last move, later …
+            cells[more.choice(dated)] = more.choice(["2021-01-01", "2024-06-01", "2099-01-01", "x", ""])
+            cells[state_column] = ""
+        if more.random() < 0.05:
+            cells[path_column] = "空气源热泵"
         rows.append(cells)
     sheet = write_sheet(tmp_path / "messy.xlsx", TEMPLATE_HEADER, rows)
 
     by_column = ledger_import.analyse(sheet, user=clerk, filename="messy.xlsx")
     by_row = ledger_import.analyse(sheet, user=clerk, filename="messy.xlsx", by_row=True)
-    answer = lambda result: [(r.number, r.action, r.errors) for r in result.results]  # noqa: E731
     assert answer(by_column) == answer(by_row)
     counts = by_column.counts
     # the sheet exercises both ways and every outcome
@@ -155,6 +202,18 @@ def test_column_checks_give_the_same_answer_as_row_by_row_checks(tmp_path):
                     "采暖面积最多保留一位小数"):
         assert any(refusal in p for p in by_column.problems()), refusal
     assert len(by_row.fast) == 0
+    # dates: moves through several steps, days taken from a later step (noted), and the refusals
+    fast_steps = by_column.fast.steps
+    may20 = date(2022, 5, 20)
+    assert any(len(steps) == 3 and steps[0][1] == steps[-1][1] == may20 for steps in fast_steps)
+    assert len(by_column.fast_notes) > 10
+    assert any("“确村确户”、“已选型”未填写日期，按“施工中”的日期2022-05-20记" in n for n in by_column.notes())
+    for refusal in ("日期不能晚于今天", "各步日期应按改造顺序先后排列", "早于该户上一次改造状态变更", "不是可识别的日期"):
+        assert any(refusal in p for p in by_column.problems()), refusal
+    # the path cell names the device type when the sheet leaves the device column empty
+    values = by_column.fast.values
+    named = {n: d for n, d in zip(values["householder_name"], values["electric_device"]) if n.startswith("热泵")}
+    assert named == {"热泵0": "ashp_water", "热泵1": "ashp_water", "热泵2": "ashp_air"}
 
     written = []
     for result in (by_column, by_row):
@@ -164,7 +223,36 @@ def test_column_checks_give_the_same_answer_as_row_by_row_checks(tmp_path):
                 written.append(_snapshot())
                 raise RuntimeError("roll back, to write the same file the other way")
     assert written[0] == written[1]
-    assert len(written[0][0]) == counts["new"] + counts["updated"] and len(written[0][1]) >= counts["new"]
+    assert len(written[0][0]) == counts["new"] + counts["updated"] and len(written[0][1]) > counts["new"]
+    events = written[0][1]
+    planned = [*by_column.fast.steps, *(r.steps for r in by_column.checked if r.action != "refused")]
+    assert len(events) == sum(map(len, planned))  # one event per step, each on its planned day
+    first_on_may20 = sum(1 for steps in planned if steps and steps[0] == ("confirmed", date(2022, 5, 20)))
+    assert sum(1 for e in events if e[2] == "confirmed" and e[3] == date(2022, 5, 20)) == first_on_may20 >= 3
+
+
+def answer(result):
+    return [(r.number, r.action, r.errors, r.notes) for r in result.results]
+
+
+def test_a_sheet_without_the_facility_column_is_checked_alike_both_ways_with_the_value_picked(tmp_path):
+    """The messy rows again, from a sheet lacking 原取暖设施 and 房屋结构: one question, the value
+    picked for the whole file, and both ways agree on every row."""
+    clerk = make_user("columns_default", "140902", role="county_clerk")
+    villages = list(Region.objects.filter(level=4, code__startswith="14090210").order_by("code")[:3])
+    existing = Household.objects.filter(village__code__startswith="140902", archived=False).first()
+    sources = [HeatSource.objects.filter(kind="waste_heat", grade__in=["A", "B"]).first(), HeatSource.objects.first()]
+    rows = _messy_rows(random.Random(11), villages, existing, new_id_number("140928"), sources)[:150]
+    keep = [i for i, f in enumerate(TEMPLATE_FIELDS) if f not in ("original_facility", "structure")]
+    sheet = write_sheet(tmp_path / "缺列.xlsx", [TEMPLATE_HEADER[i] for i in keep], [[r[i] for i in keep] for r in rows])
+    asked = ledger_import.analyse(sheet, user=clerk, filename="缺列.xlsx")
+    assert [q.field for q in asked.questions] == ["original_facility", "structure"]
+    assert not any("原取暖设施" in p for p in asked.problems())  # said once, not on every row
+    picked = {"original_facility": "燃煤炉"}
+    by_column = ledger_import.analyse(sheet, user=clerk, filename="缺列.xlsx", defaults=picked)
+    by_row = ledger_import.analyse(sheet, user=clerk, filename="缺列.xlsx", defaults=picked, by_row=True)
+    assert answer(by_column) == answer(by_row) and len(by_column.fast) > 20
+    assert set(by_column.fast.values["original_facility"]) == {"coal_stove"}
 
 
 def _cells(table):
@@ -233,3 +321,7 @@ def test_chunks_made_ahead_arrive_in_order_and_a_failure_reaches_the_writer():
         raise ValueError("加密失败")
     with pytest.raises(ValueError, match="加密失败"):
         list(_ahead(failing()))
+
+
+
+

@@ -53,6 +53,65 @@ def test_a_new_household_cannot_start_after_a_season_of_stable_running():
     assert "先立后破" in lifecycle.check_start("removed", label=label).message
 
 
+# ---- planning several steps at once (an import naming a later step), no database
+
+TODAY = date(2024, 1, 10)
+D = {step: date(2022, 3 + k, 1) for k, step in enumerate(lifecycle.STEPS)}  # one day per step, in order
+
+
+def plan(current, target, dates, **kw):
+    return lifecycle.plan_steps(current, target, dates, label=label, today=TODAY, **kw)
+
+
+def test_a_new_household_at_a_later_step_goes_through_every_step_before_it():
+    planned = plan(None, "installed", {"confirmed": D["confirmed"], "installed": D["installed"]})
+    assert planned.steps == (("confirmed", D["confirmed"]), ("selected", D["installed"]),
+                             ("installing", D["installed"]), ("installed", D["installed"]))
+    assert planned.borrowed == (("selected", "installed"), ("installing", "installed"))
+
+
+def test_without_a_state_the_furthest_date_names_the_step_and_without_any_date_steps_are_dated_on_writing():
+    assert plan(None, None, {"selected": D["selected"]}).steps == (("confirmed", D["selected"]),
+                                                                     ("selected", D["selected"]))
+    assert plan(None, None, {}).steps == (("confirmed", None),)
+    undated = plan(None, "installing", {})
+    assert undated.steps == (("confirmed", None), ("selected", None), ("installing", None))
+    assert undated.borrowed == (("confirmed", None), ("selected", None), ("installing", None))
+
+
+def test_an_existing_household_moves_on_from_where_it_is_and_earlier_dates_change_nothing():
+    planned = plan("selected", None, {"confirmed": D["confirmed"], "accepted": D["accepted"]})
+    assert [s for s, _ in planned.steps] == ["installing", "installed", "accepted"]
+    assert {d for _, d in planned.steps} == {D["accepted"]}
+    assert plan("installed", None, {"confirmed": D["confirmed"], "installed": D["installed"]}).steps == ()
+    assert plan("installed", "installed", {}).steps == ()
+
+
+def test_the_state_date_dates_the_target_unless_the_target_has_its_own_date():
+    assert plan(None, "selected", {}, target_date=D["selected"]).steps[-1] == ("selected", D["selected"])
+    own = plan(None, "selected", {"selected": D["selected"]}, target_date=D["installed"])
+    assert own.steps[-1] == ("selected", D["selected"])
+
+
+@pytest.mark.parametrize("dates, kw, field, words", [
+    ({"installed": date(2024, 2, 1)}, {}, "installed", "晚于今天"),
+    ({}, {"target_date": date(2024, 2, 1)}, "state_date", "晚于今天"),
+    ({"confirmed": D["installed"], "installed": D["confirmed"]}, {}, "installed", "各步日期应按改造顺序先后排列"),
+    ({"accepted": D["accepted"]}, {"target": "installed"}, "accepted", "改造状态为“已完工”"),
+    ({"removed": D["removed"]}, {}, "to_state", "先立后破"),
+])
+def test_dates_in_the_future_out_of_order_or_beyond_the_state_are_refused_naming_the_date(dates, kw, field, words):
+    refusal = plan(None, kw.pop("target", None), dates, **kw)
+    assert isinstance(refusal, lifecycle.Refusal) and refusal.field == field and words in refusal.message
+
+
+def test_a_move_dated_before_the_households_last_move_or_backwards_is_refused():
+    refusal = plan("selected", None, {"installed": D["selected"]}, since=D["installing"])
+    assert refusal.field == "installed" and "早于该户上一次改造状态变更" in refusal.message
+    assert "导入不能回退" in plan("installed", "selected", {}).message
+    assert plan("accepted", "proven", {}, since=D["accepted"]).steps == (("proven", None),)  # the rules decide
+
+
 # ---- cleaners
 
 def test_every_editable_field_has_its_cleaner():
@@ -123,15 +182,18 @@ def _cleaned(**overrides):
 def test_import_households_numbers_in_order_and_writes_first_events_and_history(city_admin):
     started = date.today() - timedelta(days=30)
     objects = bulk.NewObjects([records.new_household(_cleaned(), state="selected", now=None) for _ in range(2)],
-                              [started, None], [3, 5])
+                              [(("confirmed", started - timedelta(days=9)), ("selected", started)),
+                               (("confirmed", None), ("selected", None))], [3, 5])
     writer = bulk.Writer(user=city_admin, channel=Channel.IMPORT, source="乡镇台账.xlsx")
-    bulk.import_households(bulk.NewColumns(values={}, secrets={}, state_dates=[], order=[]), objects,
+    bulk.import_households(bulk.NewColumns(values={}, secrets={}, steps=[], order=[]), objects,
                            writer=writer, reason="导入建档：乡镇台账.xlsx")
     earlier, later = objects.households
     assert int(later.household_no[6:]) == int(earlier.household_no[6:]) + 1  # numbered in file order
-    event = LifecycleEvent.objects.get(household=earlier)
-    assert (event.to_state, event.occurred_on, event.channel) == ("selected", started, "import")
-    assert LifecycleEvent.objects.get(household=later).occurred_on == timezone.localdate()
+    events = list(LifecycleEvent.objects.filter(household=earlier).order_by("id")
+                  .values_list("from_state", "to_state", "occurred_on", "channel"))
+    assert events == [("", "confirmed", started - timedelta(days=9), "import"),
+                      ("confirmed", "selected", started, "import")]
+    assert {e.occurred_on for e in LifecycleEvent.objects.filter(household=later)} == {timezone.localdate()}
     created = HouseholdChange.objects.get(household=later)
     assert (created.field, created.new_value, created.source) == ("created", later.household_no, "乡镇台账.xlsx")
 
@@ -142,11 +204,15 @@ def test_apply_updates_writes_history_and_moves_and_refuses_a_stale_copy(city_ad
     version = household.version
     changes = records.set_values(household, {"address": "2号"})
     writer = bulk.Writer(user=city_admin, channel=Channel.IMPORT, source="更新.xlsx")
-    bulk.apply_updates([bulk.Update(household, changes, "selected", None)], writer=writer, reason="导入：更新.xlsx")
+    bulk.apply_updates([bulk.Update(household, changes, (("selected", None), ("installing", None)))],
+                       writer=writer, reason="导入：更新.xlsx")
     household.refresh_from_db()
-    assert (household.address, household.state, household.version) == ("2号", "selected", version + 1)
-    assert {(c.field, c.new_value, c.version) for c in household.changes.exclude(field="created")} == {
-        ("address", "2号", version + 1), ("state", "selected", version + 1)}
+    assert (household.address, household.state, household.version) == ("2号", "installing", version + 1)
+    assert {(c.field, c.old_value, c.new_value, c.version) for c in household.changes.exclude(field="created")} == {
+        ("address", "1号", "2号", version + 1), ("state", "confirmed", "selected", version + 1),
+        ("state", "selected", "installing", version + 1)}
+    assert list(household.lifecycle_events.order_by("id").values_list("from_state", "to_state")) == [
+        ("", "confirmed"), ("confirmed", "selected"), ("selected", "installing")]
 
     stale = Household.objects.get(pk=household.pk)
     services.update_household(household, {"address": "3号"}, user=city_admin)  # someone saves meanwhile

@@ -14,6 +14,7 @@ from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 from cleanheat.sheets.headers import TEMPLATE_HEADERS
 
+from .dates import DATE_FIELDS
 from .xlsx import ENUM_COLUMNS, TEMPLATE_FIELDS, TEXT_FIELDS, TEXT_FORMAT
 
 DB_FIELDS = ["household_no", "village_id", "householder_name", "id_number_masked", "phone_masked",
@@ -39,6 +40,7 @@ def export_households(path, queryset, *, user, progress=None) -> int:
     def records():
         nonlocal written
         yes = {True: "是", False: "否"}
+        undated = [""] * len(DATE_FIELDS)  # the step dates stay in the lifecycle history, not in the list
         for row in queryset.order_by("household_no").values_list(*DB_FIELDS).iterator(chunk_size=5000):
             (no, village, name, id_masked, phone, bank, address, size, dibao, tekun, tuopin, canji, area,
              structure, envelope, facility, path_, device, state, changed, source, consent, gain) = row
@@ -53,7 +55,7 @@ def export_households(path, queryset, *, user, progress=None) -> int:
                 labels["original_facility"].get(facility, facility), labels["heating_path"].get(path_, path_),
                 labels["electric_device"].get(device, ""), labels["state"].get(state, state),
                 changed.astimezone(tz).strftime("%Y-%m-%d") if changed else "", source or "",
-                consent.isoformat() if consent else "", "" if gain is None else gain]))
+                consent.isoformat() if consent else "", "" if gain is None else gain, *undated]))
 
     text_headers = [h for f, h in zip(TEMPLATE_FIELDS, headers) if f in TEXT_FIELDS]
     if total:  # identifier columns as text, so an edited export re-imports its IDs intact

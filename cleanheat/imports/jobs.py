@@ -10,26 +10,45 @@ from cleanheat.jobs.services import reporter, save, work_dir
 from cleanheat.ledger.queries import household_queryset
 from cleanheat.regions.models import Region
 
-from . import exports, ledger_import, xlsx
+from . import defaults, exports, ledger_import, xlsx
+
+
+NOTES_SHOWN = 50
 
 
 def analyse_job(job):
+    """The dry run, with the values picked for the whole file so far (job.params["defaults"])."""
     save(job, status="running")
     result = ledger_import.analyse(job.stored_path, user=job.user, filename=job.filename,
-                                   progress=reporter(job.pk, stages=("read", "validate")))
+                                   progress=reporter(job.pk, stages=("read", "validate")),
+                                   defaults=job.params.get("defaults"))
     report = ""
-    if result.counts["refused"]:
+    if result.counts["refused"] or result.noted:
         report = str(work_dir("reports") / f"{job.pk}-问题清单.xlsx")
         xlsx.write_error_report(report, result)
-    save(job, status="previewed", counts=result.counts, problems=result.problems(limit=50),
-          ignored_columns=result.ignored, report_path=report)
+    save(job, status="previewed", counts=result.counts, problems=result.problems(limit=NOTES_SHOWN),
+          ignored_columns=result.ignored, report_path=report, preview=preview_of(result))
+
+
+def preview_of(result) -> dict:
+    return {"questions": [q.as_dict() for q in result.questions], "notices": result.notices(),
+            "notes": result.notes(limit=NOTES_SHOWN), "noted": result.noted,
+            "blocked": bool(result.open_questions)}
+
+
+def pick_defaults(job, given: dict) -> None:
+    """The values a clerk picked for columns the whole file lacks; the dry run runs again with them.
+    ValueError (Chinese) for a value that is not one of the field's."""
+    job.params = dict(job.params, defaults=defaults.parse(given))
+    save(job, params=job.params, status="queued")
 
 
 def commit_job(job):
     save(job, status="committing")
     progress = reporter(job.pk)
     result = ledger_import.analyse(job.stored_path, user=job.user, filename=job.filename, progress=progress,
-                                   record_attempts=False)  # recorded when the file was first analysed
+                                   record_attempts=False,  # recorded when the file was first analysed
+                                   defaults=job.params.get("defaults"))
     try:
         counts = ledger_import.commit(result, user=job.user, valid_only=job.valid_only, progress=progress)
     except ledger_import.ImportRefused as refused:

@@ -9,6 +9,7 @@ other row is checked like a form (`rows`); the ledger's bulk paths (`ledger.bulk
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 import polars as pl
 
 from cleanheat import pii
@@ -19,11 +20,13 @@ from cleanheat.ledger import bulk, identity
 from cleanheat.ledger.bulk import NewColumns, NewObjects, Update, Writer
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.cleaning import BatchLookups
-from cleanheat.ledger.models import Household
+from cleanheat.ledger.models import Household, HouseholdChange, LifecycleEvent
 from cleanheat.rules import engine as rules_engine
 from cleanheat.sheets.headers import TOTAL_WORDS, column_letter, find_header
 from cleanheat.sheets.reader import read_table
 
+from . import defaults as file_defaults
+from .dates import undated_notice
 from .places import VillageFinder, plain
 from .rows import RowContext, RowResult, check_row
 from .screen import chunks, screen
@@ -39,6 +42,10 @@ class ImportResult:
     checked: list                    # RowResult of the rows checked one by one, in file order
     fast: NewColumns | None = None   # rows checked column by column (all of them new and valid)
     unchanged: list = field(default_factory=list)   # row numbers of rows that change nothing
+    fast_notes: dict = field(default_factory=dict)  # row number → (row index, notes) of noted fast rows
+    questions: list = field(default_factory=list)   # defaults.Question: columns the sheet lacks
+    undated: int = 0                 # rows moving several steps in a sheet without step date columns
+    table: object = None             # the data rows' cells (for the report of noted fast rows)
 
     @property
     def counts(self) -> dict:
@@ -51,7 +58,9 @@ class ImportResult:
     @property
     def results(self) -> list:
         """Every row's result in file order (for small files and tests; imports use the parts)."""
-        fast = [RowResult(number=n, action="new") for n in (self.fast.order if self.fast else [])]
+        notes = self.fast_notes
+        fast = [RowResult(number=n, action="new", notes=notes[n][1] if n in notes else [])
+                for n in (self.fast.order if self.fast else [])]
         same = [RowResult(number=n, action="unchanged") for n in self.unchanged]
         return sorted(fast + same + self.checked, key=lambda r: r.number)
 
@@ -69,9 +78,34 @@ class ImportResult:
     def header_text(self, col):
         return str(self.header[col] or "").strip() if col < len(self.header) else ""
 
+    @property
+    def noted(self) -> int:
+        return len(self.fast_notes) + sum(1 for r in self.checked if r.notes and not r.errors)
+
+    def notes(self, limit=None) -> list[str]:
+        """What the dry run tells the clerk about rows it accepts (dates taken from a later step …)."""
+        lines = sorted([(n, notes) for n, (_, notes) in self.fast_notes.items()]
+                       + [(r.number, r.notes) for r in self.checked if r.notes and not r.errors])
+        return [f"第{n}行：{'；'.join(notes)}" for n, notes in lines[:limit]]
+
+    def notices(self) -> list[str]:
+        """What the dry run says once for the whole file."""
+        out = [q.notice() for q in self.questions]
+        if self.undated:
+            out.append(undated_notice(self.undated))
+        return out
+
+    @property
+    def open_questions(self) -> list:
+        """Columns new households need that nobody has picked a value for: nothing is written."""
+        return [q for q in self.questions if q.open] if self.counts["new"] else []
+
+    def creation_source(self, length) -> str:
+        return file_defaults.history_source(self.filename, self.questions, length)
 
 
-def analyse(path, *, user, filename: str, progress=None, by_row=False, record_attempts=True) -> ImportResult:
+def analyse(path, *, user, filename: str, progress=None, by_row=False, record_attempts=True,
+            defaults=None) -> ImportResult:
     """Dry run: read and validate every row; nothing is written.
 
     Rows that are plainly new and valid are recognised column by column (`screen`); every other
@@ -79,8 +113,10 @@ def analyse(path, *, user, filename: str, progress=None, by_row=False, record_at
     checks as a form, in file order, and those phrase every message. by_row=True checks every
     row one by one: the reference the column checks are tested against. Rows naming a householder
     outside the uploader's area are recorded for the audit unless record_attempts=False (a second
-    look at a file already analysed)."""
+    look at a file already analysed). defaults: {field: value} picked for the whole file, for the
+    columns of `defaults.FIELDS` the sheet lacks (ValueError if one is not a valid value)."""
     require_perm(user, IMPORT)
+    chosen = file_defaults.parse(defaults)
     sheet, table = read_table(path)
     head = [[v if v is not None else "" for v in row] for row in table.head(20).rows()]
     header_index, columns, ignored = find_header(head)
@@ -90,11 +126,13 @@ def analyse(path, *, user, filename: str, progress=None, by_row=False, record_at
         progress("read", total, total)
     result = ImportResult(filename=filename, sheet=sheet, header_row=header_index + 1, columns=columns,
                           ignored=ignored, header=head[header_index], checked=[])
+    result.questions = file_defaults.questions(_lacking(data, columns), chosen)
+    row_defaults = file_defaults.row_values(result.questions)
     lookups = BatchLookups()
     finder = VillageFinder(user, lookups.villages)
     col_of = {f: c for c, f in columns.items()}
     with rules_engine.batch():
-        found = screen(data, columns, user, lookups, finder)
+        found = screen(data, columns, user, lookups, finder, row_defaults)
         if by_row:
             found.slow, found.gas, found.ok = list(range(data.height)), [], [False] * data.height
             found.unchanged = []
@@ -103,7 +141,8 @@ def analyse(path, *, user, filename: str, progress=None, by_row=False, record_at
         numbers = data.get_column("_number").to_list()
         by_number, by_id_hash = _existing_households(user, data, found.slow, col_of)
         context = RowContext(user=user, columns=columns, lookups=lookups, finder=finder, by_number=by_number,
-                             by_id_hash=by_id_hash)
+                             by_id_hash=by_id_hash, defaults=row_defaults,
+                             last_moved=_last_moved([*by_number.values(), *by_id_hash.values()]))
         gas = set(found.gas)
         cells = data.drop("_number")
         slow_rows = dict(zip(found.slow, cells[found.slow].rows())) if found.slow else {}
@@ -114,13 +153,18 @@ def analyse(path, *, user, filename: str, progress=None, by_row=False, record_at
                     continue
             row = [v if v is not None else "" for v in (slow_rows.pop(index, None) or cells.row(index))]
             res = check_row(row, numbers[index], context)
-            if res.errors:
+            if res.errors or res.notes:
                 res.raw = row
             result.checked.append(res)
             if progress and i % 2000 == 0:
                 progress("validate", total - len(found.slow) - len(found.gas) + i, total)
         result.fast = found.new_columns(numbers)
+        result.fast_notes = found.notes(numbers)
         result.unchanged = [numbers[i] for i in found.unchanged]
+        result.undated = found.undated() + sum(1 for r in result.checked if r.undated and r.action != "refused")
+        result.table = cells if result.fast_notes else None
+    if not (result.counts["new"] or result.counts["refused"]):
+        result.questions = []  # nothing is created: nothing to ask
     attempts = [r.holder_elsewhere for r in result.checked if r.holder_elsewhere]
     if attempts and record_attempts:
         record_duplicates(attempts, user=user, channel=Channel.IMPORT)
@@ -136,6 +180,22 @@ def _data_rows(table, header_index):
     first = pl.coalesce(cells).str.replace_all(" ", "", literal=True)
     total = pl.any_horizontal([first.str.starts_with(word) for word in TOTAL_WORDS]).fill_null(False)
     return data.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cells]) & ~total)
+
+
+def _lacking(data, columns) -> list:
+    """The fields asked for the whole file that the sheet lacks: no column, or nothing in it."""
+    col_of = {f: c for c, f in columns.items()}
+    return [f for f in file_defaults.FIELDS
+            if f not in col_of or data.get_column(f"c{col_of[f]}").null_count() == data.height]
+
+
+def _last_moved(households) -> dict:
+    """Household pk → the day of its last lifecycle move (a row's moves may not be dated before it)."""
+    pks, out = sorted({h.pk for h in households}), {}
+    for chunk in chunks(pks, 500):
+        out.update(LifecycleEvent.objects.filter(household_id__in=chunk).values("household_id")
+                   .annotate(last=Max("occurred_on")).values_list("household_id", "last"))
+    return out
 
 
 def _existing_households(user, data, slow, col_of):
@@ -176,18 +236,21 @@ def commit(result: ImportResult, *, user, valid_only=False, progress=None) -> di
     if counts["refused"] and not valid_only:
         raise ImportRefused(f"有{counts['refused']}行未通过校验，按“全部或全不”规则未写入任何数据。"
                             "请修改后重新上传，或选择“仅导入有效行”。")
-    columns = result.fast or NewColumns(values={}, secrets={}, state_dates=[], order=[])
+    if asked := result.open_questions:
+        raise ImportRefused("表中没有" + "、".join(f"“{q.label}”" for q in asked) + "列，新建档必填：请为整个文件选择"
+                            "一个值（命令行：--default 字段=值）后再导入，未写入任何数据。")
+    columns = result.fast or NewColumns(values={}, secrets={}, steps=[], order=[])
     new = [r for r in result.checked if r.action == "new"]
-    objects = NewObjects([r.household for r in new], [r.state_date for r in new], [r.number for r in new])
-    updates = [Update(r.household, r.changes, r.new_state, r.state_date) for r in result.checked
-               if r.action == "updated"]
-    source = result.filename[:200]
+    objects = NewObjects([r.household for r in new], [r.steps for r in new], [r.number for r in new])
+    updates = [Update(r.household, r.changes, r.steps) for r in result.checked if r.action == "updated"]
+    length = HouseholdChange._meta.get_field("source").max_length
+    source, created = result.filename[:length], result.creation_source(length)
     writer = Writer(user=user, channel=Channel.IMPORT, source=source)
     total = len(columns) + len(new) + len(updates)
     try:
         with transaction.atomic():
-            bulk.import_households(columns, objects, writer=writer, reason=f"导入建档：{source}", progress=progress,
-                                   total=total)
+            bulk.import_households(columns, objects, writer=Writer(user=user, channel=Channel.IMPORT, source=created),
+                                   reason=f"导入建档：{created}", progress=progress, total=total)
             bulk.apply_updates(updates, writer=writer, reason=f"导入：{source}")
             if progress:
                 progress("write", total, total)

@@ -1,5 +1,6 @@
 """One row of a ledger sheet checked the way a form is: which household it names, the service's own
 validation, the lifecycle's one rule and the plan's rules. Phrases every message a clerk reads."""
+import copy
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -9,12 +10,12 @@ from cleanheat import pii
 from cleanheat.audit.services import HolderElsewhere
 from cleanheat.ledger import identity, lifecycle, records, services
 from cleanheat.ledger.choices import LifecycleState
-from cleanheat.ledger.cleaning import Lookups, enum_value
-from cleanheat.ledger.labels import state_label
+from cleanheat.ledger.cleaning import Lookups, clean_field, enum_value, implied_device
 from cleanheat.ledger.models import Household
 from cleanheat.rules import engine as rules_engine
 from cleanheat.sheets.cells import as_date, as_text
 
+from .dates import DATE_FIELDS, SHEET_DATES, STEP_OF, plan_row
 from .places import VillageFinder, location_column, plain, village_of
 
 
@@ -25,13 +26,18 @@ class RowResult:
     errors: list = field(default_factory=list)   # (column index or None, message)
     household: Household | None = None
     changes: list = field(default_factory=list)
-    new_state: str | None = None
-    state_date: object = None
-    raw: list | None = None          # the row's cells, kept for the error report when refused
+    steps: tuple = ()                # the lifecycle steps it moves through: ((step, day or None), …)
+    notes: list = field(default_factory=list)    # what the dry run tells the clerk (not refusals)
+    undated: bool = False            # several steps, in a sheet without step date columns
+    raw: list | None = None          # the row's cells, kept for the report when refused or noted
     holder_elsewhere: HolderElsewhere | None = None  # a householder outside the uploader's area (audited)
 
     def refuse(self, column, message):
         self.errors.append((column, message))
+
+    @property
+    def new_state(self) -> str | None:
+        return self.steps[-1][0] if self.steps else None
 
 
 @dataclass
@@ -43,11 +49,16 @@ class RowContext:
     finder: VillageFinder
     by_number: dict                  # household_no → Household of the uploader's scope
     by_id_hash: dict                 # id_number_hash → Household of the uploader's scope
+    defaults: dict = field(default_factory=dict)       # field the sheet lacks → the value for new households
+    last_moved: dict = field(default_factory=dict)     # household pk → the day of its last lifecycle move
     seen_ids: dict = field(default_factory=dict)       # id hash → the row that named it first
     seen_numbers: dict = field(default_factory=dict)   # household_no → the row that named it first
 
     def __post_init__(self):
         self.col_of = {f: c for c, f in self.columns.items()}
+        self.date_columns = [(f, c) for c, f in sorted(self.columns.items()) if f in SHEET_DATES]
+        self.step_columns = any(f != "state_date" for f, _ in self.date_columns)
+        self.today = timezone.localdate()
 
 
 def check_row(row: list, number: int, context: RowContext) -> RowResult:
@@ -59,8 +70,8 @@ def check_row(row: list, number: int, context: RowContext) -> RowResult:
     data = _service_input(values, household, context, res)
     if household is None and "id_number" in data:
         household = _by_id_number(data["id_number"], number, context, res)
-    state = _state_of(values, row, context, res)
-    _check_move(household, state, res, context)
+    _what_the_sheet_implies(values, data, household, context)
+    state = _moves(values, row, household, context, res)
     try:
         if household is None and "village" not in data and not res.errors:
             raise ValidationError({"village": ["未填写所属村（社区）"]})
@@ -74,13 +85,11 @@ def check_row(row: list, number: int, context: RowContext) -> RowResult:
         return res
     if household is None:
         res.household = records.new_household(cleaned, state=state or lifecycle.FIRST, now=None)
-        res.action, res.new_state = "new", res.household.state
+        res.action = "new"
     else:
         res.household = household
         res.changes = records.set_values(household, cleaned)
-        if state and state != household.state:
-            res.new_state = state
-        res.action = "updated" if res.changes or res.new_state else "unchanged"
+        res.action = "updated" if res.changes or res.steps else "unchanged"
     return res
 
 
@@ -135,39 +144,89 @@ def _by_id_number(text, number, context, res):
     return context.by_id_hash.get(id_hash)
 
 
-def _state_of(values, row, context, res):
-    """The row's lifecycle state (None: not given) and, on res, the day it was reached."""
-    col_of, state = context.col_of, None
+def _what_the_sheet_implies(values, data, household, context) -> None:
+    """Values a new household (or an empty field) takes from elsewhere in the sheet: the device type
+    the path cell names (空气源热泵), and the value picked for a column the whole file lacks."""
+    device = implied_device(values.get("heating_path"))
+    if device and not values.get("electric_device") and (household is None or not household.electric_device):
+        data["electric_device"] = device
+    if household is None:
+        for name, value in context.defaults.items():
+            if not values.get(name):
+                data[name] = value
+
+
+def _moves(values, row, household, context, res):
+    """The step the row brings the household to (None: no move given) and, on res, the steps it
+    moves through with their days: the state column and the date columns through the lifecycle's
+    one rule, then the plan's rules for each move of an existing household."""
+    col_of, state, bad = context.col_of, None, False
     if values.get("state"):
         try:
             state = enum_value(values["state"], LifecycleState, "改造状态")
         except ValueError as exc:
             res.refuse(col_of["state"], str(exc))
-    column = col_of.get("state_date")
-    try:
-        res.state_date = as_date(row[column]) if column is not None and column < len(row) else None
-        if res.state_date and res.state_date > timezone.localdate():
-            res.refuse(column, "状态日期不能晚于今天")
-    except ValueError as exc:
-        res.refuse(column, str(exc))
-    return state
+            bad = True
+    days, state_day = {}, None
+    for name, column in context.date_columns:
+        try:
+            day = as_date(row[column]) if column < len(row) else None
+        except ValueError as exc:
+            res.refuse(column, str(exc))
+            bad = True
+            continue
+        if name == "state_date":
+            state_day = day
+        elif day is not None:
+            days[STEP_OF[name]] = day
+    if bad:
+        return None
+    current = household.state if household is not None else None
+    planned = plan_row(current, state, days, state_day, today=context.today, step_columns=context.step_columns,
+                       since=context.last_moved.get(household.pk) if household is not None else None)
+    for name, message in planned.errors:
+        res.refuse(col_of.get(name), message)
+    if planned.errors:
+        return None
+    res.steps, res.notes, res.undated = planned.steps, planned.notes, planned.undated
+    if household is not None:
+        _check_rules(household, planned.steps, days, values, res, context)
+    return planned.target
 
 
-def _check_move(household, state, res, context):
-    """The lifecycle's one rule (an import never moves back), then the plan's rules for the move."""
-    column = context.col_of.get("state")
-    if household is None:
-        if state and (refusal := lifecycle.check_start(state, label=state_label)):
-            res.refuse(column, refusal.message)
-        return
-    if not state or state == household.state:
-        return
-    if refusal := lifecycle.check_move(household.state, state, label=state_label, backward=False):
-        res.refuse(column, refusal.message)
-        return
-    on = res.state_date or timezone.localdate()
-    for message in rules_engine.for_transition(household, state, on).values():
-        res.refuse(column, message)
+def _check_rules(household, steps, days, values, res, context) -> None:
+    """The plan's rules for each move (先立后破, 以气定改, heat sources) on its own day; the first move
+    they refuse is reported, on the state column or else the column its day came from. A residents'
+    consent to removal given on the same row counts (a sheet gives it with the 拆除日期)."""
+    if values.get("removal_consent_on"):
+        try:
+            consent = clean_field("removal_consent_on", values["removal_consent_on"])
+        except ValueError:
+            consent = None  # the service's own check reports it
+        if consent:
+            household = copy.copy(household)
+            household.removal_consent_on = consent
+    before, commissioned = household.state, None
+    for step, day in steps:
+        on = day or context.today
+        if step == LifecycleState.INSTALLED:
+            commissioned = on
+        problems = rules_engine.for_transition(household, step, on, from_state=before, commissioned=commissioned)
+        if problems:
+            column = _cell_of(step, days, values, context.col_of)
+            for message in dict.fromkeys(problems.values()):
+                res.refuse(column, message)
+            return
+        before = step
+
+
+def _cell_of(step, days, values, col_of):
+    """The column naming a step's move: the state column if the row fills it, else the date column
+    the step's day came from (its own, or a later step's), else 状态日期."""
+    if values.get("state"):
+        return col_of.get("state")
+    later = next((s for s in lifecycle.STEPS[lifecycle.index(step):] if s in days), None)
+    return col_of[DATE_FIELDS[later]] if later else col_of.get("state_date")
 
 
 def _report(error: ValidationError, res: RowResult, context: RowContext) -> None:

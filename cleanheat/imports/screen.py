@@ -18,7 +18,7 @@ from cleanheat.access import scope_filter
 from cleanheat.ledger import columns as columns_check, identity, lifecycle, services
 from cleanheat.ledger.bulk import NewColumns
 from cleanheat.ledger.choices import HeatingPath, LifecycleState
-from cleanheat.ledger.cleaning import ADDRESS_LENGTH, NAME_LENGTH, clean_field, enum_value
+from cleanheat.ledger.cleaning import ADDRESS_LENGTH, NAME_LENGTH, clean_field, enum_value, implied_device
 from cleanheat.ledger.models import Household
 from cleanheat.ledger.records import PII_FIELDS
 from cleanheat.regions import codes
@@ -26,6 +26,7 @@ from cleanheat.regions.scope import in_scope
 from cleanheat.rules import engine as rules_engine
 from cleanheat.sheets.cells import as_date
 
+from .dates import SHEET_DATES, STEP_OF, plan_row, step_labels
 from .places import LOCATION_FIELDS, plain
 
 # Fields whose few distinct values are each checked once by the ledger's field cleaner.
@@ -56,6 +57,9 @@ class Screen:
     id_hashes: list
     phones: list
     banks: list
+    moves: dict                      # per row: the lifecycle steps, notes and undated flag of its plan
+    days: dict                       # date field → per row: the day given (None; BAD: refused)
+    implied: list                    # per row: the device type its path cell names ("": none)
     unchanged: list = field(default_factory=list)   # indexes of rows naming households they leave as they are
 
     def new_columns(self, numbers) -> NewColumns:
@@ -64,24 +68,32 @@ class Screen:
 
         def pick(column):
             return [column[i] for i in keep]
-        values = {f if f != "heat_source" else "heat_source_id": pick(column) for f, column in self.cleaned.items()
-                  if f != "state_date"}
+        values = {f if f != "heat_source" else "heat_source_id": pick(column) for f, column in self.cleaned.items()}
         values["village_id"] = pick(self.villages)
         values["heat_source_id"] = [s.pk if s is not None else None for s in values["heat_source_id"]]
         values["id_number_hash"] = pick(self.id_hashes)
         # encrypted and masked while writing, so that the database works on one chunk meanwhile
         secrets = {"id_number": pick(self.ids), "phone": [v or "" for v in pick(self.phones)],
                    "bank_account": [v or "" for v in pick(self.banks)]}
-        return NewColumns(values=values, secrets=secrets, state_dates=pick(self.cleaned["state_date"]),
+        return NewColumns(values=values, secrets=secrets, steps=[self.moves["steps"][i] for i in keep],
                           order=pick(numbers))
+
+    def notes(self, numbers) -> dict:
+        """Row number → (index, notes) of the recognised new households the dry run notes something on."""
+        notes = self.moves["notes"]
+        return {numbers[i]: (i, notes[i]) for i, ok in enumerate(self.ok) if ok and notes[i]}
+
+    def undated(self) -> int:
+        return sum(1 for ok, flag in zip(self.ok, self.moves["undated"]) if ok and flag)
 
 
 class Sheet:
     """The data rows' columns by field, and the verdict so far (`ok`) of each row."""
 
-    def __init__(self, data: pl.DataFrame, columns: dict, user, lookups, finder):
+    def __init__(self, data: pl.DataFrame, columns: dict, user, lookups, finder, defaults=None):
         self.n, self.user, self.lookups, self.finder = data.height, user, lookups, finder
         self.cell = {f: data.get_column(f"c{c}") for c, f in columns.items()}
+        self.defaults = defaults or {}   # field the sheet lacks → the value new households get
         self.ok = [True] * self.n
         self.today = timezone.localdate()
         self._lists = {}
@@ -92,6 +104,12 @@ class Sheet:
             self._lists[f] = self.cell[f].to_list() if f in self.cell else [None] * self.n
         return self._lists[f]
 
+    def filled(self, f) -> list:
+        """The column as new households take it: a field the sheet lacks has the whole file's value."""
+        if f in self.defaults:
+            return [v if v is not None else self.defaults[f] for v in self.values(f)]
+        return self.values(f)
+
     def refuse(self, mask) -> None:
         if any(mask):
             for i, bad in enumerate(mask):
@@ -99,22 +117,26 @@ class Sheet:
                     self.ok[i] = False
 
 
-def screen(data, columns, user, lookups, finder) -> Screen:
-    """The gas volume check, which counts the rows above, is left to the caller (`Screen.gas`)."""
-    sheet = Sheet(data, columns, user, lookups, finder)
+def screen(data, columns, user, lookups, finder, defaults=None) -> Screen:
+    """The gas volume check, which counts the rows above, is left to the caller (`Screen.gas`).
+    defaults: field the sheet lacks → the value new households get."""
+    sheet = Sheet(data, columns, user, lookups, finder, defaults)
     if "household_no" in sheet.cell:
         sheet.refuse(sheet.cell["household_no"].is_not_null().to_list())
     villages = _places(sheet)
     holder, addresses = _texts(sheet)
     ids, id_hashes = _id_numbers(sheet)
     cleaned = _by_value(sheet)
-    states, state_dates = _states(sheet)
-    gas = _rules(sheet, villages, cleaned, states)
-    cleaned.update(householder_name=holder, address=addresses, state=states, state_date=state_dates)
+    implied = _implied_devices(sheet)
+    days = _days(sheet)
+    states, moves = _moves(sheet, days)
+    gas = _rules(sheet, villages, cleaned, states, implied)
+    cleaned.update(householder_name=holder, address=addresses, state=states)
     gas_set = set(gas)
     slow = [i for i in range(sheet.n) if not sheet.ok[i] and i not in gas_set]
     result = Screen(ok=sheet.ok, slow=slow, gas=gas, villages=villages, cleaned=cleaned, ids=ids,
-                    id_hashes=id_hashes, phones=sheet.values("phone"), banks=sheet.values("bank_account"))
+                    id_hashes=id_hashes, phones=sheet.values("phone"), banks=sheet.values("bank_account"),
+                    moves=moves, days=days, implied=implied)
     if "household_no" in sheet.cell:
         result.unchanged = _unchanged(result, sheet)
         if result.unchanged:
@@ -184,7 +206,7 @@ def _by_value(sheet: Sheet) -> dict:
     """Fields with few distinct values: each value judged once by the ledger's field cleaner."""
     cleaned = {}
     for f in BY_VALUE:
-        column = sheet.values(f)
+        column = sheet.filled(f)
         judged, bad = {None: DEFAULTS[f]}, False
         for value in set(column) - {None}:
             try:
@@ -196,34 +218,70 @@ def _by_value(sheet: Sheet) -> dict:
             sheet.refuse([v is BAD for v in cleaned[f]])
     for f in services.REQUIRED_ON_CREATE:
         if f in BY_VALUE:
-            sheet.refuse([v is None for v in sheet.values(f)])
+            sheet.refuse([v is None for v in sheet.filled(f)])
     return cleaned
 
 
-def _states(sheet: Sheet):
-    """Lifecycle states a new household may start at, and the days they were reached (not in the future)."""
-    state_of, date_of = {None: lifecycle.FIRST}, {None: None}
+def _implied_devices(sheet: Sheet) -> list:
+    """The device type each row's path cell names along with the path (空气源热泵 → 热水型), or ""."""
+    column = sheet.values("heating_path")
+    implied = {value: implied_device(value) for value in set(column)}
+    return list(map(implied.__getitem__, column))
+
+
+def _days(sheet: Sheet) -> dict:
+    """Each date column of the sheet (step dates, 状态日期): the day of each row (BAD: not a date)."""
+    days = {}
+    for name in SHEET_DATES:
+        if name not in sheet.cell:
+            continue
+        day_of = {None: None}
+        for value in set(sheet.values(name)) - {None}:
+            try:
+                day_of[value] = as_date(value)
+            except ValueError:
+                day_of[value] = BAD
+        days[name] = list(map(day_of.__getitem__, sheet.values(name)))
+    return days
+
+
+def _moves(sheet: Sheet, days: dict):
+    """Each new household's step, and the steps (with days) it is registered through: the state
+    column and the date columns through the lifecycle's one rule (`dates.plan_row`)."""
+    state_of = {None: None}
     for value in set(sheet.values("state")) - {None}:
         try:
-            state = enum_value(value, LifecycleState, "改造状态")
-            if lifecycle.may_start_at(state):
-                state_of[value] = state
+            state_of[value] = enum_value(value, LifecycleState, "改造状态")
         except ValueError:
-            pass
-    for value in set(sheet.values("state_date")) - {None}:
-        try:
-            day = as_date(value)
-            if day <= sheet.today:
-                date_of[value] = day
-        except ValueError:
-            pass
-    states = [state_of.get(v, BAD) for v in sheet.values("state")]
-    state_dates = [date_of.get(v, BAD) for v in sheet.values("state_date")]
-    sheet.refuse([a is BAD or b is BAD for a, b in zip(states, state_dates)])
-    return states, state_dates
+            state_of[value] = BAD
+    states = list(map(state_of.__getitem__, sheet.values("state")))
+    fields = list(days)
+    steps = [STEP_OF.get(name) for name in fields]
+    at_state_date = 1 + fields.index("state_date") if "state_date" in days else None
+    step_columns, labels = any(step is not None for step in steps), step_labels()
+    n = sheet.n
+    moves = {"steps": [()] * n, "notes": [[]] * n, "undated": [False] * n}
+    targets, planned = [None] * n, {}
+    for i, key in enumerate(zip(states, *days.values())):
+        if not sheet.ok[i]:
+            continue
+        if BAD in key:
+            sheet.ok[i] = False
+            continue
+        plan = planned.get(key)
+        if plan is None:
+            given = {step: day for step, day in zip(steps, key[1:]) if step is not None and day is not None}
+            plan = planned[key] = plan_row(None, key[0], given, key[at_state_date] if at_state_date else None,
+                                           today=sheet.today, step_columns=step_columns, names=labels)
+        if plan.errors:
+            sheet.ok[i] = False
+            continue
+        targets[i] = plan.target
+        moves["steps"][i], moves["notes"][i], moves["undated"][i] = plan.steps, plan.notes, plan.undated
+    return targets, moves
 
 
-def _rules(sheet: Sheet, villages, cleaned, states) -> list:
+def _rules(sheet: Sheet, villages, cleaned, states, implied) -> list:
     """The rules that read several fields, judged once per combination; returns the rows whose gas
     volume is left to count in file order."""
     rules, gas = {}, []
@@ -232,6 +290,8 @@ def _rules(sheet: Sheet, villages, cleaned, states) -> list:
     electric, gas_path = HeatingPath.ELECTRIC.value, HeatingPath.GAS.value
     for i in itertools.compress(range(sheet.n), sheet.ok):
         path, state = paths[i], states[i]
+        if implied[i] and devices[i] == "":
+            devices[i] = implied[i]  # the path cell names the device and the sheet gives none
         if path != electric:
             devices[i] = ""
         elif not devices[i] and state != lifecycle.FIRST:
@@ -266,6 +326,7 @@ def _unchanged(screen_: Screen, sheet: Sheet) -> list:
         return []
     texts = {f: sheet.values(f) for f in ("householder_name", "address", "id_number", "phone", "bank_account",
                                           "state", *LOCATION_FIELDS, *BY_VALUE)}
+    texts["today"] = sheet.today
     scoped = scope_filter(Household.objects.filter(archived=False), sheet.user, "village_id").values_list(*STORED)
     index_of = {numbers[i]: i for i in candidates}
     if len(candidates) > ONE_PASS:  # a county's or the city's export: one pass over the scope, row by row
@@ -301,8 +362,6 @@ def _unchanged_of(stored, index_of, screen_, texts, lookups):
 def _same_as_stored(row, i, path, screen_, texts, at) -> bool:
     """Every filled-in cell of row i equals the stored household `row`."""
     cleaned = screen_.cleaned
-    if cleaned["state_date"][i] is BAD:
-        return False
     if any(texts[f][i] for f in LOCATION_FIELDS) and screen_.villages[i] != row[at["village_id"]]:
         return False
     for f in ("householder_name", "address"):
@@ -312,6 +371,8 @@ def _same_as_stored(row, i, path, screen_, texts, at) -> bool:
         return False
     if path != HeatingPath.ELECTRIC and row[at["electric_device"]]:
         return False  # the service would clear a device type left on another path: a change
+    if screen_.implied[i] and cleaned["electric_device"][i] == "" and not row[at["electric_device"]]:
+        return False  # the path cell names a device type the household lacks: a change
     for f in BY_VALUE:
         value = cleaned[f][i]
         if value is BAD:
@@ -326,12 +387,28 @@ def _same_as_stored(row, i, path, screen_, texts, at) -> bool:
             same = value == row[at[f]]
         if not same:
             return False
+    return _stays(row[at["state"]], i, screen_, texts)
+
+
+def _stays(current, i, screen_, texts) -> bool:
+    """The row's state and dates move the household nowhere, and nothing in them is refused."""
+    state = None
     if (text := texts["state"][i]) is not None:
         try:
-            return enum_value(text, LifecycleState, "改造状态") == row[at["state"]]
+            state = enum_value(text, LifecycleState, "改造状态")
         except ValueError:
             return False
-    return True
+    days, state_day = {}, None
+    for name, column in screen_.days.items():
+        if column[i] is BAD:
+            return False
+        if name == "state_date":
+            state_day = column[i]
+        elif column[i] is not None:
+            days[STEP_OF[name]] = column[i]
+    planned = plan_row(current, state, days, state_day, today=texts["today"],
+                       step_columns=any(name != "state_date" for name in screen_.days))
+    return not planned.errors and not planned.steps
 
 
 def _same_secret(text, f, masked, stored_hash) -> bool:

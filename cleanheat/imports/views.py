@@ -78,9 +78,30 @@ def job_commit(request, job_id):
     if job.kind != "import" or job.status != "previewed" or job.user_id != request.user.pk:
         messages.error(request, "该任务当前不能确认导入")
         return redirect("job", job_id=job.pk)
+    if job.preview.get("blocked"):
+        messages.error(request, "表中缺少新建档必填的列，请先为整个文件选择一个值")
+        return redirect("job", job_id=job.pk)
     job.valid_only = request.POST.get("mode") == "valid_only"
     job.save(update_fields=["valid_only"])
     start(job, jobs.commit_job)
+    return redirect("job", job_id=job.pk)
+
+
+@require_POST
+@requires(IMPORT)
+def job_defaults(request, job_id):
+    """Values for the columns the whole file lacks (原取暖设施 …): the dry run runs again with them."""
+    job = _job(request, job_id)
+    if job.kind != "import" or job.status != "previewed" or job.user_id != request.user.pk:
+        messages.error(request, "该任务当前不能修改整表默认值")
+        return redirect("job", job_id=job.pk)
+    asked = [q["field"] for q in job.preview.get("questions", [])]
+    try:
+        jobs.pick_defaults(job, {f: request.POST.get(f"default_{f}", "") for f in asked})
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        return redirect("job", job_id=job.pk)
+    start(job, jobs.analyse_job)
     return redirect("job", job_id=job.pk)
 
 

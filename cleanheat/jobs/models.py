@@ -29,6 +29,9 @@ class Job(models.Model):
     counts = models.JSONField(default=dict, blank=True)
     problems = models.JSONField(default=list, blank=True)
     ignored_columns = models.JSONField(default=list, blank=True)
+    # an import's dry run beyond its counts and problems: questions about columns the sheet lacks,
+    # what it says once for the file, and its notes on rows it accepts (the first 50, and how many)
+    preview = models.JSONField(default=dict, blank=True)
     message = models.TextField(_("说明"), blank=True)
     valid_only = models.BooleanField(_("仅导入有效行"), default=False)
 

@@ -6,7 +6,6 @@ through `services.clean_household_data` / `cleaning` and `lifecycle` first. Call
 """
 import heapq
 from dataclasses import dataclass, field
-from datetime import date
 
 from django.utils import timezone
 
@@ -14,7 +13,8 @@ from cleanheat import bulk as db
 
 from . import history
 from .models import Household, LifecycleEvent
-from .records import PII_FIELDS, household_numbers, lifecycle_event, secret_columns, stored_fields
+from .records import (PII_FIELDS, household_numbers, lifecycle_event, lifecycle_event_columns, secret_columns,
+                      stored_fields)
 
 CHUNK = 20000  # households encrypted per chunk while the database stores the previous one
 
@@ -27,7 +27,7 @@ class NewColumns:
     new households of the batch (e.g. its row in the file), for numbering."""
     values: dict
     secrets: dict
-    state_dates: list                # the day each reached its state (None: today)
+    steps: list                      # each one's lifecycle steps from the first: ((step, day or None: today), …)
     order: list
 
     def __len__(self):
@@ -36,20 +36,21 @@ class NewColumns:
 
 @dataclass
 class NewObjects:
-    """New households built by `records.new_household`, with their state dates and places."""
+    """New households built by `records.new_household`, with their lifecycle steps (as in
+    `NewColumns`) and places."""
     households: list = field(default_factory=list)
-    state_dates: list = field(default_factory=list)
+    steps: list = field(default_factory=list)
     order: list = field(default_factory=list)
 
 
 @dataclass
 class Update:
     """An existing household on which `records.set_values` has set the new values (`changes`),
-    as read at `version`, and the next state it moves to, if any."""
+    as read at `version`, and the steps it moves through, if any: ((step, day or None: today), …),
+    each the next after the one before (`lifecycle.plan_steps`)."""
     household: Household
     changes: list
-    new_state: str | None = None
-    state_date: date | None = None
+    steps: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,8 @@ class ChangedMeanwhile(Exception):
 
 def import_households(columns: NewColumns, objects: NewObjects, *, writer: Writer, reason: str,
                       progress=None, total=None) -> None:
-    """Store new households with their numbers (in `order`, per county), their first lifecycle
-    event (`reason`) and their creation history."""
+    """Store new households with their numbers (in `order`, per county), a lifecycle event for each
+    step they are registered through, on its day (`reason`), and their creation history."""
     ids = db.reserve_ids(Household, len(columns))  # taken meanwhile, where the database allows
     _number(columns, objects)
     now, today = timezone.now(), timezone.localdate()
@@ -83,9 +84,9 @@ def import_households(columns: NewColumns, objects: NewObjects, *, writer: Write
         household.state_changed_at = now
     db.insert(Household, objects.households)
     db.insert(LifecycleEvent, [
-        lifecycle_event(h, h.state, from_state="", occurred_on=day or today, user=writer.user,
+        lifecycle_event(h, step, from_state=before, occurred_on=day or today, user=writer.user,
                         channel=writer.channel, reason=reason)
-        for h, day in zip(objects.households, objects.state_dates)])
+        for h, steps in zip(objects.households, objects.steps) for before, (step, day) in _moves(steps)])
     history.entries_written([history.creation_entry(household=h, user=writer.user, channel=writer.channel,
                                                     source=writer.source) for h in objects.households])
 
@@ -124,18 +125,21 @@ def _insert_columns(columns: NewColumns, ids, *, writer, reason, now, today, pro
                 progress("write", min(start + CHUNK, n), total)
 
     db.insert_chunks(Household, chunks())
-    db.insert_columns(LifecycleEvent, {
-        "household_id": ids, "from_state": [""] * n, "to_state": values["state"],
-        "occurred_on": [d or today for d in columns.state_dates], "recorded_at": [now] * n,
-        "user_id": [writer.user.pk if writer.user else None] * n, "channel": [str(writer.channel)] * n,
-        "reason": [reason[:LifecycleEvent._meta.get_field("reason").max_length]] * n, "is_backstep": [False] * n})
+    db.insert_columns(LifecycleEvent, lifecycle_event_columns(
+        ids, columns.steps, user=writer.user, channel=writer.channel, reason=reason, now=now, today=today))
     history.households_created_columns(household_ids=ids, household_numbers=values["household_no"],
                                        user=writer.user, channel=writer.channel, source=writer.source, now=now)
 
 
+def _moves(steps):
+    """(the step before, (step, day)) for steps from the first, as a new household goes through them."""
+    return zip(("", *(step for step, _ in steps)), steps)
+
+
 def apply_updates(updates: list[Update], *, writer: Writer, reason: str) -> None:
     """Store households changed by a batch, each with its history rows and, where it moves on, a
-    lifecycle event (`reason`). Refuses (ChangedMeanwhile) if any was written since it was read."""
+    lifecycle event per step on its day (`reason`). Refuses (ChangedMeanwhile) if any was written
+    since it was read."""
     if not updates:
         return
     _lock_unchanged(updates)
@@ -147,11 +151,11 @@ def apply_updates(updates: list[Update], *, writer: Writer, reason: str) -> None
         for name, _, _ in update.changes:
             fields.update(stored_fields(name))
         changes = list(update.changes)
-        if update.new_state:
-            events.append(lifecycle_event(household, update.new_state, occurred_on=update.state_date or today,
-                                          user=writer.user, channel=writer.channel, reason=reason))
-            changes.append(("state", household.state, update.new_state))
-            household.state, household.state_changed_at = update.new_state, now
+        for step, day in update.steps:
+            events.append(lifecycle_event(household, step, occurred_on=day or today, user=writer.user,
+                                          channel=writer.channel, reason=reason))
+            changes.append(("state", household.state, step))
+            household.state, household.state_changed_at = step, now
             fields.update(["state", "state_changed_at"])
         entries += history.change_entries(household=household, changes=changes, user=writer.user,
                                           channel=writer.channel, source=writer.source)

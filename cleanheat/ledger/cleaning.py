@@ -5,10 +5,12 @@ and `Lookups`, what it may ask the database) and returns the cleaned value or ra
 a Chinese message. The single-record path (`services.clean_household_data`) and the import's column
 screen (each distinct value of a column) call the same cleaner by name through `clean_field`.
 """
+import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 
 from django.utils import timezone, translation
 
@@ -20,7 +22,7 @@ from cleanheat.rules.models import HeatSource
 from cleanheat.sheets.cells import as_date
 
 from . import identity
-from .choices import BOOL_FIELDS, ENUMS, HeatingPath, LifecycleState, OriginalFacility, Structure
+from .choices import BOOL_FIELDS, ENUMS, ElectricDevice, HeatingPath, LifecycleState, OriginalFacility, Structure
 from .labels import field_label
 from .models import Household
 
@@ -34,19 +36,22 @@ VILLAGE_CODE = re.compile(r"\d{12}")
 HEAT_SOURCE_ID = re.compile(r"\d{1,18}")  # a heat source named by its id (fits the database's integer)
 TRUE_WORDS = {"1", "true", "yes", "y", "是", "√", "✓", "有", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "否", "", "无", "off", "none"}
-# Words county sheets use for the same values.
-ENUM_ALIASES = {
-    HeatingPath: {"集中供热": "central", "工业余热": "central", "热电联产": "central", "电代煤": "electric",
-                  "气代煤": "gas", "生物质": "biomass", "生物质热电联产": "biomass", "空气源热泵": "electric",
-                  "多能互补试点": "multi"},
-    Structure: {"砖混结构": "brick_concrete", "砖木结构": "brick_wood", "土木": "adobe", "土坯房": "adobe",
-                "框架结构": "frame"},
-    OriginalFacility: {"煤炉": "coal_stove", "燃煤炉具": "coal_stove", "炕": "kang", "土炕": "kang",
-                       "燃煤锅炉": "coal_boiler", "小锅炉": "coal_boiler"},
-    LifecycleState: {"确村": "confirmed", "已确户": "confirmed", "选型": "selected", "在建": "installing",
-                     "施工": "installing", "完工": "installed", "已竣工": "installed", "验收": "accepted",
-                     "已拆除": "removed"},
-}
+# Words county sheets use for the same values, and path words that also name the device type (data).
+SYNONYMS_FILE = Path(__file__).resolve().parent / "data" / "synonyms.json"
+ENUM_OF = {"heating_path": HeatingPath, "structure": Structure, "original_facility": OriginalFacility,
+           "electric_device": ElectricDevice, "state": LifecycleState}
+
+
+def load_synonyms(path=SYNONYMS_FILE) -> tuple[dict, dict]:
+    """({enum: {word: value}}, {path word: device type}), words as `enum_value` compares them."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    aliases = {ENUM_OF[name]: {identity.normalise_text(word): value for word, value in words.items()}
+               for name, words in data["values"].items()}
+    devices = {identity.normalise_text(word): value for word, value in data["path_devices"].items()}
+    return aliases, devices
+
+
+ENUM_ALIASES, PATH_DEVICES = load_synonyms()
 
 
 class Lookups:
@@ -232,6 +237,11 @@ def clean_electric_device(value, context=None):
     if not str(value or "").strip():
         return ""
     return clean_choice("electric_device", value)
+
+
+def implied_device(path_text) -> str:
+    """The device type a sheet's path cell names along with the path (空气源热泵 → 热水型), or ""."""
+    return PATH_DEVICES.get(identity.normalise_text(path_text), "") if path_text else ""
 
 
 def clean_choice(name, value):

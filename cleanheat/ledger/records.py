@@ -94,3 +94,16 @@ def lifecycle_event(household: Household, to_state: str, *, occurred_on, user, c
     return LifecycleEvent(household=household, from_state=household.state if from_state is None else from_state,
                           to_state=to_state, occurred_on=occurred_on, user=user, channel=channel,
                           reason=reason[:REASON_LENGTH], is_backstep=backstep)
+
+
+def lifecycle_event_columns(household_ids, steps, *, user, channel, reason, now, today) -> dict:
+    """The lifecycle events of new households as columns (for a bulk insert): for each household,
+    one event per step of `steps[i]` ((step, day or None: today), … from the first step), in order."""
+    counts = list(map(len, steps))
+    flat = [move for own in steps for move in own]
+    before = [prior for own in steps for prior in ("", *(step for step, _ in own[:-1]))]
+    m = len(flat)
+    return {"household_id": [pk for pk, k in zip(household_ids, counts) for _ in range(k)], "from_state": before,
+            "to_state": [step for step, _ in flat], "occurred_on": [day or today for _, day in flat],
+            "recorded_at": [now] * m, "user_id": [user.pk if user else None] * m, "channel": [str(channel)] * m,
+            "reason": [reason[:REASON_LENGTH]] * m, "is_backstep": [False] * m}

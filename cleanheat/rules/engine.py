@@ -143,18 +143,24 @@ def for_state(household, *, path, village_code, area, state, heat_source, consen
     return errors
 
 
-def for_transition(household, to_state: str, today: date) -> dict:
-    """The lifecycle rules of a move: 先立后破 for proven and removed, plus the state rules."""
+def for_transition(household, to_state: str, today: date, *, from_state: str | None = None,
+                   commissioned: date | None = None) -> dict:
+    """The lifecycle rules of a move: 先立后破 for proven and removed, plus the state rules.
+
+    For one move of several recorded at once (an import naming a later step): `from_state`, the
+    step it moves from (default: the household's state), and `commissioned`, the day of a move into
+    已完工 recorded with it (default: the last one recorded)."""
     errors = {}
     if to_state in (LifecycleState.PROVEN, LifecycleState.REMOVED):
         config = config_for(household.village_id, today)
         outages = list(household.maintenance.filter(is_outage=True).values_list("reported_on", "resolved_on"))
-        if problem := checks.proven_season(commissioned_on(household), seasons_for(household.village_id),
-                                           outages, config.outage_limit_days, today):
+        if problem := checks.proven_season(commissioned or commissioned_on(household),
+                                           seasons_for(household.village_id), outages, config.outage_limit_days,
+                                           today):
             errors["to_state"] = problem
     if to_state == LifecycleState.REMOVED and (problem := checks.removal_consent(household.removal_consent_on)):
         errors.setdefault("to_state", problem)
-    entering = lifecycle.index(household.state) == CONFIRMED
+    entering = lifecycle.index(from_state or household.state) == CONFIRMED
     for field, message in for_state(household, path=household.heating_path, village_code=household.village_id,
                                     area=household.heated_area, state=to_state, heat_source=household.heat_source,
                                     entering=entering).items():

@@ -35,6 +35,14 @@ SYNONYMS = {
     "removal_consent_on": ["居民同意拆除日期", "拆除同意日期", "同意拆除日期"],
     "state": ["改造状态", "状态", "进度", "改造进度"],
     "state_date": ["状态日期", "完成日期", "变更日期", "日期"],
+    # the day each lifecycle step was reached (the import records each step on its day)
+    "confirmed_on": ["确户日期", "确村确户日期", "签约日期", "摸底日期", "建档日期"],
+    "selected_on": ["选型日期", "设备选型日期", "选型时间"],
+    "installing_on": ["开工日期", "施工日期", "开始施工日期", "进场日期", "动工日期", "开工时间"],
+    "installed_on": ["完工日期", "竣工日期", "安装完成日期", "安装日期", "施工完成日期", "完工时间", "投用日期"],
+    "accepted_on": ["验收日期", "竣工验收日期", "验收时间", "验收通过日期"],
+    "proven_on": ["稳定运行日期", "稳定运行满一个采暖季日期", "稳定运行确认日期"],
+    "removed_on": ["拆除日期", "原设施拆除日期", "拆除时间", "拆炉日期"],
 }
 TEMPLATE_HEADERS = {field: names[0] for field, names in SYNONYMS.items()}
 TOTAL_WORDS = ("合计", "小计", "总计")
