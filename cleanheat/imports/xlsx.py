@@ -27,7 +27,7 @@ DAY_FIELDS = {"state_date", "removal_consent_on", *DATE_FIELDS.values()}
 MAX_ROWS = 300000
 # Rows of the template whose identifier cells are written as text cells (the whole column carries
 # the text style too, which Excel and WPS apply to any cell typed below these).
-TEMPLATE_ROWS = 10000
+TEMPLATE_ROWS = 5000
 
 
 def write_template(path, villages):
