@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "cleanheat.plan",
     "cleanheat.rules",
     "cleanheat.procurement",
+    "cleanheat.subsidies",
     "cleanheat.overview",
     "cleanheat.demo",
     "cleanheat.figures",

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect
 from django.templatetags.static import static
-from django.urls import path
+from django.urls import include, path
 from django.views.i18n import set_language
 
 from cleanheat.accounts import views as accounts
@@ -87,6 +87,7 @@ urlpatterns = [
     path("audit/", audit.audit_list, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("audit/duplicates/", audit.duplicate_list, name="audit_duplicates"),
+    path("subsidies/", include("cleanheat.subsidies.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),

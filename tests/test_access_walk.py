@@ -19,6 +19,7 @@ from cleanheat.ledger import services
 from cleanheat.ledger.models import Household
 from cleanheat.plan.models import DispatchReport, Plan
 from cleanheat.regions.models import Region
+from cleanheat.subsidies.models import SubsidyPolicy
 
 from .conftest import make_user
 from .factories import household_data
@@ -56,6 +57,8 @@ def county_b():
     report = DispatchReport.objects.create(plan=plan, county_code=B, period_start=plan.works_start,
                                            period_end=plan.works_start, figures={}, responsible_person="乙",
                                            submitted_by=b_user)
+    b_policy = SubsidyPolicy.objects.create(region_id=B.ljust(12, "0"), year=2030, title="乙县补贴政策",
+                                            effective_from=timezone.localdate())
     now = timezone.now()
     pause = LoginThrottle.objects.create(kind=LoginThrottle.USERNAME_AT_ADDRESS, username=b_user.username,
                                          ip="10.0.0.2", region_code=B, failures=5, started_at=now,
@@ -71,7 +74,7 @@ def county_b():
             "content_type_id": "1", "url": "x", "id": household.pk,
             "model_id": b_model.pk, "contract_id": b_contract.pk, "allocation_id": b_allocation.pk,
             "line_id": b_line.pk,
-            "throttle_id": pause.pk,
+            "throttle_id": pause.pk, "policy_id": b_policy.pk,
         },
         "names": set(Region.objects.filter(code__startswith=B).values_list("name", flat=True)[:200]),
         "secrets": b_secrets(),

@@ -21,10 +21,16 @@ VIEW_AUDIT = "audit.view_log"
 CATALOG = "procurement.catalog"     # import and edit the tender catalog, run batch sizing
 CONTRACTS = "procurement.contracts"  # enter county purchase contracts
 ALLOCATE = "procurement.allocate"   # allocate a contracted model to a household
+SUBSIDIES = "subsidies.subsidies"   # see subsidy policies and households' entitlements
+POLICY = "subsidies.policy"         # enter, import and version subsidy policies (city finance)
+COMPUTE = "subsidies.compute"       # compute entitlements for an area
+APPROVE = "subsidies.approve"       # approve computed entitlements (county finance)
+READINGS = "subsidies.readings"     # enter and import households' energy readings
 
 ALL = {VIEW, EDIT, LIFECYCLE, ARCHIVE, EXPORT, IMPORT, HISTORY, SEE_ID, REVEAL_ID, REVEAL_PHONE,
-       REVEAL_BANK, MANAGE_USERS, VIEW_AUDIT, CATALOG, CONTRACTS, ALLOCATE}
-CLERK = {VIEW, EDIT, LIFECYCLE, EXPORT, IMPORT, HISTORY, SEE_ID}
+       REVEAL_BANK, MANAGE_USERS, VIEW_AUDIT, CATALOG, CONTRACTS, ALLOCATE, SUBSIDIES, POLICY, COMPUTE, APPROVE,
+       READINGS}
+CLERK = {VIEW, EDIT, LIFECYCLE, EXPORT, IMPORT, HISTORY, SEE_ID, SUBSIDIES, READINGS}
 
 
 @dataclass(frozen=True)
@@ -38,16 +44,19 @@ class Role:
 
 ROLES = {r.code: r for r in [
     Role("city_admin", "市级管理员", 4, frozenset(ALL), city_only=True),
-    Role("city_viewer", "市级领导/查看", 4, frozenset({VIEW, EXPORT, HISTORY, SEE_ID}), city_only=True),
-    Role("county_admin", "县级管理员", 6, frozenset(ALL - {CATALOG})),
+    Role("city_viewer", "市级领导/查看", 4, frozenset({VIEW, EXPORT, HISTORY, SEE_ID, SUBSIDIES}), city_only=True),
+    Role("county_admin", "县级管理员", 6, frozenset(ALL - {CATALOG, POLICY})),
     Role("county_clerk", "县级业务员", 6, frozenset(CLERK | {ARCHIVE, REVEAL_ID, REVEAL_PHONE, ALLOCATE})),
     Role("township_clerk", "乡镇业务员", 9, frozenset(CLERK | {REVEAL_ID, REVEAL_PHONE, ALLOCATE})),
     Role("village_clerk", "村级信息员", 12, frozenset(CLERK - {IMPORT, EXPORT} | {REVEAL_PHONE})),
     Role("bureau_staff", "市直部门人员", 4, frozenset({VIEW, EXPORT, SEE_ID}), city_only=True),
-    Role("finance_staff", "财政部门人员", 4, frozenset({VIEW, EXPORT, SEE_ID, REVEAL_ID, REVEAL_BANK}), city_only=True),
+    Role("finance_staff", "市级财政部门人员", 4, frozenset({VIEW, EXPORT, SEE_ID, REVEAL_ID, REVEAL_BANK, SUBSIDIES, POLICY,
+                                                     COMPUTE}), city_only=True),
+    Role("county_finance", "县级财政部门人员", 6, frozenset({VIEW, EXPORT, SEE_ID, REVEAL_ID, REVEAL_BANK, SUBSIDIES,
+                                                         COMPUTE, APPROVE})),
     Role("utility_staff", "供电/燃气/热力企业人员", 4, frozenset({VIEW, REVEAL_PHONE})),
     Role("vendor_repair", "设备企业维修专班", 4, frozenset({VIEW, REVEAL_PHONE})),
-    Role("inspector", "督查人员（只读）", 4, frozenset({VIEW, HISTORY, SEE_ID}), city_only=True),
+    Role("inspector", "督查人员（只读）", 4, frozenset({VIEW, HISTORY, SEE_ID, SUBSIDIES}), city_only=True),
 ]}
 ROLE_CHOICES = [(r.code, r.label) for r in ROLES.values()]
 

@@ -27,6 +27,9 @@ class AuditEvent(models.Model):
         ("catalog_edit", _("修改中标产品")),
         ("contract", _("采购合同")),
         ("sizing", _("选型测算")),
+        ("subsidy_policy", _("补贴政策")),
+        ("entitlements", _("补贴核算")),
+        ("energy_readings", _("能耗读数导入")),
     ]
     at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True,

@@ -9,7 +9,7 @@ class Job(models.Model):
     """A background job (import, export, sizing): who, when, which file, what came of it."""
 
     KINDS = [("import", _("导入")), ("export_households", _("导出台账")), ("export_rollup", _("导出五级汇总")),
-             ("sizing", _("选型测算"))]
+             ("sizing", _("选型测算")), ("entitlements", _("补贴核算"))]
     STATUSES = [
         ("queued", _("排队中")), ("running", _("处理中")), ("previewed", _("已预检，待确认")),
         ("committing", _("写入中")), ("done", _("已完成")), ("refused", _("未写入")), ("failed", _("出错")),

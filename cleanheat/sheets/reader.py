@@ -39,6 +39,21 @@ def read_rows(path) -> tuple[str, list[list]]:
     raise ValueError("文件中没有包含数据的工作表")
 
 
+def read_sheets(path) -> dict[str, list[list]]:
+    """Every sheet by name: {name: rows}, merged cells filled (for workbooks of several tables)."""
+    workbook = CalamineWorkbook.from_path(str(path))
+    try:
+        sheets = {}
+        for name in workbook.sheet_names:
+            sheet = workbook.get_sheet_by_name(name)
+            rows = sheet.to_python(skip_empty_area=False)
+            _fill_merged(rows, sheet)
+            sheets[name] = rows
+        return sheets
+    finally:
+        workbook.close()
+
+
 def _fill_merged(rows, sheet):
     ranges = sheet.merged_cell_ranges or []
     for (r0, c0), (r1, c1) in ranges:

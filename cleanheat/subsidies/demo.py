@@ -1,0 +1,56 @@
+"""Demo data of the subsidies module: Xinzhou's 2022 policy (示意数据) from the data file, one
+season of meter readings for the converted households (derived from their computed seasonal heat
+demand), and the entitlements computed from them. Runs after the procurement demo (allocations,
+sizing)."""
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+
+from cleanheat import bulk
+from cleanheat.ledger.choices import STATE_ORDER, Channel, LifecycleState
+from cleanheat.ledger.models import Household
+
+from . import services
+from .models import EnergyReading
+
+ACCEPTED = STATE_ORDER.index(LifecycleState.ACCEPTED)
+SPREAD_STEPS = 1000   # the deterministic spread of use per household: one of 1000 steps in ±spread
+
+
+@transaction.atomic
+def load_demo_subsidies(spec: dict | None = None) -> dict:
+    spec = spec or services.read_policy_file()
+    policy, _ = services.load_policy_spec(spec)
+    readings = _demo_readings(spec["demo_readings"])
+    stats = services.compute_entitlements(policy.year)
+    stats["readings"] = readings
+    return stats
+
+
+def _use(household_id: int, heat_kwh: float, factor: float, spread: float) -> Decimal:
+    """Whole kWh and m³, GJ to one decimal (as meters show them)."""
+    step = (household_id * 2654435761) % SPREAD_STEPS / SPREAD_STEPS   # 0 … 1, the same on every load
+    use = heat_kwh * factor * (1 - spread + 2 * spread * step)
+    return Decimal(str(round(use, 1 if factor < 0.01 else None)))
+
+
+def _demo_readings(cfg: dict) -> int:
+    rows = Household.objects.filter(archived=False, state__in=STATE_ORDER[ACCEPTED:],
+                                    heating_path__in=list(cfg["units"]), energy_demand__isnull=False) \
+        .values_list("pk", "heating_path", "electric_device", "energy_demand__seasonal_heat_kwh").order_by("pk")
+    read_on = date.fromisoformat(cfg["read_on"])
+    columns = {name: [] for name in ("household_id", "season", "unit", "opening", "closing", "read_on", "channel")}
+    for pk, path, device, heat in rows:
+        factor = cfg["per_heat_kwh"][path]
+        if isinstance(factor, dict):
+            factor = factor.get(device) or factor["default"]
+        opening = Decimal(1000 + pk * 7919 % 9000)
+        for name, value in (("household_id", pk), ("season", cfg["season"]), ("unit", cfg["units"][path]),
+                            ("opening", opening), ("closing", opening + _use(pk, float(heat), factor, cfg["spread"])),
+                            ("read_on", read_on), ("channel", Channel.SYSTEM.value)):
+            columns[name].append(value)
+    n = len(columns["household_id"])
+    columns["recorded_at"] = [EnergyReading._meta.get_field("recorded_at").pre_save(EnergyReading(), True)] * n
+    bulk.insert_columns(EnergyReading, columns)
+    return n

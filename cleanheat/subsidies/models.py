@@ -1,0 +1,318 @@
+"""Subsidy policies as versioned data, households' energy readings, and the entitlements computed
+from them (补贴政策、能耗读数、补贴核算). Written only through subsidies.services.
+
+A policy version that entitlements approved under it refer to is never rewritten: a change to it
+is stored as the next version (see services.save_policy). Amounts of entitlements are whole fen.
+"""
+from decimal import Decimal
+from functools import cache
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from cleanheat.ledger.choices import Channel, HeatingPath, LifecycleState
+from cleanheat.procurement.models import PATH_OF_TYPE, EquipmentType
+
+from cleanheat.regions import codes
+
+from . import calc, explain, policy_rules, terms
+
+USED_VERSION = "此版本已有已审核的补贴，不能修改；修改将作为新版本保存（请在补贴政策页面修改）"
+
+
+class Kind(models.TextChoices):
+    EQUIPMENT = "equipment", _("设备补贴")
+    ENVELOPE = "envelope", _("建筑节能改造补贴")
+    OPERATING = "operating", _("运行补贴")
+
+
+class Method(models.TextChoices):
+    SHARE = "share", _("按合同价比例")
+    FIXED = "fixed", _("定额")
+
+
+class Unit(models.TextChoices):
+    KWH = "kwh", _("kWh（电量）")
+    M3 = "m3", _("m³（用气量）")
+    GJ = "gj", _("GJ（用热量）")
+
+
+class Flag(models.TextChoices):
+    DIBAO = "is_dibao", _("低保")
+    TEKUN = "is_tekun", _("特困")
+    TUOPIN = "is_tuopin", _("脱贫")
+    CANJI = "is_canji", _("残疾")
+
+
+class Status(models.TextChoices):
+    COMPUTED = "computed", _("已核算（待审核）")
+    APPROVED = "approved", _("已审核")
+
+
+@cache
+def calc_labels() -> calc.Labels:
+    """Codes as the stored explanations name them (always in Chinese: they are records)."""
+    with translation.override("zh-hans"):
+        return calc.Labels(paths={c: str(label) for c, label in HeatingPath.choices},
+                           states={c: str(label) for c, label in LifecycleState.choices},
+                           devices={c: str(label) for c, label in EquipmentType.choices})
+
+
+def choice_maps() -> dict:
+    """What policy_rules checks codes against."""
+    return {"paths": dict(HeatingPath.choices), "devices": {t: str(p) for t, p in PATH_OF_TYPE.items()}}
+
+
+def _fen(yuan) -> int | None:
+    return None if yuan is None else int(Decimal(yuan) * 100)
+
+
+def _bp(pct) -> int | None:
+    return None if pct is None else int(Decimal(pct) * 100)
+
+
+class SubsidyPolicy(models.Model):
+    """One version of a city's or county's subsidy policy for a year. A county's own policy for
+    the year replaces the city's for its households."""
+
+    region = models.ForeignKey("regions.Region", verbose_name=_("区划（市或县）"), to_field="code",
+                               db_column="region_code", on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField(_("年度"))
+    version = models.PositiveSmallIntegerField(_("版本"), default=1, editable=False)
+    title = models.CharField(_("政策名称"), max_length=120)
+    document_no = models.CharField(_("文号"), max_length=80, blank=True)
+    effective_from = models.DateField(_("施行日期"))
+    effective_until = models.DateField(_("截止日期"), null=True, blank=True,
+                                       help_text=_("留空：施行至下一版本施行前一日"))
+    illustrative = models.BooleanField(_("示意数据"), default=False,
+                                       help_text=_("演示用的示意数据，不是正式政策"))
+    note = models.TextField(_("说明"), blank=True)
+    replaces = models.ForeignKey("self", verbose_name=_("取代的版本"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="+", editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("录入人"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+", editable=False)
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("补贴政策")
+        verbose_name_plural = _("补贴政策")
+        ordering = ["-year", "region", "version"]
+        constraints = [models.UniqueConstraint(fields=["region", "year", "version"], name="subsidy_policy_version")]
+
+    def __str__(self):
+        return f"{self.title}（第{self.version}版）" + ("〔示意数据〕" if self.illustrative else "")
+
+    @property
+    def is_used(self) -> bool:
+        """Entitlements approved under this version exist: it is never rewritten."""
+        return self.entitlements.filter(status=Status.APPROVED).exists()
+
+    def as_calc(self) -> calc.Policy:
+        return calc.Policy(self.pk, self.version, self.title + ("（示意数据）" if self.illustrative else ""),
+                           self.effective_from, self.effective_until,
+                           tuple(i.as_calc() for i in self.items.all()), tuple(t.as_calc() for t in self.tilts.all()))
+
+    def siblings(self) -> list[tuple]:
+        """(version, effective_from, effective_until) of the other versions of this policy."""
+        return list(SubsidyPolicy.objects.filter(region_id=self.region_id, year=self.year).exclude(pk=self.pk)
+                    .values_list("version", "effective_from", "effective_until"))
+
+    def header_problems(self) -> list[policy_rules.Problem]:
+        """Dates, the region's level and overlaps with the other versions (the items are checked
+        on their own)."""
+        problems = policy_rules.header_problems({f: getattr(self, f) for f in ("title", "year", "effective_from",
+                                                                               "effective_until")})
+        if self.region_id and self.region.level not in (codes.CITY, codes.COUNTY):
+            problems.append(policy_rules.Problem("policy", None, "region", "补贴政策按市或县（市、区）制定，请选择市或县"))
+        if self.region_id and self.year and self.effective_from:
+            problems += policy_rules.overlap_problems(self.effective_from, self.effective_until, self.siblings())
+        return problems
+
+    def clean(self):
+        """The admin's check (the services check the same, and more, before they write)."""
+        if self.pk and SubsidyPolicy.objects.get(pk=self.pk).is_used:
+            raise ValidationError(USED_VERSION)
+        problems = self.header_problems()
+        if problems:
+            errors = {}
+            for p in problems:
+                errors.setdefault(p.field or "__all__", []).append(p.message)
+            raise ValidationError(errors)
+
+
+class SubsidyItem(models.Model):
+    policy = models.ForeignKey(SubsidyPolicy, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveSmallIntegerField(_("序号"), default=1)
+    kind = models.CharField(_("类别"), max_length=12, choices=Kind.choices)
+    label = models.CharField(_("名称"), max_length=60, blank=True)
+    path = models.CharField(_("取暖路径"), max_length=20, choices=HeatingPath.choices, blank=True,
+                            help_text=_("留空：各取暖路径"))
+    device = models.CharField(_("设备类型"), max_length=20, choices=EquipmentType.choices, blank=True,
+                              help_text=_("仅设备补贴；留空：该路径各类设备"))
+    method = models.CharField(_("计算方式"), max_length=8, choices=Method.choices, blank=True)
+    share_pct = models.DecimalField(_("补贴比例（%）"), max_digits=5, decimal_places=2, null=True, blank=True)
+    cap_yuan = models.DecimalField(_("上限（元）"), max_digits=12, decimal_places=2, null=True, blank=True,
+                                   help_text=_("运行补贴为每个采暖季的上限"))
+    fixed_yuan = models.DecimalField(_("定额（元）"), max_digits=12, decimal_places=2, null=True, blank=True)
+    rate_yuan = models.DecimalField(_("单价（元/m² 或 元/计量单位）"), max_digits=12, decimal_places=4, null=True,
+                                    blank=True)
+    unit = models.CharField(_("计量单位"), max_length=4, choices=Unit.choices, blank=True)
+    seasons = models.PositiveSmallIntegerField(_("补贴季数"), null=True, blank=True)
+    central_pct = models.DecimalField(_("中央负担（%）"), max_digits=5, decimal_places=2, default=0)
+    provincial_pct = models.DecimalField(_("省级负担（%）"), max_digits=5, decimal_places=2, default=0)
+    city_pct = models.DecimalField(_("市级负担（%）"), max_digits=5, decimal_places=2, default=0)
+    county_pct = models.DecimalField(_("县级负担（%）"), max_digits=5, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name = _("补贴项目")
+        verbose_name_plural = _("补贴项目")
+        ordering = ["policy", "position", "id"]
+
+    VALUES = list(policy_rules.ITEM_FIELDS)
+
+    def values(self) -> dict:
+        return {f: getattr(self, f) for f in self.VALUES}
+
+    def as_calc(self) -> calc.Item:
+        rate = None if self.rate_yuan is None else \
+            _fen(self.rate_yuan) if self.kind == Kind.ENVELOPE else int(self.rate_yuan * terms.RATE_SCALE)
+        return calc.Item(self.pk, self.position, self.kind, self.label, self.path, self.device, self.method,
+                         _bp(self.share_pct), _fen(self.cap_yuan), _fen(self.fixed_yuan), rate, self.unit,
+                         self.seasons, tuple(_bp(getattr(self, f)) for f in policy_rules.SHARE_FIELDS))
+
+    def describe(self) -> str:
+        return explain.describe_item(self.as_calc(), calc_labels())
+
+    def clean(self):
+        problems = policy_rules.item_problems(self.values(), 0, **choice_maps())
+        if problems:
+            raise ValidationError({p.field if p.field in self.VALUES else "__all__": [p.message] for p in problems})
+
+
+class SubsidyTilt(models.Model):
+    """倾斜: a household with the flag gets a higher share, a higher cap or an extra amount."""
+
+    policy = models.ForeignKey(SubsidyPolicy, on_delete=models.CASCADE, related_name="tilts")
+    position = models.PositiveSmallIntegerField(_("序号"), default=1)
+    flag = models.CharField(_("困难群体"), max_length=12, choices=Flag.choices)
+    kind = models.CharField(_("类别"), max_length=12, choices=Kind.choices)
+    path = models.CharField(_("取暖路径"), max_length=20, choices=HeatingPath.choices, blank=True,
+                            help_text=_("留空：各取暖路径"))
+    share_pct = models.DecimalField(_("提高比例至（%）"), max_digits=5, decimal_places=2, null=True, blank=True)
+    cap_yuan = models.DecimalField(_("提高上限至（元）"), max_digits=12, decimal_places=2, null=True, blank=True)
+    extra_yuan = models.DecimalField(_("加发（元）"), max_digits=12, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("倾斜规则")
+        verbose_name_plural = _("倾斜规则")
+        ordering = ["policy", "position", "id"]
+
+    VALUES = list(policy_rules.TILT_FIELDS)
+
+    def values(self) -> dict:
+        return {f: getattr(self, f) for f in self.VALUES}
+
+    def as_calc(self) -> calc.Tilt:
+        return calc.Tilt(self.flag, self.kind, self.path, _bp(self.share_pct), _fen(self.cap_yuan), _fen(self.extra_yuan))
+
+    def describe(self) -> str:
+        return explain.describe_tilt(self.as_calc(), calc_labels())
+
+    def clean(self):
+        problems = policy_rules.tilt_problems(self.values(), 0, choice_maps()["paths"])
+        if problems:
+            raise ValidationError({p.field if p.field in self.VALUES else "__all__": [p.message] for p in problems})
+
+
+class EnergyReading(models.Model):
+    """A household's meter readings at the start and end of a heating season (season: the year it
+    starts in, 2022 = 2022–2023). Use = closing − opening."""
+
+    household = models.ForeignKey("ledger.Household", on_delete=models.PROTECT, related_name="energy_readings")
+    season = models.PositiveSmallIntegerField(_("采暖季"))
+    unit = models.CharField(_("计量单位"), max_length=4, choices=Unit.choices)
+    opening = models.DecimalField(_("季初读数"), max_digits=12, decimal_places=2)
+    closing = models.DecimalField(_("季末读数"), max_digits=12, decimal_places=2)
+    read_on = models.DateField(_("抄表日期"), null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("录入人"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(_("渠道"), max_length=10, choices=Channel.choices)
+    recorded_at = models.DateTimeField(_("录入时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("能耗读数")
+        verbose_name_plural = _("能耗读数")
+        ordering = ["household", "unit", "season"]
+        constraints = [models.UniqueConstraint(fields=["household", "unit", "season"], name="reading_per_season")]
+
+    @property
+    def use(self) -> Decimal:
+        return self.closing - self.opening
+
+    @property
+    def season_label(self) -> str:
+        return terms.season_label(self.season)
+
+
+class Entitlement(models.Model):
+    """One computed subsidy line of a household: its amount, the level shares (adding up to the
+    amount to the fen), the inputs and the arithmetic written out. Approved lines are kept as they
+    are when entitlements are computed again."""
+
+    # Indexes are few on purpose (a city-wide compute rewrites ~220,000 rows): the household is the
+    # first column of the unique constraint, the policy of ent_policy_idx; items and approvers are
+    # looked up rarely.
+    household = models.ForeignKey("ledger.Household", on_delete=models.PROTECT, related_name="entitlements",
+                                  db_index=False)
+    village_code = models.CharField(max_length=12)
+    year = models.PositiveSmallIntegerField(_("年度"))
+    policy = models.ForeignKey(SubsidyPolicy, verbose_name=_("政策版本"), on_delete=models.PROTECT,
+                               related_name="entitlements", db_index=False)
+    item = models.ForeignKey(SubsidyItem, verbose_name=_("补贴项目"), on_delete=models.PROTECT, related_name="+",
+                             db_index=False)
+    kind = models.CharField(_("类别"), max_length=12, choices=Kind.choices)
+    season = models.PositiveSmallIntegerField(_("采暖季"), default=0, help_text=_("仅运行补贴；0 = 不分采暖季"))
+    unit = models.CharField(_("计量单位"), max_length=4, choices=Unit.choices, blank=True)
+    amount_fen = models.BigIntegerField(_("金额（分）"))
+    central_fen = models.BigIntegerField(_("中央负担（分）"))
+    provincial_fen = models.BigIntegerField(_("省级负担（分）"))
+    city_fen = models.BigIntegerField(_("市级负担（分）"))
+    county_fen = models.BigIntegerField(_("县级负担（分）"))
+    inputs = models.TextField(_("依据与数据"))
+    arithmetic = models.TextField(_("计算过程"))
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.COMPUTED)
+    # of everything the line says (policy, item, amounts, texts): a recompute rewrites only changed lines
+    digest = models.CharField(max_length=16, editable=False)
+    computed_at = models.DateTimeField(_("核算时间"), help_text=_("该笔补贴最近一次按新结果写入的时间"))
+    approved_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("审核人"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+", db_index=False)
+
+    class Meta:
+        verbose_name = _("补贴核算")
+        verbose_name_plural = _("补贴核算")
+        ordering = ["household", "year", "kind", "season"]
+        constraints = [models.UniqueConstraint(fields=["household", "year", "kind", "season", "unit"],
+                                               name="entitlement_per_kind_season")]
+        indexes = [models.Index(fields=["village_code", "year", "status"], name="ent_scope_idx"),
+                   models.Index(fields=["policy", "status"], name="ent_policy_idx")]
+
+    LEVEL_FIELDS = [f"{level}_fen" for level in terms.LEVELS]
+
+    @property
+    def amount(self) -> str:
+        return terms.yuan(self.amount_fen)
+
+    def shares(self) -> list[tuple[str, str]]:
+        return [(terms.LEVEL_LABELS[level], terms.yuan(getattr(self, f"{level}_fen"))) for level in terms.LEVELS]
+
+    def input_lines(self) -> list[str]:
+        return self.inputs.splitlines()
+
+    @property
+    def season_label(self) -> str:
+        return terms.season_label(self.season) if self.season else ""

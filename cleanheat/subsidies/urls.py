@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="subsidies"),
+    path("compute/", views.compute, name="subsidies_compute"),
+    path("policies/new/", views.policy_create, name="policy_create"),
+    path("policies/template.xlsx", views.policy_template, name="policy_template"),
+    path("policies/import/", views.policy_import, name="policy_import"),
+    path("policies/<int:policy_id>/", views.policy_page, name="policy"),
+    path("policies/<int:policy_id>/edit/", views.policy_edit, name="policy_edit"),
+    path("policies/<int:policy_id>/export.xlsx", views.policy_export, name="policy_export"),
+    path("readings/", views.readings_page, name="readings"),
+    path("readings/template.xlsx", views.readings_template, name="readings_template"),
+    path("households/<str:household_no>/readings/", views.household_reading, name="household_reading"),
+]
