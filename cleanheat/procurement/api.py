@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 
 from cleanheat.access import requires
 from cleanheat.accounts import roles
+from cleanheat.jobs.schemas import JobOut, started
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.queries import scoped_household
 from cleanheat.regions.scope import require_in_scope
@@ -259,19 +260,10 @@ class SizingIn(Schema):
     region: str = ""
 
 
-class JobOut(Schema):
-    id: str
-    status: str
-    message: str
-    counts: dict
-
-
 @router.post("/sizing", response={202: JobOut})
 @requires(roles.CATALOG)
 def start_sizing(request, payload: SizingIn):
-    job = batch.start_job(request.user, payload.region)
-    job.refresh_from_db()
-    return Status(202, {"id": str(job.pk), "status": job.status, "message": job.message, "counts": job.counts})
+    return Status(202, started(batch.start_job(request.user, payload.region)))
 
 
 class CatalogModelPatch(Schema):

@@ -5,6 +5,7 @@ from ninja import Router, Schema, Status
 
 from cleanheat.access import requires
 from cleanheat.accounts import roles
+from cleanheat.jobs.schemas import JobOut, started
 
 from . import batch
 
@@ -16,18 +17,9 @@ class ComputeIn(Schema):
     region: str = ""
 
 
-class JobOut(Schema):
-    id: str
-    status: str
-    message: str
-    counts: dict
-
-
 @router.post("/compute", response={202: JobOut})
 @requires(roles.COMPUTE)
 def compute(request, payload: ComputeIn):
     """Compute the year's entitlements for a region (its 12-digit code or prefix; none: your whole
     area) in the background; poll the job at /jobs/{id}/. Approved lines stay as they are."""
-    job = batch.start_job(request.user, payload.year, payload.region)
-    job.refresh_from_db()
-    return Status(202, {"id": str(job.pk), "status": job.status, "message": job.message, "counts": job.counts})
+    return Status(202, started(batch.start_job(request.user, payload.year, payload.region)))
