@@ -17,8 +17,9 @@ STATES = (DRAFT, SUBMITTED, TOWNSHIP, COUNTY, APPROVED, RETURNED)
 STATE_LABELS = {DRAFT: "草稿", SUBMITTED: "已提交（待乡镇审核）", TOWNSHIP: "乡镇已审核（待县级审核）",
                 COUNTY: "县级已审核（待财政审批）", APPROVED: "已审批", RETURNED: "已退回（待村级修改）"}
 
-SUBMIT, REVIEW, RETURN, RESUBMIT, APPROVE = "submit", "review", "return", "resubmit", "approve"
-ACTION_LABELS = {SUBMIT: "提交申报", REVIEW: "审核通过", RETURN: "退回", RESUBMIT: "修改后重新提交", APPROVE: "审批通过"}
+SUBMIT, REVIEW, RETURN, RESUBMIT, APPROVE, EDIT = "submit", "review", "return", "resubmit", "approve", "edit"
+ACTION_LABELS = {SUBMIT: "提交申报", REVIEW: "审核通过", RETURN: "退回", RESUBMIT: "修改后重新提交", APPROVE: "审批通过",
+                 EDIT: "填写申报内容"}   # EDIT: a history step only, never a move
 
 VILLAGE, TOWNSHIP_LEVEL, COUNTY_LEVEL, FINANCE = "village", "township", "county", "finance"
 LEVEL_LABELS = {VILLAGE: "村级", TOWNSHIP_LEVEL: "乡镇", COUNTY_LEVEL: "县级住建/能源", FINANCE: "县级财政"}
@@ -56,7 +57,7 @@ def actions_from(state: str) -> list[str]:
 def check_move(state: str, action: str, held: set, permission_of: dict, opinions: dict | None = None) -> Refusal | None:
     """None when a user holding the permissions `held` may apply `action` to a declaration in
     `state`. permission_of: level → the permission that level's users hold."""
-    if action not in ACTION_LABELS:
+    if action not in ACTION_LABELS or action == EDIT:
         return Refusal("action", "操作应为提交、审核通过、退回、重新提交或审批通过之一")
     if (state, action) not in MOVES:
         return Refusal("action", f"当前状态为“{STATE_LABELS[state]}”，不能{ACTION_LABELS[action]}")
