@@ -636,7 +636,7 @@ def _missing_photos(declaration) -> list:
 
 
 def _stale(declaration, version) -> None:
-    if version is not None and int(version) != declaration.version:
+    if version is not None and str(version) != str(declaration.version):
         raise ValidationError({"version": [f"此申报已被他人处理或修改（现为“{flow.STATE_LABELS[declaration.status]}”），"
                                            "本次操作未执行，请刷新后重试"]})
 
