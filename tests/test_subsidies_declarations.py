@@ -238,3 +238,26 @@ def test_the_api_lists_and_moves_declarations_in_scope(client, declared):
     client.force_login(p.other_county)
     assert client.get(f"/api/subsidies/declarations/{declaration.pk}").status_code == 404
     assert client.get("/api/subsidies/declarations").json()["items"] == []
+
+
+def test_the_api_declares_uploads_photos_and_submits(client, policy):  # noqa: F811
+    household = accepted_household()
+    p = People(household)
+    client.force_login(p.village)
+    url = f"/api/subsidies/households/{household.household_no}/declarations"
+    body = {"year": YEAR, "invoice_no": "No.9", "purchase_yuan": "12800.5", "installer": "安装队",
+            "installed_on": TODAY.isoformat()}
+    bad = client.post(url, json.dumps({**body, "purchase_yuan": "12.345"}), content_type="application/json")
+    assert bad.status_code == 422 and "两位小数" in json.dumps(bad.json(), ensure_ascii=False)
+    made = client.post(url, json.dumps(body), content_type="application/json")
+    assert made.status_code == 201 and made.json()["status"] == "draft" and made.json()["purchase_fen"] == 1_280_050
+    pk, version = made.json()["id"], made.json()["version"]
+    for kind, content in (("invoice", PNG), ("site", JPEG)):
+        answer = client.post(f"/api/subsidies/declarations/{pk}/attachments", {
+            "kind": kind, "version": version, "file": SimpleUploadedFile(f"{kind}.img", content)})
+        assert answer.status_code == 201, answer.content
+        version = answer.json()["version"]
+    done = client.post(f"/api/subsidies/declarations/{pk}/actions", json.dumps({"action": "submit", "version": version}),
+                       content_type="application/json")
+    assert done.status_code == 200 and done.json()["status"] == "submitted"
+    assert [a["kind"] for a in done.json()["attachments"]] == ["invoice", "site"]
