@@ -100,7 +100,7 @@ class DeclarationForm(forms.Form):
     purchase_yuan = forms.DecimalField(label=_("购置金额（元）"), max_digits=12, decimal_places=2, min_value=0,
                                        widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     installer = forms.CharField(label=_("安装单位"), max_length=80)
-    installed_on = forms.DateField(label=_("安装日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    installed_on = forms.DateField(label=_("安装日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     invoice = forms.FileField(label=_("发票照片"), required=False,
                               widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}))
     site = forms.FileField(label=_("现场照片"), required=False,
