@@ -90,8 +90,8 @@ class DeclarationIn(Schema):
 
 
 class ActionIn(Schema):
-    action: str
-    version: int
+    action: str = ""
+    version: int | None = None
     opinions: dict[str, str] = {}
     note: str = ""
 
@@ -172,9 +172,13 @@ def correct(request, declaration_id: int, payload: DeclarationIn):
 
 @router.post("/declarations/{declaration_id}/attachments", response={201: DeclarationOut})
 @requires(roles.DECLARE)
-def upload(request, declaration_id: int, kind: Form[str], version: Form[int], file: File[UploadedFile]):
-    """Add a photo (multipart: kind = invoice or site, version, file: JPEG or PNG)."""
+def upload(request, declaration_id: int, kind: Form[str] = "", version: Form[str] = "",
+           file: File[UploadedFile] = None):
+    """Add a photo (multipart: kind = invoice or site, version, file: JPEG or PNG; the request at
+    most CLEANHEAT_MAX_BODY_BYTES)."""
     declaration = services.get_declaration(request.user, declaration_id)
+    if file is None:
+        raise ValidationError({"file": ["请上传照片（JPEG 或 PNG）"]})
     data = {f: getattr(declaration, f) for f in services.DECLARED_FIELDS}
     services.save_declaration(declaration.household, data, [(kind, file)], user=request.user,
                               declaration=declaration, version=version, channel=Channel.API)
@@ -187,6 +191,9 @@ def act(request, declaration_id: int, payload: ActionIn):
     """A move at the `version` you read: submit, review, return (opinions by section: invoice,
     install, attachments, other), resubmit, approve (county finance; approves the household's
     computed entitlements for the year). Another's action since then answers 422."""
+    services.get_declaration(request.user, declaration_id)
+    if payload.version is None:
+        raise ValidationError({"version": ["请提供读取申报时的版本号（version）"]})
     services.act_on_declaration(declaration_id, payload.action, user=request.user, version=payload.version,
                                 opinions=payload.opinions, note=payload.note, channel=Channel.API)
     return _out(services.get_declaration(request.user, declaration_id), full=True)
