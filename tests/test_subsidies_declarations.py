@@ -215,6 +215,9 @@ def test_the_pages_declare_return_and_show_the_history(client, policy):  # noqa:
         "action": "return", "version": declaration.version, "opinion_install": "安装日期有误"})
     page = client.get(f"/subsidies/declarations/{declaration.pk}/").content.decode()
     assert "安装信息" in page and "安装日期有误" in page and "已退回" in page
+    client.post("/i18n/setlang/", {"language": "en"})
+    english = client.get(f"/subsidies/declarations/{declaration.pk}/").content.decode()
+    assert "Returned (village to correct)" in english and "Installation" in english and "安装日期有误" in english
 
 
 def test_the_api_lists_and_moves_declarations_in_scope(client, declared):
