@@ -119,7 +119,7 @@ def test_a_stale_double_submit_is_refused_and_nothing_is_written_twice(declared)
     assert declaration.steps.filter(action="review").count() == 1
 
 
-def test_bad_input_names_the_field_and_writes_nothing(policy):  # noqa: F811
+def test_bad_input_names_the_field_and_writes_nothing(policy, settings):  # noqa: F811
     household = accepted_household()
     p = People(household)
     bad = {**DATA, "invoice_no": "", "purchase_fen": 0, "installed_on": TODAY + timedelta(days=1)}
@@ -133,6 +133,7 @@ def test_bad_input_names_the_field_and_writes_nothing(policy):  # noqa: F811
     with pytest.raises(ValidationError, match="提交前请上传现场照片"):
         services.save_declaration(household, DATA, photos()[:1], user=p.village, submit=True)
     assert not Declaration.objects.filter(household=household).exists()
+    assert not list((settings.DATA_DIR / "declarations").glob("*/*"))    # no photo left behind either
     assert not HouseholdChange.objects.filter(household=household, field="subsidy_declaration").exists()
     services.save_declaration(household, DATA, photos(), user=p.village, submit=True)
     with pytest.raises(ValidationError, match=f"该户{YEAR}年度已有补贴申报"):
@@ -207,6 +208,8 @@ def test_the_pages_declare_return_and_show_the_history(client, policy):  # noqa:
         "b.jpg", JPEG)})
     declaration = Declaration.objects.get(household=household)
     assert answer.status_code == 302 and declaration.status == flow.SUBMITTED
+    card = client.get(f"/households/{household.household_no}/").content.decode()
+    assert "补贴申报" in card and f"{YEAR}年度提交申报" in card    # the household's history and its card
 
     client.force_login(p.township)
     queue = client.get("/subsidies/declarations/").content.decode()

@@ -17,7 +17,7 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 from django.http import Http404
 from django.utils import timezone
@@ -670,6 +670,8 @@ def save_declaration(household, data: dict, files=(), *, user, declaration=None,
     elif declaration is None and Declaration.objects.filter(household=household, year=year).exists():
         refusals.append(flow.Refusal("year", f"该户{year}年度已有补贴申报，请在原申报上修改"))
     refusals += flow.data_refusals(data, today=timezone.localdate()) + _text_refusals(data) + _file_refusals(files)
+    if submit and not refusals:   # refused before any photo is stored (a rollback would leave the files)
+        refusals += _submit_refusals(declaration, files, user)
     _refuse(refusals)
     before = None if declaration is None else {f: getattr(declaration, f) for f in DECLARED_FIELDS}
     declaration = declaration or Declaration(household=household, village_code=household.village_id, year=year,
@@ -678,7 +680,13 @@ def save_declaration(household, data: dict, files=(), *, user, declaration=None,
         setattr(declaration, f, data[f])
     if before is not None:
         declaration.version += 1
-    declaration.save()
+        declaration.save()
+    else:
+        try:
+            with transaction.atomic():
+                declaration.save()
+        except IntegrityError:   # the same household and year declared a moment ago (a double submit)
+            _refuse([flow.Refusal("year", f"该户{year}年度已有补贴申报，请在原申报上修改")])
     stored = _store_files(declaration, files, user)
     changed = before is None or before != {f: data[f] for f in DECLARED_FIELDS}
     if changed or stored:
@@ -689,6 +697,19 @@ def save_declaration(household, data: dict, files=(), *, user, declaration=None,
         action = flow.RESUBMIT if declaration.status == flow.RETURNED else flow.SUBMIT
         _apply(declaration, action, user=user, channel=channel)
     return declaration
+
+
+def _submit_refusals(declaration, files, user) -> list:
+    """Why a save with submit would be refused by the move itself (checked before anything is written)."""
+    state = declaration.status if declaration is not None else flow.DRAFT
+    action = flow.RESUBMIT if state == flow.RETURNED else flow.SUBMIT
+    refusal = flow.check_move(state, action, held_permissions(user), LEVEL_PERMISSIONS)
+    if refusal:
+        return [refusal]
+    have = {kind for kind, _ in files} | (set(declaration.attachments.values_list("kind", flat=True))
+                                          if declaration is not None else set())
+    return [flow.Refusal(kind, f"提交前请上传{label}") for kind, label in flow.ATTACHMENT_KINDS.items()
+            if kind not in have]
 
 
 def _step(declaration, action, from_status, to_status, user, *, opinions=None, note="", channel=Channel.UI):
