@@ -267,3 +267,21 @@ def test_the_api_declares_uploads_photos_and_submits(client, policy):  # noqa: F
                        content_type="application/json")
     assert done.status_code == 200 and done.json()["status"] == "submitted"
     assert [a["kind"] for a in done.json()["attachments"]] == ["invoice", "site"]
+
+
+def test_the_flow_allows_only_its_moves_each_by_the_level_that_holds_it():
+    perms = {flow.VILLAGE: "d", flow.TOWNSHIP_LEVEL: "t", flow.COUNTY_LEVEL: "c", flow.FINANCE: "f"}
+    everyone = set(perms.values())
+    allowed = {(state, action) for state in flow.STATES for action in flow.ACTION_LABELS
+               if flow.check_move(state, action, everyone, perms) is None}
+    assert allowed == set(flow.MOVES)
+    assert flow.check_move(flow.APPROVED, flow.RETURN, everyone, perms).message == "当前状态为“已审批”，不能退回"
+    for (state, action), _ in flow.MOVES.items():   # only the holder's permission will do
+        holder = perms[flow.HOLDER[state]]
+        assert flow.check_move(state, action, everyone - {holder}, perms) is not None
+        assert flow.check_move(state, action, {holder}, perms) is None
+    assert flow.check_move(flow.SUBMITTED, flow.RETURN, everyone, perms, {"invoice": ""}).field == "opinions"
+    assert "不存在" in flow.check_move(flow.SUBMITTED, flow.RETURN, everyone, perms, {"price": "x"}).message
+    assert flow.image_type(PNG) == ("image/png", ".png") and flow.image_type(b"%PDF-1.4") is None
+    assert flow.attachment_refusal("site", JPEG, 6 * 1024 * 1024, 5 * 1024 * 1024).message == \
+        "现场照片超过5MB，请压缩后重新上传"

@@ -56,6 +56,33 @@ class StepOut(Schema):
     note: str
 
 
+class DeclarationRow(Schema):
+    id: int
+    household_no: str
+    village: str
+    year: int
+    invoice_no: str
+    purchase_fen: int
+    installer: str
+    installed_on: date
+    status: str
+    status_label: str
+    version: int
+    over_purchase: bool
+
+    @staticmethod
+    def resolve_household_no(obj):
+        return obj.household.household_no
+
+    @staticmethod
+    def resolve_village(obj):
+        return obj.village_code
+
+    @staticmethod
+    def resolve_status_label(obj):
+        return flow.STATE_LABELS[obj.status]
+
+
 class DeclarationOut(Schema):
     id: int
     household_no: str
@@ -125,7 +152,7 @@ def _values(payload: DeclarationIn, year) -> dict:
             "installed_on": payload.installed_on}
 
 
-@router.get("/declarations", response=list[DeclarationOut])
+@router.get("/declarations", response=list[DeclarationRow])
 @paginate(PageNumberPagination, page_size=50)
 @requires(roles.SUBSIDIES)
 def list_declarations(request, filters: Query[DeclarationFilters]):
@@ -138,7 +165,7 @@ def list_declarations(request, filters: Query[DeclarationFilters]):
         rows = rows.filter(status=filters.status)
     if filters.village:
         rows = rows.filter(village_code=filters.village)
-    return [_out(d) for d in rows.order_by("village_code", "household__household_no")]
+    return rows.order_by("village_code", "household__household_no")
 
 
 @router.get("/declarations/{declaration_id}", response=DeclarationOut)

@@ -56,7 +56,8 @@ def actions_from(state: str) -> list[str]:
 
 def check_move(state: str, action: str, held: set, permission_of: dict, opinions: dict | None = None) -> Refusal | None:
     """None when a user holding the permissions `held` may apply `action` to a declaration in
-    `state`. permission_of: level → the permission that level's users hold."""
+    `state`. permission_of: level → the permission that level's users hold. opinions: those of a
+    return (None: not given yet, as when a page asks which buttons to show)."""
     if action not in ACTION_LABELS or action == EDIT:
         return Refusal("action", "操作应为提交、审核通过、退回、重新提交或审批通过之一")
     if (state, action) not in MOVES:
@@ -64,8 +65,8 @@ def check_move(state: str, action: str, held: set, permission_of: dict, opinions
     level = HOLDER[state]
     if permission_of[level] not in held:
         return Refusal("action", f"此申报当前由{LEVEL_LABELS[level]}处理，您没有{ACTION_LABELS[action]}的权限")
-    if action == RETURN:
-        return opinion_refusal(opinions or {})
+    if action == RETURN and opinions is not None:
+        return opinion_refusal(opinions)
     return None
 
 
