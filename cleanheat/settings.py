@@ -182,6 +182,8 @@ CLEANHEAT_TASKS_SYNC = os.environ.get("CLEANHEAT_TASKS_SYNC") == "1"
 # Request size limits, answered 413: form and JSON bodies (Django's own setting), uploaded sheets.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("CLEANHEAT_MAX_BODY_BYTES", 2_621_440))
 CLEANHEAT_MAX_UPLOAD_BYTES = int(os.environ.get("CLEANHEAT_MAX_UPLOAD_BYTES", 60 * 1024 * 1024))
+# A declaration's photo (invoice, on-site): JPEG or PNG up to this size.
+CLEANHEAT_MAX_ATTACHMENT_BYTES = int(os.environ.get("CLEANHEAT_MAX_ATTACHMENT_BYTES", 5 * 1024 * 1024))
 # An upload larger than this is spooled to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -19,7 +19,7 @@ from cleanheat.ledger import services
 from cleanheat.ledger.models import Household
 from cleanheat.plan.models import DispatchReport, Plan
 from cleanheat.regions.models import Region
-from cleanheat.subsidies.models import SubsidyPolicy
+from cleanheat.subsidies.models import Declaration, DeclarationAttachment, SubsidyPolicy
 
 from .conftest import make_user
 from .factories import household_data
@@ -59,6 +59,11 @@ def county_b():
                                            submitted_by=b_user)
     b_policy = SubsidyPolicy.objects.create(region_id=B.ljust(12, "0"), year=2030, title="乙县补贴政策",
                                             effective_from=timezone.localdate())
+    b_declaration = Declaration.objects.create(household=household, village_code=household.village_id, year=2030,
+                                               invoice_no="B-FP-1", purchase_fen=100, installer="乙县安装队",
+                                               installed_on=timezone.localdate(), status="submitted")
+    b_photo = DeclarationAttachment.objects.create(declaration=b_declaration, kind="invoice", stored_name="b.png",
+                                                   original_name="b.png", content_type="image/png", size=1)
     now = timezone.now()
     pause = LoginThrottle.objects.create(kind=LoginThrottle.USERNAME_AT_ADDRESS, username=b_user.username,
                                          ip="10.0.0.2", region_code=B, failures=5, started_at=now,
@@ -75,6 +80,7 @@ def county_b():
             "model_id": b_model.pk, "contract_id": b_contract.pk, "allocation_id": b_allocation.pk,
             "line_id": b_line.pk,
             "throttle_id": pause.pk, "policy_id": b_policy.pk,
+            "declaration_id": b_declaration.pk, "attachment_id": b_photo.pk, "village_code": household.village_id,
         },
         "names": set(Region.objects.filter(code__startswith=B).values_list("name", flat=True)[:200]),
         "secrets": b_secrets(),

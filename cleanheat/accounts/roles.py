@@ -3,7 +3,7 @@
 A role's permissions apply only inside the user's region scope (a division-code prefix);
 `scope_level` is the shortest scope the role may be given (city roles: the whole city).
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 VIEW = "ledger.view"                # lists, pages, rollups
 EDIT = "ledger.edit"                # create and change households
@@ -26,10 +26,14 @@ POLICY = "subsidies.policy"         # enter, import and version subsidy policies
 COMPUTE = "subsidies.compute"       # compute entitlements for an area
 APPROVE = "subsidies.approve"       # approve computed entitlements (county finance)
 READINGS = "subsidies.readings"     # enter and import households' energy readings
+DECLARE = "subsidies.declare"                  # declare a household's subsidy, correct and resubmit (申报)
+REVIEW_TOWNSHIP = "subsidies.review_township"  # review declarations at the township (乡镇审核)
+REVIEW_COUNTY = "subsidies.review_county"      # review declarations for county housing/energy (县级审核)
 
 ALL = {VIEW, EDIT, LIFECYCLE, ARCHIVE, EXPORT, IMPORT, HISTORY, SEE_ID, REVEAL_ID, REVEAL_PHONE,
        REVEAL_BANK, MANAGE_USERS, VIEW_AUDIT, CATALOG, CONTRACTS, ALLOCATE, SUBSIDIES, POLICY, COMPUTE, APPROVE,
        READINGS}
+ALL |= {DECLARE, REVIEW_TOWNSHIP, REVIEW_COUNTY}
 CLERK = {VIEW, EDIT, LIFECYCLE, EXPORT, IMPORT, HISTORY, SEE_ID, SUBSIDIES, READINGS}
 
 
@@ -57,7 +61,12 @@ ROLES = {r.code: r for r in [
     Role("utility_staff", "供电/燃气/热力企业人员", 4, frozenset({VIEW, REVEAL_PHONE})),
     Role("vendor_repair", "设备企业维修专班", 4, frozenset({VIEW, REVEAL_PHONE})),
     Role("inspector", "督查人员（只读）", 4, frozenset({VIEW, HISTORY, SEE_ID, SUBSIDIES}), city_only=True),
+    Role("county_energy", "县级住建/能源部门人员", 6, frozenset({VIEW, SEE_ID, SUBSIDIES, REVIEW_COUNTY})),
 ]}
+# 申报审核 (issue #16 part 3): the clerks' share of declaration and review, added to their roles
+DECLARATION_GRANTS = {"township_clerk": {DECLARE, REVIEW_TOWNSHIP}, "village_clerk": {DECLARE}}
+ROLES.update({code: replace(ROLES[code], permissions=ROLES[code].permissions | extra)
+              for code, extra in DECLARATION_GRANTS.items()})
 ROLE_CHOICES = [(r.code, r.label) for r in ROLES.values()]
 
 

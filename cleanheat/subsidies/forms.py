@@ -89,3 +89,31 @@ class ReadingForm(forms.Form):
                                  widget=forms.TextInput(attrs={"size": 10, "inputmode": "decimal",
                                                                "placeholder": _("季末读数")}))
     read_on = forms.DateField(label=_("抄表日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class DeclarationForm(forms.Form):
+    """申报: what the village clerk types on a phone; the service judges the values."""
+
+    year = forms.IntegerField(label=_("年度"), min_value=2000, max_value=2100,
+                              widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
+    invoice_no = forms.CharField(label=_("发票号码"), max_length=40)
+    purchase_yuan = forms.DecimalField(label=_("购置金额（元）"), max_digits=12, decimal_places=2, min_value=0,
+                                       widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    installer = forms.CharField(label=_("安装单位"), max_length=80)
+    installed_on = forms.DateField(label=_("安装日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    invoice = forms.FileField(label=_("发票照片"), required=False,
+                              widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}))
+    site = forms.FileField(label=_("现场照片"), required=False,
+                           widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}))
+
+    def __init__(self, *args, fixed_year=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["year"].disabled = fixed_year
+
+    def values(self) -> dict:
+        data = self.cleaned_data
+        return {"year": data["year"], "invoice_no": data["invoice_no"], "purchase_fen": int(data["purchase_yuan"] * 100),
+                "installer": data["installer"], "installed_on": data["installed_on"]}
+
+    def files_given(self) -> list:
+        return [(kind, self.cleaned_data[kind]) for kind in ("invoice", "site") if self.cleaned_data.get(kind)]

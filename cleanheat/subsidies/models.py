@@ -18,7 +18,7 @@ from cleanheat.procurement.models import PATH_OF_TYPE, EquipmentType
 
 from cleanheat.regions import codes
 
-from . import calc, explain, policy_rules, terms
+from . import calc, declaration_flow, explain, policy_rules, terms
 
 USED_VERSION = "此版本已有已审核的补贴，不能修改；修改将作为新版本保存（请在补贴政策页面修改）"
 
@@ -316,3 +316,95 @@ class Entitlement(models.Model):
     @property
     def season_label(self) -> str:
         return terms.season_label(self.season) if self.season else ""
+
+
+# ---- declaration and review (申报审核): the states and moves are declaration_flow's
+
+def _flow_choices(labels: dict) -> list:
+    return [(code, _(label)) for code, label in labels.items()]
+
+
+class Declaration(models.Model):
+    """A village's declaration of a household's subsidy for a year (申报): the invoice, the purchase
+    amount, the installer and install date, with photos; reviewed level by level (DeclarationStep).
+    `version` grows with every write: an action carries the version its user saw."""
+
+    household = models.ForeignKey("ledger.Household", verbose_name=_("居民用户"), on_delete=models.PROTECT,
+                                  related_name="declarations")
+    village_code = models.CharField(max_length=12, db_index=True)
+    year = models.PositiveSmallIntegerField(_("年度"))
+    invoice_no = models.CharField(_("发票号码"), max_length=40)
+    purchase_fen = models.BigIntegerField(_("购置金额（分）"))
+    installer = models.CharField(_("安装单位"), max_length=80)
+    installed_on = models.DateField(_("安装日期"))
+    status = models.CharField(_("状态"), max_length=20, choices=_flow_choices(declaration_flow.STATE_LABELS),
+                              default=declaration_flow.DRAFT)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    over_purchase = models.BooleanField(_("补贴高于购置金额"), default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("申报人"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("申报时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("补贴申报")
+        verbose_name_plural = _("补贴申报")
+        ordering = ["village_code", "household"]
+        constraints = [models.UniqueConstraint(fields=["household", "year"], name="declaration_per_year")]
+
+    @property
+    def purchase(self) -> str:
+        return terms.yuan(self.purchase_fen)
+
+    @property
+    def level(self) -> str | None:
+        return declaration_flow.level_of(self.status)
+
+
+class DeclarationAttachment(models.Model):
+    """A photo of a declaration, stored through Django's storage under DATA_DIR and served only by
+    the scoped attachment view."""
+
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="attachments")
+    kind = models.CharField(_("附件类别"), max_length=10, choices=_flow_choices(declaration_flow.ATTACHMENT_KINDS))
+    stored_name = models.CharField(max_length=200, editable=False)
+    original_name = models.CharField(_("文件名"), max_length=120)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("申报附件")
+        verbose_name_plural = _("申报附件")
+        ordering = ["declaration", "kind", "uploaded_at"]
+
+
+class DeclarationStep(models.Model):
+    """One step of a declaration's history: who (and in which role, at which level) did what, when,
+    from which state to which, with the opinions per section of a return."""
+
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="steps")
+    action = models.CharField(_("操作"), max_length=10, choices=_flow_choices(declaration_flow.ACTION_LABELS))
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    level = models.CharField(_("层级"), max_length=10, choices=_flow_choices(declaration_flow.LEVEL_LABELS))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(_("角色"), max_length=30, blank=True)
+    at = models.DateTimeField(_("时间"), auto_now_add=True)
+    opinions = models.JSONField(_("意见"), default=dict, blank=True)
+    note = models.TextField(_("说明"), blank=True)
+
+    class Meta:
+        verbose_name = _("申报审核记录")
+        verbose_name_plural = _("申报审核记录")
+        ordering = ["declaration", "at", "id"]
+
+    def opinion_rows(self) -> list[tuple[str, str]]:
+        return [(declaration_flow.SECTIONS.get(k, k), v) for k, v in self.opinions.items() if str(v).strip()]
+
+    @property
+    def to_label(self) -> str:
+        return str(dict(_flow_choices(declaration_flow.STATE_LABELS)).get(self.to_status, self.to_status))

@@ -14,13 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import Q
+from django.core.files.storage import FileSystemStorage
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, Sum
+from django.http import Http404
 from django.utils import timezone
 
 from cleanheat import bulk, inputs
-from cleanheat.access import require_perm, scope_filter
+from cleanheat.access import has_perm, require_in_scope, require_perm, scope_filter
 from cleanheat.accounts import roles
 from cleanheat.audit.services import record
 from cleanheat.ledger import history
@@ -30,8 +33,11 @@ from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import NOTHING, code_q, in_scope, user_prefix
 
-from . import calc_batch, facts, policy_rules, policy_sheet, reading_rules, reading_sheet, terms
+from . import calc_batch, declaration_flow, facts, policy_rules, policy_sheet, reading_rules, reading_sheet, terms
 from .models import (
+    Declaration,
+    DeclarationAttachment,
+    DeclarationStep,
     Entitlement,
     EnergyReading,
     Kind,
@@ -547,3 +553,264 @@ def approve_entitlements(entitlements, *, user=None) -> int:
         record("entitlements", user=user, region_code=user_prefix(user) if user else "",
                target=f"审核补贴{len(ids)}条", detail=f"审核通过{len(ids)}条补贴")
     return len(ids)
+
+
+# ---- declaration and review (申报审核); the moves are declaration_flow's
+
+flow = declaration_flow
+LEVEL_PERMISSIONS = {flow.VILLAGE: roles.DECLARE, flow.TOWNSHIP_LEVEL: roles.REVIEW_TOWNSHIP,
+                     flow.COUNTY_LEVEL: roles.REVIEW_COUNTY, flow.FINANCE: roles.APPROVE}
+DECLARED_FIELDS = ("invoice_no", "purchase_fen", "installer", "installed_on")
+TEXT_LIMITS = {"invoice_no": 40, "installer": 80}
+ATTACHMENT_DIR = "declarations"
+
+
+def declarations_for(user):
+    """The declarations of households in the user's scope."""
+    return scope_filter(Declaration.objects.select_related("household", "household__village"), user, "village_code")
+
+
+def held_permissions(user) -> set:
+    """The declaration permissions the user holds (what declaration_flow.check_move is given)."""
+    return {perm for perm in LEVEL_PERMISSIONS.values() if has_perm(user, perm)}
+
+
+def actions_for(user, declaration) -> list[str]:
+    """The moves the user may make on the declaration now (the buttons a page shows)."""
+    held = held_permissions(user)
+    return [a for a in flow.actions_from(declaration.status)
+            if flow.check_move(declaration.status, a, held, LEVEL_PERMISSIONS) is None]
+
+
+def attachment_storage() -> FileSystemStorage:
+    """Where photos are kept (under DATA_DIR, never under a public URL)."""
+    return FileSystemStorage(location=Path(settings.DATA_DIR) / ATTACHMENT_DIR)
+
+
+def _refuse(refusals) -> None:
+    if refusals:
+        errors = {}
+        for r in refusals:
+            errors.setdefault(r.field, []).append(r.message)
+        raise ValidationError(errors)
+
+
+def _text_refusals(data: dict) -> list:
+    found = [flow.Refusal(f, f"{'发票号码' if f == 'invoice_no' else '安装单位'}过长（最多{n}个字）")
+             for f, n in TEXT_LIMITS.items() if len(data.get(f) or "") > n]
+    return found + [flow.Refusal(f, "含有不可见的控制字符，请删除后重新填写")
+                    for f in TEXT_LIMITS if inputs.unprintable(str(data.get(f) or ""))]
+
+
+def _file_refusals(files) -> list:
+    """files: (kind, uploaded file) pairs; each an image of the allowed types within the size limit."""
+    found = []
+    for kind, uploaded in files:
+        head = uploaded.read(16)
+        uploaded.seek(0)
+        refusal = flow.attachment_refusal(kind, head, uploaded.size, settings.CLEANHEAT_MAX_ATTACHMENT_BYTES)
+        if refusal:
+            found.append(refusal)
+    return found
+
+
+def _store_files(declaration, files, user) -> list[str]:
+    storage = attachment_storage()
+    names = []
+    for kind, uploaded in files:
+        content_type, suffix = flow.image_type(uploaded.read(16))
+        uploaded.seek(0)
+        stored = storage.save(f"{declaration.village_code}/{declaration.pk}-{kind}{suffix}", uploaded)
+        original = Path(uploaded.name or kind).name[:120]
+        DeclarationAttachment.objects.create(declaration=declaration, kind=kind, stored_name=stored,
+                                             original_name=original, content_type=content_type,
+                                             size=uploaded.size, uploaded_by=user)
+        names.append(f"{flow.ATTACHMENT_KINDS[kind]}“{original}”")
+    return names
+
+
+def _missing_photos(declaration) -> list:
+    have = set(declaration.attachments.values_list("kind", flat=True))
+    return [flow.Refusal(kind, f"提交前请上传{label}") for kind, label in flow.ATTACHMENT_KINDS.items()
+            if kind not in have]
+
+
+def _stale(declaration, version) -> None:
+    if version is not None and str(version) != str(declaration.version):
+        raise ValidationError({"version": [f"此申报已被他人处理或修改（现为“{flow.STATE_LABELS[declaration.status]}”），"
+                                           "本次操作未执行，请刷新后重试"]})
+
+
+def _described(data: dict) -> str:
+    return (f"发票号码 {data['invoice_no']}，购置金额 {terms.yuan(data['purchase_fen'])} 元，"
+            f"安装单位 {data['installer']}，安装日期 {data['installed_on'].isoformat()}")
+
+
+@transaction.atomic
+def save_declaration(household, data: dict, files=(), *, user, declaration=None, version=None, submit=False,
+                     channel=Channel.UI) -> Declaration:
+    """Declare a household's subsidy for data["year"] (a new declaration), or correct one in draft
+    or returned (`declaration`, at the `version` its user saw): data {year, invoice_no,
+    purchase_fen, installer, installed_on}; files: (kind, uploaded image) pairs. submit: submit (or
+    resubmit) it in the same step. Refused with ValidationError naming the field; nothing written."""
+    require_perm(user, roles.DECLARE)
+    require_in_scope(user, household.village_id)
+    data = {**data, **{f: (data.get(f) or "").strip() for f in TEXT_LIMITS}}
+    if declaration is not None:
+        declaration = Declaration.objects.select_for_update().get(pk=declaration.pk)
+        _stale(declaration, version)
+        if declaration.status not in flow.EDITABLE:
+            _refuse([flow.Refusal("status", f"申报为“{flow.STATE_LABELS[declaration.status]}”，不能修改")])
+    refusals = []
+    if household.archived:
+        refusals.append(flow.Refusal("household", "该户已归档，不能申报补贴"))
+    year = data.get("year") if declaration is None else declaration.year
+    if declaration is None and (not isinstance(year, int) or not 2000 <= year <= timezone.localdate().year + 1):
+        refusals.append(flow.Refusal("year", "年度应为2000年至明年之间的四位数字"))
+    elif declaration is None and Declaration.objects.filter(household=household, year=year).exists():
+        refusals.append(flow.Refusal("year", f"该户{year}年度已有补贴申报，请在原申报上修改"))
+    refusals += flow.data_refusals(data, today=timezone.localdate()) + _text_refusals(data) + _file_refusals(files)
+    if submit and not refusals:   # refused before any photo is stored (a rollback would leave the files)
+        refusals += _submit_refusals(declaration, files, user)
+    _refuse(refusals)
+    before = None if declaration is None else {f: getattr(declaration, f) for f in DECLARED_FIELDS}
+    declaration = declaration or Declaration(household=household, village_code=household.village_id, year=year,
+                                             created_by=user)
+    for f in DECLARED_FIELDS:
+        setattr(declaration, f, data[f])
+    if before is not None:
+        declaration.version += 1
+        declaration.save()
+    else:
+        try:
+            with transaction.atomic():
+                declaration.save()
+        except IntegrityError:   # the same household and year declared a moment ago (a double submit)
+            _refuse([flow.Refusal("year", f"该户{year}年度已有补贴申报，请在原申报上修改")])
+    stored = _store_files(declaration, files, user)
+    changed = before is None or before != {f: data[f] for f in DECLARED_FIELDS}
+    if changed or stored:
+        note = (_described(data) if changed else "") + ("；上传" + "、".join(stored) if stored else "")
+        _step(declaration, flow.EDIT, declaration.status, declaration.status, user, note=note.lstrip("；"),
+              channel=channel)
+    if submit:
+        action = flow.RESUBMIT if declaration.status == flow.RETURNED else flow.SUBMIT
+        _apply(declaration, action, user=user, channel=channel)
+    return declaration
+
+
+def _submit_refusals(declaration, files, user) -> list:
+    """Why a save with submit would be refused by the move itself (checked before anything is written)."""
+    state = declaration.status if declaration is not None else flow.DRAFT
+    action = flow.RESUBMIT if state == flow.RETURNED else flow.SUBMIT
+    refusal = flow.check_move(state, action, held_permissions(user), LEVEL_PERMISSIONS)
+    if refusal:
+        return [refusal]
+    have = {kind for kind, _ in files} | (set(declaration.attachments.values_list("kind", flat=True))
+                                          if declaration is not None else set())
+    return [flow.Refusal(kind, f"提交前请上传{label}") for kind, label in flow.ATTACHMENT_KINDS.items()
+            if kind not in have]
+
+
+def _step(declaration, action, from_status, to_status, user, *, opinions=None, note="", channel=Channel.UI):
+    DeclarationStep.objects.create(declaration=declaration, action=action, from_status=from_status,
+                                   to_status=to_status, level=flow.level_of(from_status) or flow.VILLAGE, user=user,
+                                   role=getattr(user, "role", "") or "", opinions=opinions or {}, note=note)
+    said = "；".join(f"{flow.SECTIONS[k]}：{v}" for k, v in (opinions or {}).items() if str(v).strip())
+    history.fields_changed(household=declaration.household, changes=[(
+        "subsidy_declaration", flow.STATE_LABELS[from_status] if from_status != to_status else "",
+        f"{declaration.year}年度{flow.ACTION_LABELS[action]}（{flow.STATE_LABELS[to_status]}）")],
+        user=user, channel=channel, source=(said or note)[:200])
+
+
+def _over_purchase(declaration) -> str:
+    """The warning when the household's equipment subsidy for the year is above the purchase amount."""
+    total = Entitlement.objects.filter(household_id=declaration.household_id, year=declaration.year,
+                                       kind=Kind.EQUIPMENT).aggregate(n=Sum("amount_fen"))["n"] or 0
+    declaration.over_purchase = total > declaration.purchase_fen
+    return (f"注意：设备补贴{terms.yuan(total)}元高于购置金额{declaration.purchase}元"
+            if declaration.over_purchase else "")
+
+
+def _apply(declaration, action, *, user, opinions=None, note="", channel=Channel.UI) -> None:
+    """One move on a locked declaration, after the flow's rule and the move's own conditions."""
+    opinions = {k: str(v).strip() for k, v in (opinions or {}).items() if str(v).strip()} \
+        if action == flow.RETURN else {}
+    _refuse([r for r in [flow.check_move(declaration.status, action, held_permissions(user), LEVEL_PERMISSIONS,
+                                         opinions)] if r])
+    if action in (flow.SUBMIT, flow.RESUBMIT):
+        _refuse(_missing_photos(declaration))
+    if action in (flow.REVIEW, flow.APPROVE):
+        warning = _over_purchase(declaration)
+        note = "；".join(x for x in (note, warning) if x)
+    if action == flow.APPROVE:
+        lines = Entitlement.objects.filter(household_id=declaration.household_id, year=declaration.year)
+        if not lines.exists():
+            _refuse([flow.Refusal("action", f"该户{declaration.year}年度还没有补贴核算结果，请先核算补贴")])
+        approved = approve_entitlements(lines, user=user)
+        note = "；".join(x for x in (note, f"审核通过补贴{approved}条") if x)
+    from_status = declaration.status
+    declaration.status = flow.target(from_status, action)
+    declaration.version += 1
+    declaration.save()
+    _step(declaration, action, from_status, declaration.status, user, opinions=opinions, note=note[:500],
+          channel=channel)
+
+
+@transaction.atomic
+def act_on_declaration(declaration_id, action: str, *, user, version=None, opinions=None, note="",
+                       channel=Channel.UI) -> Declaration:
+    """Submit, review, return (with opinions per section), resubmit or approve one declaration in
+    the user's scope, at the `version` its user saw (another's action since then: refused)."""
+    declaration = get_declaration(user, declaration_id, lock=True)
+    _stale(declaration, version)
+    note = (note or "").strip()
+    if len(note) > 500 or inputs.unprintable(note):
+        _refuse([flow.Refusal("note", "说明过长（最多500个字）" if len(note) > 500 else "说明含有不可见的控制字符")])
+    if opinions and any(len(str(v)) > 500 for v in opinions.values()):
+        _refuse([flow.Refusal("opinions", "每个部分的意见最多500个字")])
+    _apply(declaration, action, user=user, opinions=opinions, note=note, channel=channel)
+    return declaration
+
+
+def get_declaration(user, declaration_id, *, lock=False) -> Declaration:
+    """One declaration in the user's scope; outside it, or unknown, answers 404 alike."""
+    rows = declarations_for(user)
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    found = rows.filter(pk=declaration_id).first() if str(declaration_id).isdigit() else None
+    if found is None:
+        raise Http404("未找到该申报，或不在您的管辖范围内")
+    return found
+
+
+def act_on_village(user, village_code: str, year: int, action: str, versions: dict, *, note="",
+                   channel=Channel.UI) -> list[dict]:
+    """The same action on the declarations of one village the user has looked at (`versions`:
+    {declaration id: version seen}), each through act_on_declaration in its own transaction.
+    Returns one row per declaration: {declaration, household_no, done, reason}."""
+    require_in_scope(user, village_code)
+    rows = declarations_for(user).filter(village_code=village_code, year=year, pk__in=list(versions))
+    results = []
+    for declaration in rows.order_by("household__household_no"):
+        try:
+            done = act_on_declaration(declaration.pk, action, user=user, version=versions[declaration.pk],
+                                      note=note, channel=channel)
+            results.append({"declaration": done, "household_no": declaration.household.household_no,
+                            "done": True, "reason": ""})
+        except ValidationError as error:
+            results.append({"declaration": declaration, "household_no": declaration.household.household_no,
+                            "done": False, "reason": "；".join(error.messages)})
+    if any(r["done"] for r in results):
+        record("declarations", user=user, region_code=village_code, target=f"{year}年度批量{flow.ACTION_LABELS[action]}",
+               detail=f"完成{sum(r['done'] for r in results)}件，未完成{sum(not r['done'] for r in results)}件")
+    return results
+
+
+def open_attachment(user, attachment_id):
+    """(attachment, open file) of a photo of a declaration in the user's scope; else 404."""
+    attachment = DeclarationAttachment.objects.filter(
+        pk=attachment_id, declaration__in=declarations_for(user)).first() if str(attachment_id).isdigit() else None
+    if attachment is None:
+        raise Http404("未找到该附件，或不在您的管辖范围内")
+    return attachment, attachment_storage().open(attachment.stored_name, "rb")

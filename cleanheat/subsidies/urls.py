@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import declaration_views as declarations
 from . import views
 
 urlpatterns = [
@@ -14,4 +15,11 @@ urlpatterns = [
     path("readings/", views.readings_page, name="readings"),
     path("readings/template.xlsx", views.readings_template, name="readings_template"),
     path("households/<str:household_no>/readings/", views.household_reading, name="household_reading"),
+    path("declarations/", declarations.queue, name="declarations"),
+    path("declarations/villages/<str:village_code>/", declarations.village, name="declaration_village"),
+    path("declarations/new/<str:household_no>/", declarations.declare, name="declaration_new"),
+    path("declarations/<int:declaration_id>/", declarations.page, name="declaration"),
+    path("declarations/<int:declaration_id>/edit/", declarations.edit, name="declaration_edit"),
+    path("declarations/<int:declaration_id>/act/", declarations.act, name="declaration_act"),
+    path("declarations/attachments/<int:attachment_id>/", declarations.attachment, name="declaration_attachment"),
 ]

@@ -23,7 +23,9 @@ def household_subsidies(context, household):
     writable = has_perm(user, roles.READINGS) and not household.archived
     return {"allowed": True, "household": household, "lines": lines, "readings": readings,
             "approved": Status.APPROVED, "form": ReadingForm(initial={"unit": _unit_of(household)}) if writable else None,
-            "csrf_token": context.get("csrf_token")}
+            "csrf_token": context.get("csrf_token"),
+            "declarations": list(household.declarations.order_by("-year")),
+            "can_declare": has_perm(user, roles.DECLARE) and not household.archived}
 
 
 def _unit_of(household) -> str:
