@@ -27,6 +27,7 @@ urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
     path("", overview.home, name="home"),
     path("regions/villages/", overview.village_picker, name="village_picker"),
+    path("regions/places/", overview.place_search, name="place_search"),
     path("regions/<str:code>/", overview.region_page, name="region"),
     path("regions/<str:code>/figures/", overview.region_figures, name="region_figures"),
     path("progress/<str:code>/", plan.progress_page, name="progress"),

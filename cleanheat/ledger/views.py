@@ -7,7 +7,10 @@ from django.views.decorators.http import require_POST
 
 from cleanheat.access import has_perm, require_perm, requires
 from cleanheat.accounts import roles
-from cleanheat.regions.scope import counties_for
+from cleanheat.regions import places
+from cleanheat.regions.codes import full_code
+from cleanheat.regions.models import Region
+from cleanheat.regions.scope import counties_for, in_scope
 from cleanheat.versions import StaleEdit, rebased_data
 
 from . import batch, identity, labels, records, search, services
@@ -52,7 +55,28 @@ def household_list(request):
         "flags": list(VULNERABLE_FLAGS.items()),
         "selectable": not archived and (has_perm(request.user, roles.LIFECYCLE) or has_perm(request.user, roles.ARCHIVE)),
         "batch_form": BatchForm(),
+        "region_hint": _region_hint(request.user, values["region"], query),
     })
+
+
+def _region_hint(user, text: str, query) -> dict | None:
+    """What the region box found for a name (or an unknown code): the one place it filters by, the
+    places to choose from, or that nothing in the user's area is called so, instead of a silent 0."""
+    text = identity.normalise_text(text)
+    if not text:
+        return None
+    if text.isdigit():
+        known = len(text) <= 12 and in_scope(user, full_code(text)) and \
+            Region.objects.filter(code=full_code(text)).exists()
+        return None if known else {"kind": "unknown_code", "text": text}
+    found = places.resolve(user, text)
+    choices = []
+    for place in found[:places.MAX_RESULTS]:
+        link = query.copy()
+        link["region"] = place.code
+        choices.append({"place": place, "trail": places.trail(place), "query": link.urlencode()})
+    kind = "none" if not found else "one" if len(found) == 1 else "several"
+    return {"kind": kind, "text": text, "choices": choices, "more": len(found) > places.MAX_RESULTS}
 
 
 @requires(roles.VIEW)
