@@ -97,6 +97,20 @@ def household_detail(request, household_no):
     })
 
 
+@requires(roles.VIEW)
+def household_record(request, household_no):
+    """户档案: one household on an A4 page — its data (identifiers masked as on its page), its
+    conversion steps and its equipment — to print and file."""
+    household = scoped_household(request.user, household_no)
+    return render(request, "ledger/household_record.html", {
+        "household": household,
+        "ancestors": household.village.ancestors() + [household.village],
+        "events": household.lifecycle_events.select_related("user").order_by("id"),
+        "allocations": [a for a in household.allocations.select_related("line__model", "line__contract")
+                        if not a.released_at],
+    })
+
+
 def _labelled(state):
     return (state, LifecycleState(state).label) if state else None
 
