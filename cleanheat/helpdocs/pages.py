@@ -37,6 +37,8 @@ def title(slug: str) -> str:
 def render(slug: str) -> str | None:
     """The page as HTML: Markdown written as data, any HTML in it shown as text."""
     text = source(slug)
-    if text is None:
-        return None
+    return None if text is None else to_html(text)
+
+
+def to_html(text: str) -> str:
     return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
