@@ -66,10 +66,13 @@ def _region_hint(user, text: str, query) -> dict | None:
     if not text:
         return None
     if text.isdigit():
-        known = len(text) <= 12 and in_scope(user, full_code(text)) and \
-            Region.objects.filter(code=full_code(text)).exists()
-        return None if known else {"kind": "unknown_code", "text": text}
-    found = places.resolve(user, text)
+        known = Region.objects.filter(code=full_code(text)).select_related("parent__parent").first() \
+            if len(text) <= 12 and in_scope(user, full_code(text)) else None
+        if known is None:
+            return {"kind": "unknown_code", "text": text}
+        found = [known]
+    else:
+        found = places.resolve(user, text)
     choices = []
     for place in found[:places.MAX_RESULTS]:
         link = query.copy()
