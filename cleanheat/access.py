@@ -9,7 +9,9 @@ from functools import reduce, wraps
 from operator import or_
 
 from django.core.exceptions import PermissionDenied
+from django.urls import reverse
 
+from cleanheat.accounts.navigation import items_for
 from cleanheat.accounts.roles import ALL, permissions_of
 from cleanheat.regions.scope import NOTHING, code_q, in_scope, require_in_scope, user_prefix
 
@@ -56,6 +58,9 @@ def any_user(view):
 
 
 def context(request):
-    """Templates ask `can.edit`, `can.reveal_id` …: the same permissions the views enforce."""
+    """Templates ask `can.edit`, `can.reveal_id` …: the same permissions the views enforce; and `nav`,
+    the user's menu (the role table in accounts/navigation.py)."""
     user = getattr(request, "user", None)
-    return {"can": {perm.split(".")[-1]: has_perm(user, perm) for perm in ALL}}
+    return {"can": {perm.split(".")[-1]: has_perm(user, perm) for perm in ALL},
+            "nav": [{"href": item.target if item.target.startswith("/") else reverse(item.target),
+                     "label": item.label, "key": item.key} for item in items_for(user)]}

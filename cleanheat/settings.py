@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "cleanheat.overview",
     "cleanheat.demo",
     "cleanheat.figures",
+    "cleanheat.helpdocs",
 ]
 
 MIDDLEWARE = [
@@ -74,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cleanheat.access.context",
+                "cleanheat.helpdocs.views.context",
             ],
         },
     },

@@ -8,6 +8,7 @@ from django.views.i18n import set_language
 from cleanheat.accounts import views as accounts
 from cleanheat.api import api
 from cleanheat.audit import views as audit
+from cleanheat.helpdocs import views as helpdocs
 from cleanheat.imports import views as imports
 from cleanheat.ledger import views as ledger
 from cleanheat.overview import views as overview
@@ -27,6 +28,7 @@ urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
     path("", overview.home, name="home"),
     path("regions/villages/", overview.village_picker, name="village_picker"),
+    path("regions/places/", overview.place_search, name="place_search"),
     path("regions/<str:code>/", overview.region_page, name="region"),
     path("regions/<str:code>/figures/", overview.region_figures, name="region_figures"),
     path("progress/<str:code>/", plan.progress_page, name="progress"),
@@ -50,6 +52,7 @@ urlpatterns = [
     path("households/batch/", ledger.household_batch, name="household_batch"),
     path("households/<str:household_no>/", ledger.household_detail, name="household"),
     path("households/<str:household_no>/edit/", ledger.household_edit, name="household_edit"),
+    path("households/<str:household_no>/record/", ledger.household_record, name="household_record"),
     path("households/<str:household_no>/transition/", ledger.household_transition, name="household_transition"),
     path("households/<str:household_no>/archive/", ledger.household_archive, name="household_archive"),
     path("households/<str:household_no>/restore/", ledger.household_restore, name="household_restore"),
@@ -88,6 +91,8 @@ urlpatterns = [
     path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("audit/duplicates/", audit.duplicate_list, name="audit_duplicates"),
     path("subsidies/", include("cleanheat.subsidies.urls")),
+    path("help/", helpdocs.help_page, name="help_index"),
+    path("help/<slug:slug>/", helpdocs.help_page, name="help_page"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),

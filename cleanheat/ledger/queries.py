@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
 from cleanheat import pii
+from cleanheat.regions import places
 from cleanheat.regions.codes import prefix_of
 from cleanheat.regions.scope import code_q, narrowing_prefix, user_prefix
 
@@ -25,6 +26,16 @@ def scoped_households(user):
 def scoped_household(user, household_no: str) -> Household:
     """One household by number; outside the user's scope it simply does not exist (404)."""
     return get_object_or_404(scoped_households(user).select_related("village"), household_no=household_no)
+
+
+def region_code(user, text: str) -> str | None:
+    """The code the region box means: digits as given (a code or its prefix), a name when it names
+    exactly one place in the user's scope (official or short name); None when it names none or several."""
+    code = identity.normalise_text(text)
+    if not code.isdigit():
+        found = places.resolve(user, code)
+        return found[0].code if len(found) == 1 else None
+    return code if len(code) <= 12 else None
 
 
 def search_q(text: str) -> Q:
@@ -47,8 +58,8 @@ def search_q(text: str) -> Q:
 def household_queryset(user, *, region="", path="", state="", flag="", q="", archived=False):
     qs = scoped_households(user).filter(archived=archived)
     if region:
-        code = identity.normalise_text(region)
-        if not code.isdigit() or len(code) > 12:
+        code = region_code(user, region)
+        if code is None:
             return qs.none()
         qs = qs.filter(code_q("village_id", prefix_of(code) if len(code) == 12 else code))
     if path in HeatingPath.values:

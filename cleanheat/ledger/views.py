@@ -7,7 +7,10 @@ from django.views.decorators.http import require_POST
 
 from cleanheat.access import has_perm, require_perm, requires
 from cleanheat.accounts import roles
-from cleanheat.regions.scope import counties_for
+from cleanheat.regions import places
+from cleanheat.regions.codes import full_code
+from cleanheat.regions.models import Region
+from cleanheat.regions.scope import counties_for, in_scope
 from cleanheat.versions import StaleEdit, rebased_data
 
 from . import batch, identity, labels, records, search, services
@@ -52,7 +55,31 @@ def household_list(request):
         "flags": list(VULNERABLE_FLAGS.items()),
         "selectable": not archived and (has_perm(request.user, roles.LIFECYCLE) or has_perm(request.user, roles.ARCHIVE)),
         "batch_form": BatchForm(),
+        "region_hint": _region_hint(request.user, values["region"], query),
     })
+
+
+def _region_hint(user, text: str, query) -> dict | None:
+    """What the region box found for a name (or an unknown code): the one place it filters by, the
+    places to choose from, or that nothing in the user's area is called so, instead of a silent 0."""
+    text = identity.normalise_text(text)
+    if not text:
+        return None
+    if text.isdigit():
+        known = Region.objects.filter(code=full_code(text)).select_related("parent__parent").first() \
+            if len(text) <= 12 and in_scope(user, full_code(text)) else None
+        if known is None:
+            return {"kind": "unknown_code", "text": text}
+        found = [known]
+    else:
+        found = places.resolve(user, text)
+    choices = []
+    for place in found[:places.MAX_RESULTS]:
+        link = query.copy()
+        link["region"] = place.code
+        choices.append({"place": place, "trail": places.trail(place), "query": link.urlencode()})
+    kind = "none" if not found else "one" if len(found) == 1 else "several"
+    return {"kind": kind, "text": text, "choices": choices, "more": len(found) > places.MAX_RESULTS}
 
 
 @requires(roles.VIEW)
@@ -70,6 +97,20 @@ def household_detail(request, household_no):
         "earlier_states": earlier_states(household.state),
         "archive_form": ArchiveForm(),
         "outage_form": OutageForm(),
+    })
+
+
+@requires(roles.VIEW)
+def household_record(request, household_no):
+    """户档案: one household on an A4 page — its data (identifiers masked as on its page), its
+    conversion steps and its equipment — to print and file."""
+    household = scoped_household(request.user, household_no)
+    return render(request, "ledger/household_record.html", {
+        "household": household,
+        "ancestors": household.village.ancestors() + [household.village],
+        "events": household.lifecycle_events.select_related("user").order_by("id"),
+        "allocations": [a for a in household.allocations.select_related("line__model", "line__contract")
+                        if not a.released_at],
     })
 
 

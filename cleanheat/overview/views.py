@@ -10,7 +10,7 @@ from cleanheat.accounts.roles import VIEW
 from cleanheat.ledger.queries import household_queryset
 from cleanheat.ledger.rollup import region_rollup, slow_to_count
 from cleanheat.procurement.batch import sizing_rollup
-from cleanheat.regions import codes
+from cleanheat.regions import codes, places
 from cleanheat.regions.models import Region, RegionSource
 from cleanheat.regions.scope import NOTHING, require_in_scope, user_prefix
 
@@ -79,3 +79,19 @@ def village_picker(request):
             groups[-1][1].append(village)
     return render(request, "regions/village_select.html",
                   {"groups": groups, "selected": request.GET.get("village", "")})
+
+
+PICKER_MODES = {"filter": places.PICKER_LEVELS, "form": (codes.VILLAGE,)}
+
+
+@requires(VIEW)
+def place_search(request):
+    """Townships and villages (the household form: villages only) whose official or short name
+    holds what was typed, within the user's scope only (htmx type-ahead of the place pickers)."""
+    mode = request.GET.get("mode", "filter")
+    levels = PICKER_MODES.get(mode, places.PICKER_LEVELS)
+    text = (request.GET.get("region") or request.GET.get("place") or "").strip()[:30]
+    found = [] if not text or text.isdigit() else places.search(request.user, text, levels)
+    return render(request, "regions/_places.html", {
+        "text": text, "mode": mode, "searched": bool(text) and not text.isdigit(),
+        "places": [{"region": r, "trail": places.trail(r)} for r in found]})

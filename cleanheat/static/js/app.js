@@ -36,3 +36,33 @@ document.addEventListener("DOMContentLoaded", () => {
   const summary = document.getElementById("error-summary");
   if (summary) summary.focus();
 });
+// Place pickers (data-picker): a type-ahead lists townships and villages by name (htmx); picking one
+// puts its code in the list's region box and searches, or (the household form) loads the village list
+// of its county with it selected.
+function pickPlace(option) {
+  const picker = option.closest("[data-picker]");
+  const box = picker.querySelector("[data-picker-input]");
+  const results = picker.querySelector("[data-picker-results]");
+  if (picker.dataset.picker === "filter") {
+    box.value = option.dataset.pick;
+    results.replaceChildren();
+    box.form.requestSubmit();
+    return;
+  }
+  const county = box.form.querySelector("select[name=county]");
+  if (county) county.value = option.dataset.pickCounty;
+  box.value = option.dataset.pickLabel;
+  results.replaceChildren();
+  htmx.ajax("GET", option.dataset.pickUrl, {target: "#village-box", swap: "innerHTML"});
+}
+document.addEventListener("click", (event) => {
+  const option = event.target.closest("[data-picker] [data-pick]");
+  if (option) pickPlace(option);
+});
+// Enter in the household form's place box picks the first match instead of sending the form.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || !event.target.matches("[data-picker=form] [data-picker-input]")) return;
+  event.preventDefault();
+  const first = event.target.closest("[data-picker]").querySelector("[data-pick]");
+  if (first) pickPlace(first);
+});
