@@ -15,15 +15,17 @@ from .conftest import make_user
 pytestmark = pytest.mark.django_db
 
 DEMO_ROLES = ["city_admin", "city_leader", "xinfu_admin", "xinfu_clerk", "town_clerk", "village_clerk",
-              "finance_user", "housing_user", "grid_user", "vendor_repair", "inspector"]
+              "xinfu_energy", "xinfu_finance", "finance_user", "housing_user", "grid_user", "vendor_repair", "inspector"]
 NAV_URLS = {"home": "/", "dashboard": "/dashboard/", "plan": "/plan/", "dispatch": "/dispatch/",
             "compliance": "/compliance/", "households": "/households/", "catalog": "/procurement/catalog/",
-            "contracts": "/procurement/contracts/", "subsidies": "/subsidies/", "household_create": "/households/new/",
+            "contracts": "/procurement/contracts/", "subsidies": "/subsidies/", "declarations": "/subsidies/declarations/",
+            "household_create": "/households/new/",
             "imports": "/imports/", "users": "/accounts/users/", "audit": "/audit/", "api_docs": "/api/docs",
             "help": "/help/"}
 # What the issue asks of the menu, written out per role (not read from the table it checks).
 MUST_SEE = {
-    "village_clerk": {"home", "households", "household_create", "subsidies", "help"},
+    "village_clerk": {"home", "households", "household_create", "subsidies", "declarations", "help"},
+    "xinfu_energy": {"subsidies", "declarations", "households"},
     "finance_user": {"subsidies", "contracts", "households", "help"},
     "xinfu_admin": {"users", "audit", "imports", "contracts", "household_create"},
     "inspector": {"compliance", "dashboard", "households"},
@@ -32,7 +34,8 @@ MUST_NOT_SEE = {
     "village_clerk": {"contracts", "api_docs", "imports", "users", "audit", "dispatch", "catalog"},
     "finance_user": {"household_create", "imports", "users", "audit", "api_docs"},
     "inspector": {"household_create", "imports", "users", "audit", "api_docs"},
-    "grid_user": {"subsidies", "household_create", "imports", "users", "audit", "contracts"},
+    "xinfu_energy": {"household_create", "imports", "users", "contracts"},
+    "grid_user": {"subsidies", "declarations", "household_create", "imports", "users", "audit", "contracts"},
     "vendor_repair": {"subsidies", "household_create", "imports", "users", "contracts", "dashboard"},
     "city_leader": {"household_create", "imports", "users", "audit"},
 }
