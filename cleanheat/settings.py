@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "cleanheat.rules",
     "cleanheat.procurement",
     "cleanheat.subsidies",
+    "cleanheat.desk",
     "cleanheat.overview",
     "cleanheat.demo",
     "cleanheat.figures",
@@ -182,6 +183,11 @@ CLEANHEAT_TASKS_SYNC = os.environ.get("CLEANHEAT_TASKS_SYNC") == "1"
 # Request size limits, answered 413: form and JSON bodies (Django's own setting), uploaded sheets.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("CLEANHEAT_MAX_BODY_BYTES", 2_621_440))
 CLEANHEAT_MAX_UPLOAD_BYTES = int(os.environ.get("CLEANHEAT_MAX_UPLOAD_BYTES", 60 * 1024 * 1024))
+# Notices' attachments (served only through a view that checks the reader's scope, never as /media/).
+MEDIA_ROOT = DATA_DIR / "media"
+CLEANHEAT_NOTICE_MAX_ATTACHMENT_BYTES = int(os.environ.get("CLEANHEAT_NOTICE_MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024))
+# A second 催报 to the same county for the same period within this many minutes adds nothing.
+CLEANHEAT_REMIND_COOLDOWN_MINUTES = int(os.environ.get("CLEANHEAT_REMIND_COOLDOWN_MINUTES", 60))
 # An upload larger than this is spooled to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -88,6 +88,7 @@ urlpatterns = [
     path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("audit/duplicates/", audit.duplicate_list, name="audit_duplicates"),
     path("subsidies/", include("cleanheat.subsidies.urls")),
+    path("desk/", include("cleanheat.desk.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
