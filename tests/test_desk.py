@@ -36,6 +36,19 @@ def city():
     return make_user("k_city", "1409", role="city_admin")
 
 
+def _first(level, within):
+    from cleanheat.regions.models import Region
+    return Region.objects.filter(level=level, code__startswith=within).order_by("code").first().prefix
+
+
+def village_code():
+    return _first(4, XINFU)
+
+
+def township_code():
+    return _first(3, XINFU)
+
+
 def texts(user, kind=None):
     return [t.text for t in todos.for_user(user) if kind is None or t.kind == kind]
 
@@ -49,7 +62,7 @@ def landing(client, user):
 
 def test_dispatch_due_shows_for_the_county_only_and_goes_when_submitted(plan):
     clerk, other = make_user("k_xinfu", XINFU), make_user("k_dai", DAIXIAN)
-    village = make_user("k_village", "140902100001", role="village_clerk")
+    village = make_user("k_village", village_code(), role="village_clerk")
     assert any("本期调度报告待报送" in t for t in texts(clerk, "dispatch"))
     assert texts(village, "dispatch") == []
     dispatch.submit(plan, XINFU, user=clerk, problems="", help_needed=[], responsible_person="张")
@@ -163,3 +176,113 @@ def test_city_wide_breaches_are_not_scanned_on_the_landing_page(city, settings):
     assert texts(city, "breaches") == []
     compliance.findings("1409")
     assert len(texts(city, "breaches")) == 1
+
+
+def _publish(client, city, **extra):
+    client.force_login(city)
+    data = {"title": "关于加快煤改电施工进度的通知", "body": "各县：\n\n请于本月底前完成。", "audience": "some",
+            "units": [XINFU], **extra}
+    return client.post("/desk/notices/new/", data, follow=True)
+
+
+def test_city_publishes_to_one_county_users_there_read_it_the_city_sees_who(client, city):
+    clerk, village = make_user("k_xinfu", XINFU), make_user("k_village", village_code(), role="village_clerk")
+    make_user("k_xinfu2", XINFU)
+    other = make_user("k_dai", DAIXIAN)
+    attachment = SimpleUploadedFile("进度表.pdf", b"%PDF-1.4 test", content_type="application/pdf")
+    response = _publish(client, city, attachment=attachment)
+    assert "通知公告已发布" in response.content.decode()
+    notice = response.context["notice"]
+    assert AuditEvent.objects.filter(action="notice", target__contains="关于加快煤改电").exists()
+    for user in (clerk, village):
+        assert "未读通知公告：关于加快煤改电施工进度的通知" in landing(client, user)
+    body = landing(client, other)
+    assert "关于加快煤改电" not in body
+    assert client.get(f"/desk/notices/{notice.pk}/").status_code == 404
+    assert client.get(f"/desk/notices/{notice.pk}/attachment/").status_code == 404
+
+    client.force_login(clerk)
+    page = client.get(f"/desk/notices/{notice.pk}/").content.decode()
+    assert "请于本月底前完成。" in page and "阅读情况" not in page
+    download = client.get(f"/desk/notices/{notice.pk}/attachment/")
+    assert download.status_code == 200 and b"".join(download.streaming_content) == b"%PDF-1.4 test"
+    assert "进度表.pdf" in download["Content-Disposition"] or "%E8%BF%9B" in download["Content-Disposition"]
+    assert texts(clerk, "notice") == [] and len(texts(village, "notice")) == 1
+    client.get(f"/desk/notices/{notice.pk}/")
+    assert NoticeRead.objects.filter(notice=notice).count() == 1
+
+    client.force_login(city)
+    page = client.get(f"/desk/notices/{notice.pk}/")
+    xinfu = next(r for r in page.context["receipts"] if r["code"] == XINFU)
+    assert [r["user"] for r in xinfu["read"]] == [clerk]
+    unread = {r["user"].username for r in xinfu["unread"]}
+    assert {"k_village", "k_xinfu2"} <= unread and "k_xinfu" not in unread and "k_dai" not in unread
+    assert [r["code"] for r in page.context["receipts"]] == [XINFU]  # only the audience
+    assert texts(city, "notice") == []  # the publisher is not asked to read their own
+
+
+def test_withdrawn_notice_disappears_for_readers(client, city):
+    clerk = make_user("k_xinfu", XINFU)
+    notice = services.publish(user=city, title="停电检修通知", body="周六停电", audience="all")
+    assert len(texts(clerk, "notice")) == 1
+    with pytest.raises(PermissionDenied):
+        services.withdraw(notice, user=make_user("k_xadmin", XINFU, role="county_admin"), reason="错发")
+    client.force_login(city)
+    client.post(f"/desk/notices/{notice.pk}/", {"reason": "时间有误"})
+    assert texts(clerk, "notice") == []
+    client.force_login(clerk)
+    assert client.get(f"/desk/notices/{notice.pk}/").status_code == 404
+    client.force_login(city)
+    assert "已撤回" in client.get("/desk/notices/").content.decode()
+
+
+def test_all_counties_audience_reaches_everyone_and_counts_per_county(city):
+    users = [make_user("k_xinfu", XINFU), make_user("k_dai", DAIXIAN), make_user("k_town", township_code(), role="township_clerk")]
+    notice = services.publish(user=city, title="全市调度会通知", body="周一上午九点", audience="all")
+    assert all(len(texts(u, "notice")) == 1 for u in users)
+    from cleanheat.desk import queries
+
+    def rows():
+        return {r["code"]: (len(r["read"]), len(r["unread"])) for r in queries.read_receipts(notice)}
+    before = rows()
+    assert services.mark_read(notice, user=users[1]) and not services.mark_read(notice, user=users[1])
+    after = rows()
+    assert after[XINFU] == before[XINFU] and after[XINFU][0] == 0 and after[XINFU][1] >= 2
+    assert after[DAIXIAN] == (1, before[DAIXIAN][1] - 1)
+    everyone = {r["user"].username for row in queries.read_receipts(notice) for r in row["unread"] + row["read"]}
+    assert "city_admin" in everyone and city.username not in everyone  # other city users, not the publisher
+
+
+def test_who_may_publish_and_what_is_refused(city):
+    county_admin = make_user("k_xadmin", XINFU, role="county_admin")
+    town = make_user("k_town", township_code(), role="township_clerk")
+    notice = services.publish(user=county_admin, title="县内通知", body="正文", audience=[township_code()])
+    assert len(texts(town, "notice")) == 1 and texts(make_user("k_dai", DAIXIAN), "notice") == []
+    with pytest.raises(ValidationError, match="不在本单位辖区"):
+        services.publish(user=county_admin, title="越界", body="正文", audience=[DAIXIAN])
+    with pytest.raises(PermissionDenied):
+        services.publish(user=make_user("k_clerk", XINFU), title="业务员", body="正文")
+    with pytest.raises(PermissionDenied):
+        services.publish(user=make_user("k_viewer", "1409", role="city_viewer"), title="领导", body="正文")
+    with pytest.raises(ValidationError, match="请填写标题"):
+        services.publish(user=city, title=" ", body="正文")
+    with pytest.raises(ValidationError, match="附件类型不支持"):
+        services.publish(user=city, title="带附件", body="正文",
+                         attachment=SimpleUploadedFile("run.exe", b"MZ"))
+    with pytest.raises(ValidationError, match="请选择发布范围"):
+        services.publish(user=city, title="无范围", body="正文", audience=[])
+    assert queries_count(county_admin) == 1
+
+
+def queries_count(user):
+    from cleanheat.desk import queries
+    return queries.visible_notices(user, include_withdrawn=True).count()
+
+
+def test_menu_shows_the_unread_count(client, city):
+    clerk = make_user("k_xinfu", XINFU)
+    services.publish(user=city, title="一", body="正文", audience="all")
+    services.publish(user=city, title="二", body="正文", audience=[XINFU])
+    client.force_login(clerk)
+    page = client.get("/desk/notices/").content.decode()
+    assert 'id="nav-notices">通知公告 <span class="badge">2</span>' in page

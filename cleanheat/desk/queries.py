@@ -74,14 +74,15 @@ def audience_units(publisher_scope: str) -> list[Region]:
 
 
 def read_receipts(notice: Notice) -> list[dict]:
-    """Per unit below the publisher (county for a city notice), the audience's users, who has read
-    and how many have not; users at the publisher's own level are one row (本级)."""
+    """Per unit below the publisher (county for a city notice), the audience's users (but the
+    publisher), who has read and who has not; users at the publisher's own level are one row (本级)."""
     audience = list(notice.audience.values_list("prefix", flat=True))
     unit_length = UNIT_BELOW.get(len(notice.publisher_scope), len(notice.publisher_scope))
     within = Q()
     for prefix in audience:
         within |= Q(region_scope__startswith=prefix)
     users = list(get_user_model().objects.filter(within, is_active=True).exclude(region_scope="")
+                 .exclude(pk=notice.publisher_id)
                  .order_by("region_scope", "username"))
     read_at = dict(notice.reads.values_list("user_id", "read_at"))
     names = {r.code[:unit_length]: r.name for r in audience_units(notice.publisher_scope)}
