@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from cleanheat.audit.models import AuditEvent
-from cleanheat.desk import services, todos
+from cleanheat.desk import queries, services, todos
 from cleanheat.desk.models import NoticeRead, Reminder
 from cleanheat.jobs.models import Job
 from cleanheat.ledger.models import Household
@@ -240,8 +240,6 @@ def test_all_counties_audience_reaches_everyone_and_counts_per_county(city):
     users = [make_user("k_xinfu", XINFU), make_user("k_dai", DAIXIAN), make_user("k_town", township_code(), role="township_clerk")]
     notice = services.publish(user=city, title="全市调度会通知", body="周一上午九点", audience="all")
     assert all(len(texts(u, "notice")) == 1 for u in users)
-    from cleanheat.desk import queries
-
     def rows():
         return {r["code"]: (len(r["read"]), len(r["unread"])) for r in queries.read_receipts(notice)}
     before = rows()
@@ -258,6 +256,7 @@ def test_who_may_publish_and_what_is_refused(city):
     town = make_user("k_town", township_code(), role="township_clerk")
     notice = services.publish(user=county_admin, title="县内通知", body="正文", audience=[township_code()])
     assert len(texts(town, "notice")) == 1 and texts(make_user("k_dai", DAIXIAN), "notice") == []
+    assert notice.publisher_scope == XINFU and list(notice.audience.values_list("prefix", flat=True)) == [township_code()]
     with pytest.raises(ValidationError, match="不在本单位辖区"):
         services.publish(user=county_admin, title="越界", body="正文", audience=[DAIXIAN])
     with pytest.raises(PermissionDenied):
@@ -271,12 +270,7 @@ def test_who_may_publish_and_what_is_refused(city):
                          attachment=SimpleUploadedFile("run.exe", b"MZ"))
     with pytest.raises(ValidationError, match="请选择发布范围"):
         services.publish(user=city, title="无范围", body="正文", audience=[])
-    assert queries_count(county_admin) == 1
-
-
-def queries_count(user):
-    from cleanheat.desk import queries
-    return queries.visible_notices(user, include_withdrawn=True).count()
+    assert queries.visible_notices(county_admin, include_withdrawn=True).count() == 1
 
 
 def test_menu_shows_the_unread_count(client, city):
@@ -286,3 +280,21 @@ def test_menu_shows_the_unread_count(client, city):
     client.force_login(clerk)
     page = client.get("/desk/notices/").content.decode()
     assert 'id="nav-notices">通知公告 <span class="badge">2</span>' in page
+
+
+def test_api_lists_my_to_dos_and_notices_and_marks_read(client, city):
+    clerk, other = make_user("k_xinfu", XINFU), make_user("k_dai", DAIXIAN)
+    notice = services.publish(user=city, title="接口通知", body="正文", audience=[XINFU])
+    client.force_login(clerk)
+    todo = client.get("/api/desk/todos").json()
+    assert {"kind": "notice", "text": "未读通知公告：接口通知", "url": f"/desk/notices/{notice.pk}/",
+            "urgent": True} in todo
+    listed = client.get("/api/desk/notices").json()
+    assert [(n["title"], n["unread"]) for n in listed] == [("接口通知", True)]
+    assert client.get(f"/api/desk/notices/{notice.pk}").json()["body"] == "正文"
+    assert client.post(f"/api/desk/notices/{notice.pk}/read").json()["unread"] is False
+    assert client.get("/api/desk/notices").json()[0]["unread"] is False
+    client.force_login(other)
+    assert client.get("/api/desk/notices").json() == []
+    assert client.get(f"/api/desk/notices/{notice.pk}").status_code == 404
+    assert client.post(f"/api/desk/notices/{notice.pk}/read").status_code == 404

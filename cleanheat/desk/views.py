@@ -13,7 +13,6 @@ from cleanheat.plan.views import current_plan
 from cleanheat.regions import codes
 
 from . import queries, services, todos
-from .models import Notice
 
 PAGE = 100
 
