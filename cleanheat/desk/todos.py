@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cleanheat.access import NOTHING, has_perm, user_prefix
 from cleanheat.accounts.roles import EDIT, MANAGE_USERS, VIEW
@@ -68,16 +69,18 @@ def _county_dispatch(plan, county) -> list[Todo]:
             reminders = [r for r in reminders if r.created_at > current.returned_at]
         for reminder in reminders:
             note = f"：{reminder.message}" if reminder.message else ""
-            items.append(Todo("reminder", f"市级催报本期调度报告（{reminder.created_by}，"
-                                          f"{timezone.localtime(reminder.created_at):%m-%d %H:%M}）{note}", url, True))
+            items.append(Todo("reminder", _("市级催报本期调度报告（%(who)s，%(when)s）%(note)s") % {
+                "who": reminder.created_by, "when": f"{timezone.localtime(reminder.created_at):%m-%d %H:%M}",
+                "note": note}, url, True))
         if current is None:
-            items.append(Todo("dispatch", f"本期调度报告待报送（{start:%m-%d}至{end:%m-%d}）", url, bool(reminders)))
+            items.append(Todo("dispatch", _("本期调度报告待报送（%(start)s至%(end)s）") % {
+                "start": f"{start:%m-%d}", "end": f"{end:%m-%d}"}, url, bool(reminders)))
         else:
-            items.append(Todo("dispatch", f"调度报告已被退回，请修改后重新报送：{current.return_reason}",
+            items.append(Todo("dispatch", _("调度报告已被退回，请修改后重新报送：%(reason)s") % {"reason": current.return_reason},
                               reverse("dispatch_report", args=[current.pk]), True))
     previous = start - timedelta(days=plan.dispatch_every_days or 7)
     if previous >= plan.works_start and previous not in reports:
-        items.append(Todo("dispatch", f"上期调度报告（{previous:%m-%d}起）未报送，已逾期", url, True))
+        items.append(Todo("dispatch", _("上期调度报告（%(start)s起）未报送，已逾期") % {"start": f"{previous:%m-%d}"}, url, True))
     return items
 
 
@@ -85,7 +88,7 @@ def _schedule_returned(plan, county) -> list[Todo]:
     cp = CountyPlan.objects.filter(plan=plan, county_code=county, schedule_status="returned").first()
     if cp is None:
         return []
-    return [Todo("schedule", f"月度计划被市级退回：{cp.schedule_review_note or '请修改后重新报送'}",
+    return [Todo("schedule", _("月度计划被市级退回：%(note)s") % {"note": cp.schedule_review_note or _("请修改后重新报送")},
                  reverse("schedule", args=[county]), True)]
 
 
@@ -99,20 +102,20 @@ def _reviewer(plan, prefix) -> list[Todo]:
     submitted = sum(1 for returned in latest.values() if returned is None)
     items = []
     if counties - submitted:
-        items.append(Todo("review", f"本期有{counties - submitted}个县（市、区）未报送调度报告，可催报",
+        items.append(Todo("review", _("本期有%(n)s个县（市、区）未报送调度报告，可催报") % {"n": counties - submitted},
                           reverse("dispatch")))
     waiting = CountyPlan.objects.filter(plan=plan, schedule_status="submitted").count()
     if waiting:
-        items.append(Todo("review", f"{waiting}个县（市、区）的月度计划待审核", reverse("plan")))
+        items.append(Todo("review", _("%(n)s个县（市、区）的月度计划待审核") % {"n": waiting}, reverse("plan")))
     return items
 
 
 def _notices(user) -> list[Todo]:
     unread = list(queries.unread_notices(user).order_by("-published_at")[:NOTICES_LISTED + 1])
-    items = [Todo("notice", f"未读通知公告：{n.title}", reverse("notice", args=[n.pk]), True)
+    items = [Todo("notice", _("未读通知公告：%(title)s") % {"title": n.title}, reverse("notice", args=[n.pk]), True)
              for n in unread[:NOTICES_LISTED]]
     if len(unread) > NOTICES_LISTED:
-        items.append(Todo("notice", "更多未读通知公告", reverse("notices")))
+        items.append(Todo("notice", _("更多未读通知公告"), reverse("notices")))
     return items
 
 
@@ -124,7 +127,7 @@ def _jobs(user) -> list[Todo]:
     for job in recent:
         name = f"{job.get_kind_display()}{('：' + job.filename) if job.filename else ''}"
         if job.status == "previewed":
-            items.append(Todo("job", f"{name} 已预检，待确认写入", reverse("job", args=[job.pk]), True))
+            items.append(Todo("job", _("%(job)s 已预检，待确认写入") % {"job": name}, reverse("job", args=[job.pk]), True))
         elif f"job:{job.pk}" not in seen:
             items.append(Todo("job", f"{name} {job.get_status_display()}", reverse("desk_open_job", args=[job.pk]),
                               job.status == "failed"))
@@ -152,7 +155,7 @@ def _breaches(user, prefix) -> list[Todo]:
     new = keys - set(mark.data.get("keys", []) if mark else [])
     if not new:
         return []
-    return [Todo("breaches", f"辖区内新增违规{len(new)}条（共{len(keys)}条），请核查",
+    return [Todo("breaches", _("辖区内新增违规%(new)s条（共%(all)s条），请核查") % {"new": len(new), "all": len(keys)},
                  reverse("desk_open_breaches"), True)]
 
 

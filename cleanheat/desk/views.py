@@ -4,6 +4,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cleanheat.access import requires, user_prefix
@@ -50,7 +52,7 @@ def notice_create(request):
         try:
             notice = services.publish(user=request.user, title=form["title"], body=form["body"], audience=audience,
                                       attachment=request.FILES.get("attachment"))
-            messages.success(request, "通知公告已发布")
+            messages.success(request, _("通知公告已发布"))
             return redirect("notice", notice_id=notice.pk)
         except ValidationError as error:
             _errors(request, error)
@@ -65,7 +67,7 @@ def notice_page(request, notice_id):
     if request.method == "POST":
         try:
             services.withdraw(notice, user=request.user, reason=request.POST.get("reason", ""))
-            messages.success(request, "通知公告已撤回")
+            messages.success(request, _("通知公告已撤回"))
         except (ValidationError, PermissionDenied) as error:
             _errors(request, error)
         return redirect("notice", notice_id=notice.pk)
@@ -106,9 +108,10 @@ def remind(request):
         reminder, created = services.remind(plan, request.POST.get("county", ""), user=request.user,
                                             message=request.POST.get("message", ""))
         if created:
-            messages.success(request, "已催报，该县业务人员登录后在待办中可见")
+            messages.success(request, _("已催报，该县业务人员登录后在待办中可见"))
         else:
-            messages.info(request, f"已于{reminder.created_at:%H:%M}催报过，请勿重复催报")
+            messages.info(request, _("已于%(time)s催报过，请勿重复催报") % {
+                "time": f"{timezone.localtime(reminder.created_at):%H:%M}"})
     except (ValidationError, PermissionDenied) as error:
         _errors(request, error)
     return redirect("dispatch")
