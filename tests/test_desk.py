@@ -298,3 +298,11 @@ def test_api_lists_my_to_dos_and_notices_and_marks_read(client, city):
     assert client.get("/api/desk/notices").json() == []
     assert client.get(f"/api/desk/notices/{notice.pk}").status_code == 404
     assert client.post(f"/api/desk/notices/{notice.pk}/read").status_code == 404
+
+
+def test_the_panel_is_a_handful_of_queries_whatever_the_role(city, django_assert_max_num_queries):
+    compliance.findings("1409")  # the city's scan as cached by the compliance page
+    for user in (city, make_user("k_xinfu", XINFU), make_user("k_village", village_code(), role="village_clerk")):
+        todos.for_user(user)  # the first call of a process resolves URLs and imports
+        with django_assert_max_num_queries(10):
+            todos.for_user(user)
