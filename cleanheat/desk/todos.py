@@ -134,21 +134,24 @@ def _jobs(user) -> list[Todo]:
     return items
 
 
-def breach_keys(prefix: str, *, compute: bool) -> set[str] | None:
-    """Keys of the current breaches (not warnings) in the area: cached scan, or computed when asked."""
-    found = compliance.findings(prefix, only_if_cached=not compute)
+def breach_keys(region: Region) -> set[str] | None:
+    """Keys of the current breaches (not warnings) in the area: from the cached compliance scan, or
+    scanned now when the area is small enough to count at once; None when neither."""
+    found = compliance.findings(region.prefix, only_if_cached=True)
+    if found is None and not slow_to_count(region):
+        found = compliance.findings(region.prefix)
     if found is None:
         return None
     return {f"{f.rule}:{f.household_id}" for f in found if f.severity == "breach"}
 
 
+def own_region(prefix: str) -> Region | None:
+    return Region.objects.filter(code=codes.full_code(prefix or "1409")).first()
+
+
 def _breaches(user, prefix) -> list[Todo]:
-    region = Region.objects.filter(code=codes.full_code(prefix or "1409")).first()
-    if region is None:
-        return []
-    keys = breach_keys(region.prefix, compute=False)
-    if keys is None and not slow_to_count(region):
-        keys = breach_keys(region.prefix, compute=True)
+    region = own_region(prefix)
+    keys = breach_keys(region) if region is not None else None
     if not keys:
         return []
     mark = Seen.objects.filter(user=user, key=f"breaches:{region.prefix}").first()

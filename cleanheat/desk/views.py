@@ -127,9 +127,12 @@ def open_job(request, job_id):
 
 @requires(VIEW)
 def open_breaches(request):
-    """The compliance page from the panel: the current breaches are remembered as seen."""
-    prefix = user_prefix(request.user)
-    region_prefix = prefix or "1409"
-    keys = todos.breach_keys(region_prefix, compute=True)
-    services.mark_seen(request.user, f"breaches:{region_prefix}", {"keys": sorted(keys or [])})
-    return redirect("compliance", code=codes.full_code(region_prefix))
+    """The compliance page from the panel: the current breaches are remembered as seen (when known
+    without a city-wide scan here; the compliance page computes its own)."""
+    region = todos.own_region(user_prefix(request.user))
+    if region is None:
+        raise Http404("未找到")
+    keys = todos.breach_keys(region)
+    if keys is not None:
+        services.mark_seen(request.user, f"breaches:{region.prefix}", {"keys": sorted(keys)})
+    return redirect("compliance", code=region.code)
