@@ -2,6 +2,8 @@
 and the three roles' landing pages with their 待办 panels."""
 import pytest
 
+from cleanheat.regions.models import Region
+
 from . import test_browser as shared
 from .conftest import make_user
 
@@ -92,7 +94,6 @@ def test_remind_click_is_a_to_do_for_the_county(page, live_server, demo_data):
 
 
 def test_three_roles_land_on_their_area_with_their_to_dos(page, live_server, demo_data):
-    from cleanheat.regions.models import Region
     village = Region.objects.filter(level=4, code__startswith="140902").order_by("code").first()
     make_user("bd_city", "1409", role="city_admin")
     make_user("bd_xinfu", "140902", role="county_clerk")

@@ -13,6 +13,7 @@ from cleanheat.jobs.models import Job
 from cleanheat.ledger.models import Household
 from cleanheat.plan import dispatch
 from cleanheat.plan.models import CountyPlan, Plan
+from cleanheat.regions.models import Region
 from cleanheat.rules import compliance
 
 from .conftest import make_user
@@ -37,7 +38,6 @@ def city():
 
 
 def _first(level, within):
-    from cleanheat.regions.models import Region
     return Region.objects.filter(level=level, code__startswith=within).order_by("code").first().prefix
 
 
