@@ -21,6 +21,7 @@ from cleanheat import errors, inputs
 from cleanheat.access import has_perm, requires
 from cleanheat.audit.services import record
 from cleanheat.accounts import roles
+from cleanheat.desk.api import router as desk_router
 from cleanheat.ledger import services
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.identity import looks_like_identifier
@@ -373,3 +374,4 @@ def restore(request, household_no: str, payload: ReasonIn):
 
 api.add_router("/procurement", procurement_router)
 api.add_router("/subsidies", subsidies_router)
+api.add_router("/desk", desk_router)

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "cleanheat.rules",
     "cleanheat.procurement",
     "cleanheat.subsidies",
+    "cleanheat.desk",
     "cleanheat.overview",
     "cleanheat.demo",
     "cleanheat.figures",
@@ -186,6 +187,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("CLEANHEAT_MAX_BODY_BYTES", 2_6
 CLEANHEAT_MAX_UPLOAD_BYTES = int(os.environ.get("CLEANHEAT_MAX_UPLOAD_BYTES", 60 * 1024 * 1024))
 # A declaration's photo (invoice, on-site): JPEG or PNG up to this size.
 CLEANHEAT_MAX_ATTACHMENT_BYTES = int(os.environ.get("CLEANHEAT_MAX_ATTACHMENT_BYTES", 5 * 1024 * 1024))
+# Notices' attachments (served only through a view that checks the reader's scope, never as /media/).
+MEDIA_ROOT = DATA_DIR / "media"
+CLEANHEAT_NOTICE_MAX_ATTACHMENT_BYTES = int(os.environ.get("CLEANHEAT_NOTICE_MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024))
+# A second 催报 to the same county for the same period within this many minutes adds nothing.
+CLEANHEAT_REMIND_COOLDOWN_MINUTES = int(os.environ.get("CLEANHEAT_REMIND_COOLDOWN_MINUTES", 60))
 # An upload larger than this is spooled to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from cleanheat import pii
 from cleanheat.accounts.models import LoginThrottle
+from cleanheat.desk import services as desk
 from cleanheat.jobs.models import Job
 from cleanheat.ledger import services
 from cleanheat.ledger.models import Household
@@ -65,6 +66,8 @@ def county_b():
                                                installed_on=timezone.localdate(), status="submitted")
     b_photo = DeclarationAttachment.objects.create(declaration=b_declaration, kind="invoice", stored_name="b.png",
                                                    original_name="b.png", content_type="image/png", size=1)
+    b_notice = desk.publish(user=make_user("b_admin", B, role="county_admin"), title="乙县内部通知", body="乙县",
+                            audience="all")
     now = timezone.now()
     pause = LoginThrottle.objects.create(kind=LoginThrottle.USERNAME_AT_ADDRESS, username=b_user.username,
                                          ip="10.0.0.2", region_code=B, failures=5, started_at=now,
@@ -80,7 +83,7 @@ def county_b():
             "content_type_id": "1", "url": "x", "id": household.pk,
             "model_id": b_model.pk, "contract_id": b_contract.pk, "allocation_id": b_allocation.pk,
             "line_id": b_line.pk,
-            "throttle_id": pause.pk, "policy_id": b_policy.pk,
+            "throttle_id": pause.pk, "policy_id": b_policy.pk, "notice_id": b_notice.pk,
             "declaration_id": b_declaration.pk, "attachment_id": b_photo.pk, "village_code": household.village_id,
             "slug": B,  # help pages are not objects: none is named after a county-B code
         },

@@ -30,6 +30,8 @@ class AuditEvent(models.Model):
         ("subsidy_policy", _("补贴政策")),
         ("entitlements", _("补贴核算")),
         ("energy_readings", _("能耗读数导入")),
+        ("notice", _("通知公告")),
+        ("remind", _("催报")),
     ]
     at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True,
