@@ -32,6 +32,7 @@ def test_pick_a_village_by_name_in_the_list_filter_on_a_phone(page, live_server,
     page.goto(f"{live_server.url}/households/")
     box = page.locator("input[name=region]")
     box.press_sequentially(village.short_name[:2], delay=60)
+    page.wait_for_load_state("networkidle")  # the last keystroke's list is the one shown
     option = page.locator(f"#region-results [data-pick='{village.code}']")
     option.wait_for()
     assert village.parent.name in option.inner_text()
@@ -59,8 +60,10 @@ def test_pick_a_village_by_name_on_the_household_form(page, live_server, demo_da
     login(page, live_server, "pk_clerk")
     page.wait_for_url("**/regions/**")
     page.goto(f"{live_server.url}/households/new/")
+    page.wait_for_load_state("networkidle")
     place = page.locator("input[name=place]")
     place.press_sequentially(village.short_name[:2], delay=60)
+    page.wait_for_load_state("networkidle")
     page.locator(f"#place-results [data-pick='{village.code}']").click()
     page.wait_for_function(f"document.querySelector('#id_village') && "
                            f"document.querySelector('#id_village').value === '{village.code}'")

@@ -41,6 +41,7 @@ document.addEventListener("DOMContentLoaded", () => {
 // of its county with it selected.
 function pickPlace(option) {
   const picker = option.closest("[data-picker]");
+  if (!picker) return;  // a list replaced while it was being clicked
   const box = picker.querySelector("[data-picker-input]");
   const results = picker.querySelector("[data-picker-results]");
   if (picker.dataset.picker === "filter") {
