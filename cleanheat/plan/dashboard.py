@@ -103,7 +103,7 @@ def shown(outcome: dict | None) -> dict | None:
 def years_summary(city, plans, on: date) -> list[dict]:
     """One row per plan of the city, latest first: target, households converted (已完工 or further
     on) as of `on`, and converted by each county's deadline (on time). Cached until the next write."""
-    return cached("plan.years", (city.code, tuple(p.pk for p in plans), on),
+    return cached("plan.years", (city.code, "-".join(str(p.pk) for p in plans), on),
                   lambda: [_year_row(city, plan, on) for plan in plans])
 
 

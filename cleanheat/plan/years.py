@@ -45,6 +45,12 @@ class Choice:
         return urlencode(params)
 
 
+    @property
+    def suffix(self) -> str:
+        """"?" and the query, or nothing, for the end of a link."""
+        return f"?{self.query}" if self.query else ""
+
+
 def plans_of(city_code: str) -> list[Plan]:
     """The city's plans, latest first."""
     return list(Plan.objects.filter(city_code=city_code.ljust(12, "0")).order_by("-year"))
