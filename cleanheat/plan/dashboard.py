@@ -110,13 +110,49 @@ def years_summary(city, plans, on: date) -> list[dict]:
 def _year_row(city, plan, on: date) -> dict:
     counties = list(plan.counties.prefetch_related("targets"))
     counts = progress.counts_on(city.prefix, 6, on, plan.year)
-    reached = progress.reached({key: n for per in counts.values() for key, n in per.items()})
+    totals = defaultdict(int)
+    for per in counts.values():
+        for key, n in per.items():
+            totals[key] += n
+    reached = progress.reached(totals)
     days = progress.installed_by_day(city.prefix, 6, plan.year, on)
     on_time = sum(lateness.on_time(days.get(cp.county_code, {}), cp.deadline) for cp in counties)
     return {"year": plan.year, "name": plan.name, "deadline": plan.works_deadline.isoformat(),
             "target": sum(t.households for cp in counties for t in cp.targets.all()),
             "households": reached[0], "installed": reached[INSTALLED], "on_time": on_time,
             "finished": on > plan.works_deadline}
+
+
+def progress_rows(region, plan, on: date, path: str | None):
+    """One row per child unit (or the node itself at village level) for the households of the
+    plan's year, with its target (at every level: see targets.py), how far behind its schedule it
+    is, and once its deadline has passed, when it finished and how late."""
+    level = min(region.level + 1, codes.VILLAGE)
+    unit_length = codes.PREFIX_LENGTH[level]
+    year = plan.year if plan else None
+    counts = progress.counts_on(region.prefix, unit_length, on, year)
+    if region.level < codes.VILLAGE:
+        children, below = list(region.children.all()), targets.parts_below(plan, region, on)
+    else:
+        children, below = [region], {region.code: targets.parts_of(plan, region, on)}
+    days = progress.installed_by_day(region.prefix, unit_length, year, on) \
+        if any(p and p["deadline"] < on for p in below.values()) and path is None else {}
+    rows = []
+    for child in children:
+        reached = progress.reached(counts.get(child.prefix, {}), path)
+        row = {"region": child, "reached": reached, "target": None, "behind": 0}
+        if parts := below.get(child.code):
+            target, expected = targets.total(parts, "targets", path), targets.total(parts, "expected", path)
+            installed = reached[INSTALLED]
+            row.update(target=target, expected=expected, deadline=parts["deadline"],
+                       days_left=(parts["deadline"] - on).days,
+                       rate=round(100 * installed / target, 1) if target else None,
+                       behind=max(0, expected - installed),
+                       outcome=shown(lateness.outcome(parts["deadline"], target,
+                                                                days.get(child.prefix, {}), on))
+                       if path is None else None)
+        rows.append(row)
+    return rows
 
 
 def curve(region, plan, today):

@@ -18,7 +18,7 @@ from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import require_in_scope, user_prefix
 
-from . import dashboard, dispatch, exports, lateness, progress, services, targets, years
+from . import dashboard, dispatch, exports, services, years
 from .models import CountyPlan, DispatchReport
 
 
@@ -42,38 +42,6 @@ def _again(request, name, **kwargs):
     return response
 
 
-def progress_rows(region: Region, plan, on: date, path: str | None):
-    """One row per child unit (or the node itself at village level) for the households of the
-    plan's year, with its target (at every level: see targets.py), how far behind its schedule it
-    is, and once its deadline has passed, when it finished and how late."""
-    level = min(region.level + 1, codes.VILLAGE)
-    unit_length = codes.PREFIX_LENGTH[level]
-    year = plan.year if plan else None
-    counts = progress.counts_on(region.prefix, unit_length, on, year)
-    if region.level < codes.VILLAGE:
-        children, below = list(region.children.all()), targets.parts_below(plan, region, on)
-    else:
-        children, below = [region], {region.code: targets.parts_of(plan, region, on)}
-    days = progress.installed_by_day(region.prefix, unit_length, year, on) \
-        if any(p and p["deadline"] < on for p in below.values()) and path is None else {}
-    rows = []
-    for child in children:
-        reached = progress.reached(counts.get(child.prefix, {}), path)
-        row = {"region": child, "reached": reached, "target": None, "behind": 0}
-        if parts := below.get(child.code):
-            target, expected = targets.total(parts, "targets", path), targets.total(parts, "expected", path)
-            installed = reached[LifecycleState.values.index("installed")]
-            row.update(target=target, expected=expected, deadline=parts["deadline"],
-                       days_left=(parts["deadline"] - on).days,
-                       rate=round(100 * installed / target, 1) if target else None,
-                       behind=max(0, expected - installed),
-                       outcome=dashboard.shown(lateness.outcome(parts["deadline"], target,
-                                                                days.get(child.prefix, {}), on))
-                       if path is None else None)
-        rows.append(row)
-    return rows
-
-
 def _choice(request, region: Region) -> years.Choice:
     return years.choose(request.GET, codes.full_code(region.code[:4]))
 
@@ -83,7 +51,7 @@ def progress_page(request, code):
     region = _scoped(request, code)
     choice = _choice(request, region)
     path = request.GET.get("path") if request.GET.get("path") in HeatingPath.values else None
-    rows = progress_rows(region, choice.plan, choice.on, path)
+    rows = dashboard.progress_rows(region, choice.plan, choice.on, path)
     ancestors = [a for a in region.ancestors() if a.code.startswith(user_prefix(request.user))]
     return render(request, "plan/progress.html", {
         "region": region, "ancestors": ancestors, "plan": choice.plan, "choice": choice, "rows": rows,
@@ -139,7 +107,7 @@ def export_progress(request, code):
     region = _scoped(request, code)
     choice = _choice(request, region)
     plan, on = choice.plan, choice.on
-    rows = progress_rows(region, plan, on, None)
+    rows = dashboard.progress_rows(region, plan, on, None)
     record("export", request=request, region_code=region.code, target=f"进度表：{region.name}")
     return _xlsx_response(lambda p: exports.write_progress(p, rows, region, on), f"改造进度-{region.name}-{on:%Y%m%d}.xlsx")
 
