@@ -203,5 +203,5 @@ def milestones(plan, today):
     return [{"name": name, "start": a.isoformat(), "end": b.isoformat(),
              "left": round(100 * (a - first).days / span, 1), "width": max(1.0, round(100 * (b - a).days / span, 1)),
              "state": "done" if b < today else "now" if a <= today <= b else "todo"} for name, a, b in items] + \
-        [{"name": f"今天 {today:%Y-%m-%d}", "today": True,
+        [{"name": f"{'今天' if today >= timezone.localdate() else '截至'} {today:%Y-%m-%d}", "today": True,
           "left": min(100.0, max(0.0, round(100 * (today - first).days / span, 1)))}]
