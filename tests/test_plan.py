@@ -9,7 +9,7 @@ from cleanheat.plan import schedule as scheduling
 from cleanheat.plan import services
 from cleanheat.plan.models import CountyPlan, Plan, PlanChange, ScheduleEntry
 from cleanheat.plan.progress import counts_on, reached
-from cleanheat.plan.views import progress_rows
+from cleanheat.plan.dashboard import progress_rows
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 

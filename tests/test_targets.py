@@ -12,7 +12,7 @@ from cleanheat.ledger.choices import STATE_ORDER
 from cleanheat.ledger.models import Household
 from cleanheat.plan import breakdown, services
 from cleanheat.plan.models import CountyPlan, Plan, PlanChange
-from cleanheat.plan.views import progress_rows
+from cleanheat.plan.dashboard import progress_rows
 from cleanheat.regions.models import Region
 from cleanheat.versions import StaleEdit
 

@@ -76,9 +76,10 @@ def _id_number(rng, address_code: str, used: set) -> str:
             return number
 
 
-def _state_dates(rng, year: int, state: str, install_by: date | None = None) -> list[tuple[str, date]]:
-    """Plausible dates on which a household reached each state up to `state`; installed by
-    `install_by` at the latest (default 15 October, the plan's deadline)."""
+def _state_dates(rng, year: int, state: str, install_by: date | None = None,
+                 delay: int = 0) -> list[tuple[str, date]]:
+    """Plausible dates on which a household reached each state up to `state`; installed `delay`
+    days later than usual, by `install_by` at the latest (default 15 October, the plan's deadline)."""
     day = date(year, 3, 1) + timedelta(days=rng.randrange(0, 70))       # 确村确户 by 10 May
     steps = [("confirmed", day)]
     gaps = {"selected": (10, 40), "installing": (10, 60), "installed": (15, 60),
@@ -87,7 +88,7 @@ def _state_dates(rng, year: int, state: str, install_by: date | None = None) -> 
         if name == "proven":  # the first heating season ends 27 March of the next year
             day = max(day, date(year + 1, 3, 28))
         elif name == "installed":
-            day = min(day + timedelta(days=rng.randint(*gaps[name])), install_by or date(year, 10, 15))
+            day = min(day + timedelta(days=rng.randint(*gaps[name]) + delay), install_by or date(year, 10, 15))
         else:
             day = day + timedelta(days=rng.randint(*gaps[name]))
         steps.append((name, day))
@@ -106,7 +107,8 @@ def year_config(cfg: dict, later: dict, plan: dict) -> dict:
     (each county exactly its plan target per path), its own seed, state mix and install dates."""
     return {**cfg, "year": plan["year"], "seed": later["seed"], "targets": plan["totals"]["households"],
             "counties": {c: {"weights": spec["targets"]} for c, spec in plan["counties"].items()},
-            "state_mix": later["state_mix"], "install_by": later.get("install_by", {})}
+            "state_mix": later["state_mix"], "install_by": later.get("install_by", {}),
+            "install_delay": later.get("install_delay", {})}
 
 
 def generate_households(cfg: dict, villages: dict, scale: float = 1.0, used_ids: set | None = None):
@@ -146,6 +148,7 @@ def generate_households(cfg: dict, villages: dict, scale: float = 1.0, used_ids:
                 "heating_path": path,
                 "electric_device": device,
                 "state": state,
-                "steps": _state_dates(rng, year, state, install_by(cfg, county)),
+                "steps": _state_dates(rng, year, state, install_by(cfg, county),
+                                      cfg.get("install_delay", {}).get(county, 0)),
                 "plan_year": year,
             }
