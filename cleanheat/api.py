@@ -213,6 +213,7 @@ class HouseholdOut(Schema):
     heating_path: str
     electric_device: str
     state: str
+    plan_year: int                  # the yearly plan the household's conversion belongs to
     archived: bool
     updated_at: datetime
     version: int
@@ -256,6 +257,7 @@ class HouseholdIn(Schema):
     heat_source: str | None = None
     removal_consent_on: date | None = None
     envelope_gain_pct: int | None = None
+    plan_year: int | str | None = None   # default on create: the latest plan's year
 
 
 class TransitionIn(Schema):

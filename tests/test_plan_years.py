@@ -210,3 +210,13 @@ def test_the_api_takes_year_and_as_of(admin_client):
     assert xinfu["reached"]["installed"] == households(2022, "140902").filter(state__in=INSTALLED_PLUS).count()
     running = admin_client.get(f"/api/regions/{CITY}/progress", {"year": "2023", "asof": "2023-06-30"}).json()
     assert not running["units"][0]["finished"] and running["units"][0]["days_left"] > 0
+
+
+@pytest.mark.django_db
+def test_the_api_creates_a_household_in_the_year_given_or_the_latest(admin_client):
+    from .test_api import post
+    body = post(admin_client, "/api/households", household_data(plan_year=2022)).json()
+    assert body["plan_year"] == 2022 == Household.objects.get(household_no=body["household_no"]).plan_year
+    assert post(admin_client, "/api/households", household_data()).json()["plan_year"] == 2023
+    refused = post(admin_client, "/api/households", household_data(plan_year="1999"))
+    assert refused.status_code == 422 and "计划年度“1999”没有对应的年度计划" in refused.json()["errors"]["plan_year"][0]
