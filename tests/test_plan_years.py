@@ -70,7 +70,7 @@ def test_the_region_page_shows_the_latest_year_unless_another_is_chosen(admin_cl
     assert '<option value="2023" selected>2023年（最新）</option>' in page and "虚构" in page
     page = admin_client.get(f"/regions/{CITY}/?year=2022").content.decode()
     assert f'id="node-total">{households(2022).count():,}<' in page
-    assert f'href="/regions/140902000000/?year=2022"' in page  # the choice is kept on the links
+    assert 'href="/regions/140902000000/?year=2022"' in page  # the choice is kept on the links
     page = admin_client.get(f"/regions/{CITY}/?year=all").content.decode()
     assert f'id="node-total">{Household.objects.filter(archived=False).count():,}<' in page
     # a year without a plan counts as not given
