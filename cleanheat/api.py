@@ -23,10 +23,12 @@ from cleanheat.audit.services import record
 from cleanheat.accounts import roles
 from cleanheat.desk.api import router as desk_router
 from cleanheat.ledger import services
-from cleanheat.ledger.choices import Channel
+from cleanheat.ledger.choices import Channel, LifecycleState
 from cleanheat.ledger.identity import looks_like_identifier
 from cleanheat.ledger.queries import household_queryset, scoped_household
 from cleanheat.ledger.rollup import region_rollup
+from cleanheat.plan import dashboard as plan_dashboard
+from cleanheat.plan import years
 from cleanheat.procurement.api import router as procurement_router
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
@@ -162,10 +164,34 @@ class RollupRow(Schema):
 
 class RollupOut(Schema):
     region: RegionOut
+    year: int | None = None   # the plan year counted (None: all years)
+    as_of: date
     total: int
     by_path: dict[str, int]
     by_state: dict[str, int]
     children: list[RollupRow]
+
+
+class ProgressRow(Schema):
+    code: str
+    name: str
+    target: int | None
+    reached: dict[str, int]         # households at each state or further on
+    expected: int | None            # installations the schedule expects by the date
+    behind: int
+    deadline: date | None
+    days_left: int | None           # None once the deadline has passed (see finished)
+    finished: bool                  # the unit's deadline has passed on the date
+    finished_on: date | None        # the day its installations reached its target
+    late_days: int | None           # days after its deadline it finished (0: on time)
+
+
+class ProgressOut(Schema):
+    region: RegionOut
+    year: int
+    plan: str
+    as_of: date
+    units: list[ProgressRow]
 
 
 class HouseholdOut(Schema):
@@ -188,6 +214,7 @@ class HouseholdOut(Schema):
     heating_path: str
     electric_device: str
     state: str
+    plan_year: int                  # the yearly plan the household's conversion belongs to
     archived: bool
     updated_at: datetime
     version: int
@@ -231,6 +258,7 @@ class HouseholdIn(Schema):
     heat_source: str | None = None
     removal_consent_on: date | None = None
     envelope_gain_pct: int | None = None
+    plan_year: int | str | None = None   # default on create: the latest plan's year
 
 
 class TransitionIn(Schema):
@@ -276,12 +304,30 @@ def list_regions(request, parent: str = ""):
     return [_region_out(r) for r in regions if r.code.startswith(prefix)]
 
 
+def _year_choice(region: Region, year: str, asof: str, *, allow_all: bool) -> years.Choice:
+    """?year= (a plan year; "all" where allowed; default the latest plan as of the date) and
+    ?asof= (YYYY-MM-DD, default today); anything else is answered 400 in Chinese."""
+    choice = years.choose({"year": year, "asof": asof}, codes.full_code(region.code[:4]), allow_all=allow_all)
+    if year and not choice.all_years and str(choice.year) != year.strip():
+        known = "、".join(str(p.year) for p in choice.plans) or "无"
+        raise HttpError(400, f"没有{inputs.shown(year)}年度的计划（现有：{known}）")
+    if asof and choice.on.isoformat() != asof.strip():
+        try:
+            date.fromisoformat(asof.strip())
+        except ValueError:
+            raise HttpError(400, f"截至日期“{inputs.shown(asof)}”应为 YYYY-MM-DD 格式的日期") from None
+    return choice
+
+
 @api.get("/regions/{code}/rollup", response=RollupOut, tags=["行政区划 regions"])
 @requires(roles.VIEW)
-def rollup(request, code: str):
-    """Households by heating path × lifecycle state for a region and each of its children."""
+def rollup(request, code: str, year: str = "", asof: str = ""):
+    """Households by heating path × lifecycle state for a region and each of its children: those of
+    one plan year (`year`, default the latest plan; `all`: every year), as of `asof` (default today;
+    a later date counts as today)."""
     region = _scoped_region(request, code)
-    data = region_rollup(region)
+    choice = _year_choice(region, year, asof, allow_all=True)
+    data = region_rollup(region, year=choice.year, on=choice.on)
     paths = [p.value for p in data["paths"]]
     states = [s.value for s in data["states"]]
 
@@ -289,9 +335,35 @@ def rollup(request, code: str):
         return {"total": summary["total"], "by_path": dict(zip(paths, summary["paths"])),
                 "by_state": dict(zip(states, summary["states"]))}
 
-    return {"region": _region_out(region), **row(data["node"]),
+    return {"region": _region_out(region), "year": choice.year, "as_of": choice.on, **row(data["node"]),
             "children": [{"code": c["region"].code, "name": c["region"].name, **row(c)}
                          for c in data["children"]]}
+
+
+@api.get("/regions/{code}/progress", response=ProgressOut, tags=["行政区划 regions"])
+@requires(roles.VIEW)
+def progress(request, code: str, year: str = "", asof: str = ""):
+    """Each child unit's progress against its target in one plan year (`year`, default the latest
+    plan) as of `asof` (default today): households at each state or further on, the installations
+    its schedule expects, how far behind; once its deadline has passed, the day it finished and how
+    many days late."""
+    region = _scoped_region(request, code)
+    choice = _year_choice(region, year, asof, allow_all=False)
+    if choice.plan is None:
+        raise HttpError(404, "没有年度计划")
+    states = list(LifecycleState.values)
+    units = []
+    for r in plan_dashboard.progress_rows(region, choice.plan, choice.on, None):
+        outcome = r.get("outcome")
+        units.append({"code": r["region"].code, "name": r["region"].name, "target": r["target"],
+                      "reached": dict(zip(states, r["reached"])), "expected": r.get("expected"),
+                      "behind": r["behind"], "deadline": r.get("deadline"),
+                      "days_left": r["days_left"] if r.get("days_left", -1) >= 0 else None,
+                      "finished": outcome is not None,
+                      "finished_on": outcome["finished_on"] if outcome else None,
+                      "late_days": outcome["late_days"] if outcome else None})
+    return {"region": _region_out(region), "year": choice.year, "plan": choice.plan.name, "as_of": choice.on,
+            "units": units}
 
 
 @api.get("/households", response=list[HouseholdOut], tags=["居民用户 households"])

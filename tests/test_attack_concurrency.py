@@ -294,7 +294,7 @@ def test_two_stale_schedule_saves_one_saved_the_other_refused(client):
     first, second = client, Client()
     first.force_login(make_user("sch_a", "140923"))
     second.force_login(make_user("sch_b", "140923"))
-    url = "/plan/schedule/140923/"
+    url = "/plan/schedule/140923/?year=2022"
     entry = ScheduleEntry.objects.filter(county_plan=cp, heating_path="gas").order_by("checkpoint").first()
     key = f"gas|{entry.checkpoint:%Y-%m-%d}"
     form_a, form_b = form_of(first.get(url)), form_of(second.get(url))

@@ -9,7 +9,7 @@ from cleanheat.plan import schedule as scheduling
 from cleanheat.plan import services
 from cleanheat.plan.models import CountyPlan, Plan, PlanChange, ScheduleEntry
 from cleanheat.plan.progress import counts_on, reached
-from cleanheat.plan.views import progress_rows
+from cleanheat.plan.dashboard import progress_rows
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 
@@ -143,22 +143,22 @@ def test_county_edits_submits_and_city_approves_or_returns_the_schedule(client):
     entry = ScheduleEntry.objects.filter(county_plan=cp, heating_path="gas").order_by("checkpoint").first()
     key = f"gas|{entry.checkpoint:%Y-%m-%d}"
     # more than the target is refused with a Chinese message, and nothing is saved
-    response = client.post("/plan/schedule/140923/", {"action": "save", f"i|{key}": "999999"}, follow=True)
+    response = client.post("/plan/schedule/140923/?year=2022", {"action": "save", f"i|{key}": "999999"}, follow=True)
     assert "超过目标" in response.content.decode()
     entry.refresh_from_db()
     before = entry.installed
-    client.post("/plan/schedule/140923/", {"action": "save", f"i|{key}": str(before - 1), f"a|{key}": "0"})
+    client.post("/plan/schedule/140923/?year=2022", {"action": "save", f"i|{key}": str(before - 1), f"a|{key}": "0"})
     entry.refresh_from_db()
     assert entry.installed == before - 1
-    client.post("/plan/schedule/140923/", {"action": "submit"})
+    client.post("/plan/schedule/140923/?year=2022", {"action": "submit"})
     cp.refresh_from_db()
     assert cp.schedule_status == "submitted" and cp.schedule_submitted_at
-    assert "已报送" in client.post("/plan/schedule/140923/", {"action": "save"}, follow=True).content.decode()
+    assert "已报送" in client.post("/plan/schedule/140923/?year=2022", {"action": "save"}, follow=True).content.decode()
     client.force_login(city)
-    client.post("/plan/schedule/140923/", {"action": "return", "note": ""})
+    client.post("/plan/schedule/140923/?year=2022", {"action": "return", "note": ""})
     cp.refresh_from_db()
     assert cp.schedule_status == "submitted"  # a return needs a reason
-    client.post("/plan/schedule/140923/", {"action": "return", "note": "7月安排过于集中"})
+    client.post("/plan/schedule/140923/?year=2022", {"action": "return", "note": "7月安排过于集中"})
     cp.refresh_from_db()
     assert cp.schedule_status == "returned" and cp.schedule_review_note == "7月安排过于集中"
     assert list(PlanChange.objects.filter(plan=cp.plan).order_by("id").values_list("what", flat=True)) == \
@@ -168,22 +168,22 @@ def test_county_edits_submits_and_city_approves_or_returns_the_schedule(client):
 @pytest.mark.django_db
 def test_plan_page_lists_counties_and_city_edits_targets_with_a_reason(client):
     client.force_login(make_user("plan_page_city", "1409", role="city_admin"))
-    page = client.get("/plan/").content.decode()
+    page = client.get("/plan/?year=2022").content.decode()
     assert "五台山风景名胜区" in page and "2022-10-01" in page and "县级方案备案" in page
-    client.post("/plan/", {"county": "140924", "path": "biomass", "households": "700", "reason": "生物质电厂扩容"})
+    client.post("/plan/?year=2022", {"county": "140924", "path": "biomass", "households": "700", "reason": "生物质电厂扩容"})
     change = PlanChange.objects.get(what__startswith="140924")
-    assert change.new_value == "700" and "生物质电厂扩容" in client.get("/plan/").content.decode()
+    assert change.new_value == "700" and "生物质电厂扩容" in client.get("/plan/?year=2022").content.decode()
 
 
 @pytest.mark.django_db
 def test_capacity_regenerates_the_schedule_or_explains_why_it_cannot(client):
     cp = CountyPlan.objects.get(plan__year=2022, county_code="140932")
     client.force_login(make_user("cap_clerk", "140932", role="county_clerk"))
-    page = client.post("/plan/schedule/140932/", {"action": "capacity", "monthly_capacity": "10"}, follow=True).content.decode()
+    page = client.post("/plan/schedule/140932/?year=2022", {"action": "capacity", "monthly_capacity": "10"}, follow=True).content.decode()
     assert "施工能力" in page and "不足目标" in page
     biggest = max(t.households for t in cp.targets.all())
     capacity = -(-biggest // 6)  # just enough for six checkpoints
-    client.post("/plan/schedule/140932/", {"action": "capacity", "monthly_capacity": str(capacity)})
+    client.post("/plan/schedule/140932/?year=2022", {"action": "capacity", "monthly_capacity": str(capacity)})
     cp.refresh_from_db()
     assert cp.monthly_capacity == capacity
     for t in cp.targets.all():

@@ -87,7 +87,7 @@ def test_rollups_equal_a_brute_force_count_at_every_level():
 def test_loaded_demo_totals_follow_the_plan_split(demo_cfg):
     from tests.conftest import TEST_SCALE
     expected = demo.county_path_counts(demo_cfg, TEST_SCALE)
-    city = region_rollup(Region.objects.get(level=codes.CITY))
+    city = region_rollup(Region.objects.get(level=codes.CITY), year=2022)
     by_path = dict(zip([p.value for p in city["paths"]], city["node"]["paths"]))
     for path, target in demo_cfg["targets"].items():
         assert by_path[path] == sum(c[path] for c in expected.values()) == round(target * TEST_SCALE)

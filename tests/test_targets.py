@@ -12,7 +12,7 @@ from cleanheat.ledger.choices import STATE_ORDER
 from cleanheat.ledger.models import Household
 from cleanheat.plan import breakdown, services
 from cleanheat.plan.models import CountyPlan, Plan, PlanChange
-from cleanheat.plan.views import progress_rows
+from cleanheat.plan.dashboard import progress_rows
 from cleanheat.regions.models import Region
 from cleanheat.versions import StaleEdit
 
@@ -158,7 +158,7 @@ def test_county_admin_sets_township_targets_and_every_change_is_kept(client):
     assert changes.count() == 2 and {c.reason for c in changes} == {"按摸排调整"} and changes[0].user == admin
     # the dashboard follows the stated breakdown
     client.force_login(admin)
-    _, data = dashboard_data(client, "/dashboard/")
+    _, data = dashboard_data(client, "/dashboard/?year=2022")
     shown = {u["code"][:9]: u["target"] for u in data["units"]}
     assert shown[first] == sum(n for (t, _), n in values.items() if t == first)
     # a page opened before this save is refused, not applied
@@ -193,19 +193,19 @@ def test_township_targets_must_add_up_and_only_administrators_set_them():
 def test_township_targets_page_edits_for_the_administrator_and_shows_for_others(client):
     cp = CountyPlan.objects.get(plan__year=2022, county_code=XINFU)
     client.force_login(make_user("tg_clerk2", XINFU, role="county_clerk"))
-    page = client.get(f"/plan/townships/{XINFU}/").content.decode()
+    page = client.get(f"/plan/townships/{XINFU}/?year=2022").content.decode()
     assert 'id="township-targets"' in page and 'name="t|' not in page and "确村确户户数比例" in page
     client.force_login(make_user("tg_admin3", XINFU, role="county_admin"))
-    page = client.get(f"/plan/townships/{XINFU}/").content.decode()
+    page = client.get(f"/plan/townships/{XINFU}/?year=2022").content.decode()
     values = _form_values(cp)
     assert page.count('name="t|') == len(values)
     form = {f"t|{t}|{p}": str(n) for (t, p), n in values.items()}
     key = sorted(k for k in values if k[1] == "electric")[0]
     form[f"t|{key[0]}|{key[1]}"] = str(values[key] + 1)
-    refused = client.post(f"/plan/townships/{XINFU}/", {**form, "version": services.township_version(cp)},
+    refused = client.post(f"/plan/townships/{XINFU}/?year=2022", {**form, "version": services.township_version(cp)},
                           follow=True).content.decode()
     assert "与县级目标" in refused and not cp.township_targets.exists()
     form[f"t|{key[0]}|{key[1]}"] = str(values[key])
-    client.post(f"/plan/townships/{XINFU}/", {**form, "version": services.township_version(cp)})
+    client.post(f"/plan/townships/{XINFU}/?year=2022", {**form, "version": services.township_version(cp)})
     assert cp.township_targets.count() == len(values)
     assert client.get("/plan/townships/140921/").status_code == 404  # another county

@@ -26,7 +26,8 @@ from cleanheat.regions.loader import load_city, read_city
 from cleanheat.rules.loader import demo_breaches, demo_gas_contracts, demo_heat_sources, load_rules, read_rules
 from cleanheat.subsidies.demo import load_demo_subsidies
 
-DATA = Path(__file__).resolve().parent / "data" / "xinzhou-2022-demo.json"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA = DATA_DIR / "xinzhou-2022-demo.json"
 BATCH = 5000
 
 
@@ -59,7 +60,7 @@ def _household(rec: dict, number: str, sources: dict) -> Household:
         envelope_gain_pct=rec["envelope_gain_pct"],
         original_facility=rec["original_facility"], heating_path=rec["heating_path"],
         electric_device=rec["electric_device"], state=rec["state"],
-        state_changed_at=_aware(rec["steps"][-1][1]),
+        state_changed_at=_aware(rec["steps"][-1][1]), plan_year=rec["plan_year"],
     )
 
 
@@ -79,6 +80,24 @@ def _flush(batch):
                                        new_value=household.household_no))
     bulk.insert(LifecycleEvent, events)
     bulk.insert(HouseholdChange, changes)
+
+
+def later_configs(cfg: dict) -> list[dict]:
+    """The configs of the demo's later years (invented plans, see the data files)."""
+    return [demo.year_config(cfg, later, read_config(DATA_DIR / later["plan"])) for later in cfg.get("later_years", [])]
+
+
+def demo_households(cfg: dict, villages: dict, scale: float = 1.0):
+    """The first year's households, then each later year's (no ID number given twice)."""
+    used_ids: set = set()
+    yield from demo.generate_households(cfg, villages, scale, used_ids)
+    for year_cfg in later_configs(cfg):
+        yield from demo.generate_households(year_cfg, villages, scale, used_ids)
+
+
+def expected_households(cfg: dict, scale: float = 1.0) -> int:
+    """How many households the demo writes (all its years)."""
+    return sum(sum(p.values()) for c in [cfg, *later_configs(cfg)] for p in demo.county_path_counts(c, scale).values())
 
 
 def load_demo_regions(cfg: dict) -> dict:
@@ -114,7 +133,7 @@ def load_demo(cfg: dict, scale: float = 1.0, progress=None) -> int:
     villages = load_demo_regions(cfg)
     sources = demo_heat_sources(list(cfg["counties"]))
     serial, batch, written = defaultdict(int), [], 0
-    for rec in demo.generate_households(cfg, villages, scale):
+    for rec in demo_households(cfg, villages, scale):
         serial[rec["county"]] += 1
         batch.append((_household(rec, f"{rec['county']}{serial[rec['county']]:07d}", sources), rec))
         if len(batch) == BATCH:
@@ -134,6 +153,8 @@ def load_demo(cfg: dict, scale: float = 1.0, progress=None) -> int:
     demo_gas_contracts(rules)
     demo_breaches()
     load_plan()
+    for later in cfg.get("later_years", []):
+        load_plan(DATA_DIR / later["plan"])
     load_demo_procurement()
     load_demo_subsidies()
     analyze()

@@ -41,7 +41,7 @@ STORED = ["pk", "household_no", "village_id", "householder_name", "id_number_mas
           "phone_hash", "bank_account_masked", "bank_account_hash", "address", "household_size", "is_dibao",
           "is_tekun", "is_tuopin", "is_canji", "heated_area", "structure", "envelope_retrofitted",
           "envelope_gain_pct", "original_facility", "heating_path", "electric_device", "heat_source_id",
-          "removal_consent_on", "state"]
+          "removal_consent_on", "state", "plan_year"]
 ONE_PASS = 2000  # more rows than this naming households: one pass over the scope instead of lookups by number
 BAD = object()   # a value the ledger refuses
 
@@ -127,6 +127,7 @@ def screen(data, columns, user, lookups, finder, defaults=None) -> Screen:
     holder, addresses = _texts(sheet)
     ids, id_hashes = _id_numbers(sheet)
     cleaned = _by_value(sheet)
+    cleaned["plan_year"] = _plan_years(sheet)
     implied = _implied_devices(sheet)
     days = _days(sheet)
     states, moves = _moves(sheet, days)
@@ -220,6 +221,22 @@ def _by_value(sheet: Sheet) -> dict:
         if f in BY_VALUE:
             sheet.refuse([v is None for v in sheet.filled(f)])
     return cleaned
+
+
+def _plan_years(sheet: Sheet) -> list:
+    """计划年度: each value judged once by the ledger's cleaner; an empty cell or no such column:
+    the latest plan's year."""
+    column = sheet.values("plan_year")
+    judged, bad = {None: sheet.lookups.default_plan_year()}, False
+    for value in set(column) - {None}:
+        try:
+            judged[value] = clean_field("plan_year", value, user=sheet.user, lookups=sheet.lookups)
+        except ValueError:
+            judged[value], bad = BAD, True
+    years = list(map(judged.__getitem__, column))
+    if bad:
+        sheet.refuse([v is BAD for v in years])
+    return years
 
 
 def _implied_devices(sheet: Sheet) -> list:
@@ -325,7 +342,7 @@ def _unchanged(screen_: Screen, sheet: Sheet) -> list:
     if not candidates:
         return []
     texts = {f: sheet.values(f) for f in ("householder_name", "address", "id_number", "phone", "bank_account",
-                                          "state", *LOCATION_FIELDS, *BY_VALUE)}
+                                          "state", "plan_year", *LOCATION_FIELDS, *BY_VALUE)}
     texts["today"] = sheet.today
     scoped = scope_filter(Household.objects.filter(archived=False), sheet.user, "village_id").values_list(*STORED)
     index_of = {numbers[i]: i for i in candidates}
@@ -367,6 +384,8 @@ def _same_as_stored(row, i, path, screen_, texts, at) -> bool:
     for f in ("householder_name", "address"):
         if texts[f][i] and cleaned[f][i] != row[at[f]]:
             return False
+    if texts["plan_year"][i] is not None and cleaned["plan_year"][i] != row[at["plan_year"]]:
+        return False
     if not all(_same_secret(texts[f][i], f, row[at[f"{f}_masked"]], row[at[f"{f}_hash"]]) for f in PII_FIELDS):
         return False
     if path != HeatingPath.ELECTRIC and row[at["electric_device"]]:

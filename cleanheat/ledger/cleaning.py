@@ -21,7 +21,7 @@ from cleanheat.regions.scope import in_scope, user_prefix
 from cleanheat.rules.models import HeatSource
 from cleanheat.sheets.cells import as_date
 
-from . import identity
+from . import identity, years
 from .choices import BOOL_FIELDS, ENUMS, ElectricDevice, HeatingPath, LifecycleState, OriginalFacility, Structure
 from .labels import field_label
 from .models import Household
@@ -71,6 +71,12 @@ class Lookups:
     def region_name(self, code: str) -> str:
         return Region.objects.filter(code=code).values_list("name", flat=True).first() or code
 
+    def plan_years(self) -> list[int]:
+        return years.plan_years()
+
+    def default_plan_year(self) -> int:
+        return years.default_plan_year()
+
     def heat_source(self, value):
         text = str(value).strip()
         return HeatSource.objects.filter(pk=int(text)).first() if HEAT_SOURCE_ID.fullmatch(text) else \
@@ -86,6 +92,7 @@ class BatchLookups(Lookups):
         self.holders = {h: (no, v, pk) for h, no, v, pk in Household.objects.filter(archived=False)
                         .values_list("id_number_hash", "household_no", "village_id", "pk").iterator(chunk_size=20000)}
         self.sources = None
+        self.years = None
 
     def village(self, code):
         return self.villages.get(code)
@@ -98,6 +105,14 @@ class BatchLookups(Lookups):
 
     def region_name(self, code):
         return self.names.get(code, code)
+
+    def plan_years(self) -> list[int]:
+        if self.years is None:
+            self.years = years.plan_years()
+        return self.years
+
+    def default_plan_year(self) -> int:
+        return self.plan_years()[-1] if self.plan_years() else years.default_plan_year()
 
     def heat_source(self, value):
         if self.sources is None:
@@ -248,7 +263,20 @@ def clean_choice(name, value):
     return enum_value(value, ENUMS[name], lambda: field_label(name))
 
 
+def clean_plan_year(value, context: Context) -> int:
+    """计划年度: a year that has a plan ("2023", 2023, "2023年")."""
+    if isinstance(value, float) and value.is_integer():  # a number cell of a sheet
+        value = int(value)
+    text = identity.normalise_text(str(value)).removesuffix("度").removesuffix("年")
+    known = context.lookups.plan_years()
+    if not text.isdigit() or (known and int(text) not in known) or not known and not 2000 <= int(text) <= 2100:
+        listed = "、".join(str(y) for y in known)
+        raise ValueError(f"计划年度“{inputs.shown(value)}”没有对应的年度计划" + (f"（现有：{listed}）" if listed else ""))
+    return int(text)
+
+
 CLEANERS = {
+    "plan_year": clean_plan_year,
     "village": clean_village,
     "householder_name": clean_name,
     "id_number": clean_id_number,

@@ -76,8 +76,10 @@ def _id_number(rng, address_code: str, used: set) -> str:
             return number
 
 
-def _state_dates(rng, year: int, state: str) -> list[tuple[str, date]]:
-    """Plausible dates on which a household reached each state up to `state`."""
+def _state_dates(rng, year: int, state: str, install_by: date | None = None,
+                 delay: int = 0) -> list[tuple[str, date]]:
+    """Plausible dates on which a household reached each state up to `state`; installed `delay`
+    days later than usual, by `install_by` at the latest (default 15 October, the plan's deadline)."""
     day = date(year, 3, 1) + timedelta(days=rng.randrange(0, 70))       # 确村确户 by 10 May
     steps = [("confirmed", day)]
     gaps = {"selected": (10, 40), "installing": (10, 60), "installed": (15, 60),
@@ -86,18 +88,35 @@ def _state_dates(rng, year: int, state: str) -> list[tuple[str, date]]:
         if name == "proven":  # the first heating season ends 27 March of the next year
             day = max(day, date(year + 1, 3, 28))
         elif name == "installed":
-            day = min(day + timedelta(days=rng.randint(*gaps[name])), date(year, 10, 15))
+            day = min(day + timedelta(days=rng.randint(*gaps[name]) + delay), install_by or date(year, 10, 15))
         else:
             day = day + timedelta(days=rng.randint(*gaps[name]))
         steps.append((name, day))
     return steps
 
 
-def generate_households(cfg: dict, villages: dict, scale: float = 1.0):
+def install_by(cfg: dict, county: str) -> date | None:
+    """The latest day a county of this config installs (config "install_by": county or default)."""
+    days = cfg.get("install_by", {})
+    day = days.get(county, days.get("default"))
+    return date.fromisoformat(day) if day else None
+
+
+def year_config(cfg: dict, later: dict, plan: dict) -> dict:
+    """The config of a later demo year: the first year's, with the later plan's year and targets
+    (each county exactly its plan target per path), its own seed, state mix and install dates."""
+    return {**cfg, "year": plan["year"], "seed": later["seed"], "targets": plan["totals"]["households"],
+            "counties": {c: {"weights": spec["targets"]} for c, spec in plan["counties"].items()},
+            "state_mix": later["state_mix"], "install_by": later.get("install_by", {}),
+            "install_delay": later.get("install_delay", {})}
+
+
+def generate_households(cfg: dict, villages: dict, scale: float = 1.0, used_ids: set | None = None):
     """Yield one dict per household, village by village. `villages` maps county code →
-    {village code: weight} (see village_weights)."""
+    {village code: weight} (see village_weights); `used_ids`: ID numbers already given out (by an
+    earlier year), never repeated."""
     rng = random.Random(cfg["seed"] + 1)
-    used_ids: set = set()
+    used_ids = set() if used_ids is None else used_ids
     year = cfg["year"]
     for county, paths in county_path_counts(cfg, scale).items():
         address_code = cfg.get("id_address_code", {}).get(county, county)
@@ -129,5 +148,7 @@ def generate_households(cfg: dict, villages: dict, scale: float = 1.0):
                 "heating_path": path,
                 "electric_device": device,
                 "state": state,
-                "steps": _state_dates(rng, year, state),
+                "steps": _state_dates(rng, year, state, install_by(cfg, county),
+                                      cfg.get("install_delay", {}).get(county, 0)),
+                "plan_year": year,
             }

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .choices import (VULNERABLE_FLAGS, Channel, ElectricDevice, HeatingPath, LifecycleState, OriginalFacility,
                       Structure)
+from .years import default_plan_year
 
 
 class Household(models.Model):
@@ -51,6 +52,9 @@ class Household(models.Model):
     state = models.CharField(_("改造状态"), max_length=20, choices=LifecycleState.choices,
                              default=LifecycleState.CONFIRMED)
     state_changed_at = models.DateTimeField(_("状态变更时间"), null=True, blank=True)
+    # The yearly plan the household's conversion belongs to (2022, 2023 …): rollups, dashboards and
+    # progress count one year's households against that year's targets.
+    plan_year = models.PositiveSmallIntegerField(_("计划年度"), default=default_plan_year)
     # -- archiving instead of deleting
     archived = models.BooleanField(_("已归档"), default=False)
     archived_at = models.DateTimeField(_("归档时间"), null=True, blank=True)
@@ -67,6 +71,9 @@ class Household(models.Model):
         indexes = [
             # Covers the five-level rollup (group by code prefix × path × state) index-only.
             models.Index(fields=["archived", "village", "heating_path", "state"], name="hh_rollup_idx"),
+            # The same for one plan year (every rollup, dashboard and progress page chooses a year).
+            models.Index(fields=["plan_year", "archived", "village", "heating_path", "state"],
+                         name="hh_year_rollup_idx"),
             # The list pages: in household-number order, and name search, without a full sort/scan.
             models.Index(fields=["archived", "household_no"], name="hh_list_idx"),
             models.Index(fields=["archived", "householder_name"], name="hh_name_idx"),

@@ -5,7 +5,7 @@ from collections import defaultdict
 
 from cleanheat import pii
 
-from . import identity
+from . import identity, years
 from .models import Household, HouseholdNumberSequence, LifecycleEvent
 
 # Personal identifiers: stored encrypted + keyed hash + mask; history keeps only the mask.
@@ -61,7 +61,9 @@ def set_values(household: Household, cleaned: dict) -> list[tuple[str, str, str]
 
 
 def new_household(cleaned: dict, *, state: str, now) -> Household:
-    household = Household(state=state, state_changed_at=now)
+    # the year given (the import's lookups answer the default once per file), else the latest plan's
+    household = Household(state=state, state_changed_at=now,
+                          plan_year=cleaned.get("plan_year") or years.default_plan_year())
     set_values(household, cleaned)
     return household
 

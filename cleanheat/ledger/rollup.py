@@ -1,9 +1,12 @@
 """Five-level rollups: households by heating path × lifecycle state, computed from the ledger."""
 from collections import defaultdict
 
+from datetime import date
+
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.db.models.functions import Substr
+from django.utils import timezone
 
 from cleanheat.figures.cache import cached
 from cleanheat.regions import codes
@@ -11,7 +14,7 @@ from cleanheat.regions.models import Region
 from cleanheat.regions.scope import code_q
 
 from .choices import HeatingPath, LifecycleState
-from .models import Household
+from .models import Household, LifecycleEvent
 
 
 def add_counts(rows):
@@ -22,30 +25,51 @@ def add_counts(rows):
     return result
 
 
-def counts_by_unit(prefix: str, unit_length: int, *, only_if_cached: bool = False) -> dict | None:
-    """Counts of active households under `prefix`, grouped by the first `unit_length` code digits:
-    {unit: {(path, state): n}} (cached until the next write; see cleanheat/figures)."""
-    return cached("ledger.counts", (prefix, unit_length), lambda: _counts_by_unit(prefix, unit_length),
-                  only_if_cached=only_if_cached)
+def counts_by_unit(prefix: str, unit_length: int, *, year: int | None = None, on: date | None = None,
+                   only_if_cached: bool = False) -> dict | None:
+    """Counts of active households under `prefix` (of one plan year, or all with None), grouped by
+    the first `unit_length` code digits: {unit: {(path, state): n}}, today or as of a past day `on`
+    (from the lifecycle history: the last state each household had reached by then); cached until
+    the next write (see cleanheat/figures)."""
+    if on is not None and on < timezone.localdate():
+        return cached("ledger.counts_on", (prefix, unit_length, on, year or "all"),
+                      lambda: _counts_on(prefix, unit_length, on, year), only_if_cached=only_if_cached)
+    return cached("ledger.counts", (prefix, unit_length, year or "all"),
+                  lambda: _counts_by_unit(prefix, unit_length, year), only_if_cached=only_if_cached)
 
 
-def _counts_by_unit(prefix: str, unit_length: int) -> dict:
+def _counts_on(prefix: str, unit_length: int, on: date, year: int | None = None) -> dict:
+    events = LifecycleEvent.objects.filter(code_q("household__village_id", prefix), household__archived=False,
+                                           occurred_on__lte=on)
+    if year is not None:
+        events = events.filter(household__plan_year=year)
+    latest = events.values("household_id").annotate(last=Max("id")).values("last")
+    rows = (LifecycleEvent.objects.filter(id__in=latest)
+            .annotate(unit=Substr("household__village_id", 1, unit_length))
+            .values_list("unit", "household__heating_path", "to_state").annotate(n=Count("id")).order_by())
+    return {unit: dict(counts) for unit, counts in add_counts(rows).items()}
+
+
+def _counts_by_unit(prefix: str, unit_length: int, year: int | None = None) -> dict:
     qs = Household.objects.filter(code_q("village_id", prefix), archived=False)
+    if year is not None:
+        qs = qs.filter(plan_year=year)
     qs = qs.annotate(unit=Substr("village_id", 1, unit_length))
     rows = qs.values_list("unit", "heating_path", "state").annotate(n=Count("id")).order_by()
     return {unit: dict(counts) for unit, counts in add_counts(rows).items()}
 
 
-def slow_to_count(region: Region) -> bool:
+def slow_to_count(region: Region, year: int | None = None) -> bool:
     """Whether the figures of `region` may take a while to compute when not cached: it holds at
     least CLEANHEAT_DEFER_FIGURES_FROM active households (its page then loads them separately,
     showing that it is working)."""
     unit_length = codes.PREFIX_LENGTH[min(region.level + 1, codes.VILLAGE)]
-    counts = counts_by_unit(region.prefix, unit_length, only_if_cached=True)
+    counts = counts_by_unit(region.prefix, unit_length, year=year, only_if_cached=True)
     if counts is not None:
         households = sum(n for unit in counts.values() for n in unit.values())
     else:
-        households = Household.objects.filter(code_q("village_id", region.prefix), archived=False).count()
+        households = Household.objects.filter(code_q("village_id", region.prefix), archived=False,
+                                              **({"plan_year": year} if year else {})).count()
     return households >= settings.CLEANHEAT_DEFER_FIGURES_FROM
 
 
@@ -61,12 +85,14 @@ def summarise(counts: dict, paths, states) -> dict:
     }
 
 
-def region_rollup(region: Region, *, only_if_cached: bool = False) -> dict | None:
-    """The node's own totals and one row per child, by heating path and lifecycle state
-    (only_if_cached: None unless the counts are cached)."""
+def region_rollup(region: Region, *, year: int | None = None, on: date | None = None,
+                  only_if_cached: bool = False) -> dict | None:
+    """The node's own totals and one row per child, by heating path and lifecycle state, for the
+    households of one plan year (None: all years), today or as of `on` (only_if_cached: None unless
+    the counts are cached)."""
     paths, states = list(HeatingPath.values), list(LifecycleState.values)
     unit_length = codes.PREFIX_LENGTH[min(region.level + 1, codes.VILLAGE)]
-    counts = counts_by_unit(region.prefix, unit_length, only_if_cached=only_if_cached)
+    counts = counts_by_unit(region.prefix, unit_length, year=year, on=on, only_if_cached=only_if_cached)
     if counts is None:
         return None
     node = {}

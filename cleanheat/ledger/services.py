@@ -33,7 +33,7 @@ EDITABLE_FIELDS = [
     "village", "householder_name", "id_number", "phone", "bank_account", "address", "household_size",
     "is_dibao", "is_tekun", "is_tuopin", "is_canji",
     "heated_area", "structure", "envelope_retrofitted", "envelope_gain_pct",
-    "original_facility", "heating_path", "electric_device", "heat_source", "removal_consent_on",
+    "original_facility", "heating_path", "electric_device", "heat_source", "removal_consent_on", "plan_year",
 ]
 REQUIRED_ON_CREATE = ["village", "householder_name", "id_number", "heated_area",
                       "original_facility", "heating_path"]
@@ -53,6 +53,8 @@ def clean_household_data(data: dict, *, instance: Household | None = None, user=
     Raises ValidationError({field: [message]}) listing every problem at once."""
     context = Context(user, lookups or Lookups())
     cleaned = _clean_fields(data, instance, context)
+    if instance is None and "plan_year" not in cleaned:  # a new household joins the latest plan
+        cleaned["plan_year"] = context.lookups.default_plan_year()
     state = state or (instance.state if instance else LifecycleState.CONFIRMED)
     errors = _check_device(cleaned, instance, state)
     elsewhere = _check_holder(cleaned, instance, context, errors)

@@ -9,6 +9,7 @@ from cleanheat.access import any_user, requires
 from cleanheat.accounts.roles import VIEW
 from cleanheat.ledger.queries import household_queryset
 from cleanheat.ledger.rollup import region_rollup, slow_to_count
+from cleanheat.plan import years
 from cleanheat.procurement.batch import sizing_rollup
 from cleanheat.regions import codes, places
 from cleanheat.regions.models import Region, RegionSource
@@ -34,21 +35,30 @@ def _scoped_region(request, code) -> Region:
     return region
 
 
-def _figures(region, *, may_defer: bool) -> dict | None:
-    """The ledger's and the sizing rollups; None (the page loads them separately) when they are
-    not cached and would take a while."""
-    rollup, sizing = region_rollup(region, only_if_cached=True), sizing_rollup(region, only_if_cached=True)
-    if (rollup is None or sizing is None) and may_defer and slow_to_count(region):
+def _figures(region, choice: years.Choice, *, may_defer: bool) -> dict | None:
+    """The ledger's rollup (the chosen plan year's households, as of the chosen date) and the
+    sizing rollup; None (the page loads them separately) when they are not cached and would take
+    a while."""
+    def rollup(only_if_cached=False):
+        return region_rollup(region, year=choice.year, on=choice.on, only_if_cached=only_if_cached)
+    cached_rollup, sizing = rollup(only_if_cached=True), sizing_rollup(region, only_if_cached=True)
+    if (cached_rollup is None or sizing is None) and may_defer and slow_to_count(region, choice.year):
         return None
-    return {"rollup": rollup or region_rollup(region), "sizing": sizing or sizing_rollup(region)}
+    return {"rollup": cached_rollup or rollup(), "sizing": sizing or sizing_rollup(region), "choice": choice}
+
+
+def _choice(request, region) -> years.Choice:
+    """?year= (a plan year, or all) and ?asof= of the page, default the latest plan and today."""
+    return years.choose(request.GET, codes.full_code(region.code[:4]), allow_all=True)
 
 
 @requires(VIEW)
 def region_page(request, code):
     region = _scoped_region(request, code)
-    figures = _figures(region, may_defer=True)
-    context = {"region": region, "ancestors": [a for a in region.ancestors()
-                                               if a.code.startswith(user_prefix(request.user))],
+    choice = _choice(request, region)
+    figures = _figures(region, choice, may_defer=True)
+    context = {"region": region, "choice": choice, "ancestors": [a for a in region.ancestors()
+                                                                 if a.code.startswith(user_prefix(request.user))],
                "region_source": RegionSource.objects.filter(city_code=region.code[:4]).first(),
                "deferred": figures is None, **(figures or {})}
     if region.level == codes.VILLAGE:
@@ -61,7 +71,7 @@ def region_figures(request, code):
     """The region page's rollups on their own (htmx), for a page that answered before computing them."""
     region = _scoped_region(request, code)
     return render(request, "regions/region.html#figures",
-                  {"region": region, "oob_total": True, **_figures(region, may_defer=False)})
+                  {"region": region, "oob_total": True, **_figures(region, _choice(request, region), may_defer=False)})
 
 
 @requires(VIEW)

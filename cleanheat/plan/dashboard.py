@@ -7,12 +7,11 @@ from django.utils import timezone
 
 from cleanheat.figures.cache import cached
 from cleanheat.ledger.choices import STATE_ORDER, HeatingPath
-from cleanheat.ledger.models import Household, LifecycleEvent
-from cleanheat.ledger.rollup import counts_by_unit
+from cleanheat.ledger.models import LifecycleEvent
 from cleanheat.regions import codes
 from cleanheat.regions.scope import code_q
 
-from . import progress, targets
+from . import lateness, progress, targets
 from . import schedule as scheduling
 from .models import ScheduleEntry
 
@@ -21,25 +20,29 @@ ACCEPTED = STATE_ORDER.index("accepted")
 
 
 def build(region, plan, today: date | None = None) -> dict:
-    """The dashboard's figures; for today they are cached until the next write (cleanheat/figures)."""
-    if today is None:
-        return cached("plan.dashboard", (region.code, plan.pk if plan else ""),
-                      lambda: _build(region, plan, timezone.localdate()))
-    return _build(region, plan, today)
+    """The dashboard's figures for the households of the plan's year as of `today` (default: the
+    real today); cached until the next write (cleanheat/figures), the date being part of the key."""
+    today = min(today or timezone.localdate(), timezone.localdate())
+    return cached("plan.dashboard", (region.code, plan.pk if plan else "", today),
+                  lambda: _build(region, plan, today))
 
 
 def _build(region, plan, today: date) -> dict:
     child_length = codes.PREFIX_LENGTH[min(region.level + 1, codes.VILLAGE)]
-    counts = counts_by_unit(region.prefix, child_length)
+    year = plan.year if plan else None
+    counts = progress.counts_on(region.prefix, child_length, today, year)
     below = targets.parts_below(plan, region, today)
+    own_parts = targets.parts_of(plan, region, today)
+    days = _installed_by_day(region, child_length, year, today, [*below.values(), own_parts])
     units, path_mix, node = [], defaultdict(int), defaultdict(int)
     for child in region.children.all().order_by("code"):
         per = counts.get(child.prefix, {})
-        units.append(_unit(child.code, child.name, progress.reached(per), below.get(child.code), today))
+        units.append(_unit(child.code, child.name, progress.reached(per), below.get(child.code), today,
+                           days.get(child.prefix, {})))
         for (path, state), n in per.items():
             path_mix[path] += n
             node[(path, state)] += n
-    own = _unit(region.code, region.name, progress.reached(node), targets.parts_of(plan, region, today), today)
+    own = _unit(region.code, region.name, progress.reached(node), own_parts, today, _sum_days(days.values()))
     return {
         "region": {"code": region.code, "name": region.name, "level": region.level},
         "units": units,
@@ -51,21 +54,105 @@ def _build(region, plan, today: date) -> dict:
         "behind": sorted([u for u in units if u["behind"]], key=lambda u: -u["behind"]),
         "today": today.isoformat(),
         "target": own["target"],
+        "finished": own["outcome"] is not None,
+        "finished_units": [u for u in units if u["outcome"]],
     }
 
 
-def _unit(code: str, name: str, reached: list[int], parts: dict | None, today: date) -> dict:
+def _installed_by_day(region, unit_length: int, year, today: date, parts: list) -> dict:
+    """Installations by day per child unit, needed only once some unit's deadline has passed."""
+    if not any(p and p["deadline"] < today for p in parts):
+        return {}
+    return progress.installed_by_day(region.prefix, unit_length, year, today)
+
+
+def _sum_days(per_unit) -> dict:
+    out = defaultdict(int)
+    for days in per_unit:
+        for day, n in days.items():
+            out[day] += n
+    return dict(out)
+
+
+def _unit(code: str, name: str, reached: list[int], parts: dict | None, today: date, days: dict) -> dict:
     """One unit's row: its target and the installations its schedule expects by today (None
-    without a target), what the ledger says, and how far behind it is."""
+    without a target), what the ledger says, how far behind it is; once its deadline has passed,
+    when it finished and how late (see lateness.py)."""
     target = targets.total(parts, "targets") if parts else None
     expected = targets.total(parts, "expected") if parts else None
+    outcome = lateness.outcome(parts["deadline"], target, days, today) if parts else None
     return {
         "code": code, "name": name, "target": target, "households": reached[0],
         "installed": reached[INSTALLED], "accepted": reached[ACCEPTED],
         "rate": round(100 * reached[INSTALLED] / target, 1) if target else None,
         "expected": expected, "behind": max(0, expected - reached[INSTALLED]) if expected is not None else 0,
         "days_left": (parts["deadline"] - today).days if parts else None,
+        "deadline": parts["deadline"].isoformat() if parts else None,
+        "outcome": shown(outcome),
     }
+
+
+def shown(outcome: dict | None) -> dict | None:
+    """The outcome with its date as text (the figures go to the page as JSON)."""
+    if outcome is None:
+        return None
+    day = outcome["finished_on"]
+    return {"finished_on": day.isoformat() if day else None, "late_days": outcome["late_days"]}
+
+
+def years_summary(city, plans, on: date) -> list[dict]:
+    """One row per plan of the city, latest first: target, households converted (已完工 or further
+    on) as of `on`, and converted by each county's deadline (on time). Cached until the next write."""
+    return cached("plan.years", (city.code, "-".join(str(p.pk) for p in plans), on),
+                  lambda: [_year_row(city, plan, on) for plan in plans])
+
+
+def _year_row(city, plan, on: date) -> dict:
+    counties = list(plan.counties.prefetch_related("targets"))
+    counts = progress.counts_on(city.prefix, 6, on, plan.year)
+    totals = defaultdict(int)
+    for per in counts.values():
+        for key, n in per.items():
+            totals[key] += n
+    reached = progress.reached(totals)
+    days = progress.installed_by_day(city.prefix, 6, plan.year, on)
+    on_time = sum(lateness.on_time(days.get(cp.county_code, {}), cp.deadline) for cp in counties)
+    return {"year": plan.year, "name": plan.name, "deadline": plan.works_deadline.isoformat(),
+            "target": sum(t.households for cp in counties for t in cp.targets.all()),
+            "households": reached[0], "installed": reached[INSTALLED], "on_time": on_time,
+            "finished": on > plan.works_deadline}
+
+
+def progress_rows(region, plan, on: date, path: str | None):
+    """One row per child unit (or the node itself at village level) for the households of the
+    plan's year, with its target (at every level: see targets.py), how far behind its schedule it
+    is, and once its deadline has passed, when it finished and how late."""
+    level = min(region.level + 1, codes.VILLAGE)
+    unit_length = codes.PREFIX_LENGTH[level]
+    year = plan.year if plan else None
+    counts = progress.counts_on(region.prefix, unit_length, on, year)
+    if region.level < codes.VILLAGE:
+        children, below = list(region.children.all()), targets.parts_below(plan, region, on)
+    else:
+        children, below = [region], {region.code: targets.parts_of(plan, region, on)}
+    days = progress.installed_by_day(region.prefix, unit_length, year, on) \
+        if any(p and p["deadline"] < on for p in below.values()) and path is None else {}
+    rows = []
+    for child in children:
+        reached = progress.reached(counts.get(child.prefix, {}), path)
+        row = {"region": child, "reached": reached, "target": None, "behind": 0}
+        if parts := below.get(child.code):
+            target, expected = targets.total(parts, "targets", path), targets.total(parts, "expected", path)
+            installed = reached[INSTALLED]
+            row.update(target=target, expected=expected, deadline=parts["deadline"],
+                       days_left=(parts["deadline"] - on).days,
+                       rate=round(100 * installed / target, 1) if target else None,
+                       behind=max(0, expected - installed),
+                       outcome=shown(lateness.outcome(parts["deadline"], target,
+                                                                days.get(child.prefix, {}), on))
+                       if path is None else None)
+        rows.append(row)
+    return rows
 
 
 def curve(region, plan, today):
@@ -86,12 +173,10 @@ def curve(region, plan, today):
             parts = targets.parts_of(plan, region, point)
             planned[i] = targets.total(parts, "expected") if parts else 0
     # actual: households that moved forward into 已完工, by month of the move
-    events = LifecycleEvent.objects.filter(to_state="installed", is_backstep=False)
-    archived = list(Household.objects.filter(archived=True).values_list("id", flat=True)[:5001])
-    if len(archived) <= 5000 and not Household.objects.exclude(code_q("village_id", region.prefix)).exists():
-        events = events.exclude(household_id__in=archived)  # the whole ledger: no join needed
-    else:
-        events = events.filter(code_q("household__village_id", region.prefix), household__archived=False)
+    # (of the plan's year, up to the date shown)
+    events = LifecycleEvent.objects.filter(code_q("household__village_id", region.prefix), to_state="installed",
+                                           is_backstep=False, occurred_on__lte=today, household__archived=False,
+                                           household__plan_year=plan.year)
     by_month = defaultdict(int)  # grouped by day in SQL (no per-row date function), by month here
     for day, n in events.values("occurred_on").annotate(n=Count("id")).values_list("occurred_on", "n").order_by():
         by_month[(day.year, day.month)] += n
@@ -118,5 +203,5 @@ def milestones(plan, today):
     return [{"name": name, "start": a.isoformat(), "end": b.isoformat(),
              "left": round(100 * (a - first).days / span, 1), "width": max(1.0, round(100 * (b - a).days / span, 1)),
              "state": "done" if b < today else "now" if a <= today <= b else "todo"} for name, a, b in items] + \
-        [{"name": f"今天 {today:%Y-%m-%d}", "today": True,
+        [{"name": f"{'今天' if today >= timezone.localdate() else '截至'} {today:%Y-%m-%d}", "today": True,
           "left": min(100.0, max(0.0, round(100 * (today - first).days / span, 1)))}]

@@ -24,7 +24,7 @@ def cycle_of(plan: Plan, on: date) -> tuple[date, date]:
 
 def figures(plan: Plan, county_code: str, on: date) -> dict:
     """The computed part of a report: per path target, confirmed+, installed+, accepted+."""
-    counts = progress.counts_on(county_code, 6, on).get(county_code, {})
+    counts = progress.counts_on(county_code, 6, on, plan.year).get(county_code, {})
     targets = progress.county_targets(plan, county_code)
     county = targets.get(county_code, {"entries": {}})
     out = {}

@@ -27,7 +27,8 @@ def write_progress(path, rows, region, on):
 
 def write_dispatch_table(path, region, plan, on):
     """调度表: unit × path — target, done (已完工+), rate, rank by rate; plus a total row."""
-    counts = progress.counts_on(region.prefix, codes.PREFIX_LENGTH[min(region.level + 1, 4)], on)
+    counts = progress.counts_on(region.prefix, codes.PREFIX_LENGTH[min(region.level + 1, 4)], on,
+                                plan.year if plan else None)
     per_path_targets = {(code, path_): n for code, parts in targets.parts_below(plan, region, on).items()
                         for path_, n in parts["targets"].items()}
     paths = [p for p in HeatingPath if any(k[1] == p.value for k in per_path_targets)] or list(HeatingPath)[:4]

@@ -12,6 +12,8 @@ class Plan(models.Model):
     year = models.PositiveSmallIntegerField(_("年度"))
     name = models.CharField(_("名称"), max_length=120)
     document_no = models.CharField(_("文号"), max_length=60, blank=True)
+    note = models.CharField(_("说明"), max_length=200, blank=True,
+                            help_text=_("如“示例数据：目标为虚构”，显示在计划、看板与进度页上"))
     county_plans_due = models.DateField(_("县级方案备案截止"))
     works_start = models.DateField(_("组织实施开始"))
     works_deadline = models.DateField(_("完成施工期限"))

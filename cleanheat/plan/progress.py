@@ -3,35 +3,24 @@ any past date from the lifecycle history (the last state each household had reac
 from collections import defaultdict
 from datetime import date
 
-from django.db.models import Count, Max
+from django.db.models import Count
 from django.db.models.functions import Substr
-from django.utils import timezone
 
 from cleanheat.figures.cache import cached
 from cleanheat.ledger.choices import STATE_ORDER
 from cleanheat.ledger.models import LifecycleEvent
-from cleanheat.ledger.rollup import add_counts, counts_by_unit
+from cleanheat.ledger.rollup import counts_by_unit
 from cleanheat.regions.scope import code_q
 
 from .models import CountyPlan, ScheduleEntry
 
-
-def counts_on(prefix: str, unit_length: int, on: date | None = None) -> dict:
-    """{unit: {(path, state): households}} for active households under `prefix` as of `on`
-    (cached until the next write, like today's)."""
-    if on is None or on >= timezone.localdate():
-        return counts_by_unit(prefix, unit_length)
-    return cached("plan.counts_on", (prefix, unit_length, on), lambda: _counts_on(prefix, unit_length, on))
+INSTALLED = STATE_ORDER.index("installed")
 
 
-def _counts_on(prefix: str, unit_length: int, on: date) -> dict:
-    events = LifecycleEvent.objects.filter(code_q("household__village_id", prefix), household__archived=False,
-                                           occurred_on__lte=on)
-    latest = events.values("household_id").annotate(last=Max("id")).values("last")
-    rows = (LifecycleEvent.objects.filter(id__in=latest)
-            .annotate(unit=Substr("household__village_id", 1, unit_length))
-            .values_list("unit", "household__heating_path", "to_state").annotate(n=Count("id")).order_by())
-    return {unit: dict(counts) for unit, counts in add_counts(rows).items()}
+def counts_on(prefix: str, unit_length: int, on: date | None = None, year: int | None = None) -> dict:
+    """{unit: {(path, state): households}} for active households under `prefix` (of plan year
+    `year`, or all with None) as of `on` (cached until the next write, like today's)."""
+    return counts_by_unit(prefix, unit_length, year=year, on=on)
 
 
 def reached(counts: dict, path: str | None = None) -> list[int]:
@@ -64,3 +53,25 @@ def county_targets(plan, prefix: str, path: str | None = None) -> dict:
             "entries": {k[1]: v for k, v in entries.items() if k[0] == cp.pk},
         }
     return out
+
+
+def installed_by_day(prefix: str, unit_length: int, year: int | None, on: date) -> dict:
+    """{unit: {day: households}}: the households of plan year `year` under `prefix` that are
+    installed (已完工) or further on as of today, by the day they were installed, up to `on`
+    (cached until the next write)."""
+    return cached("plan.installed_by_day", (prefix, unit_length, year or "all", on),
+                  lambda: _installed_by_day(prefix, unit_length, year, on))
+
+
+def _installed_by_day(prefix: str, unit_length: int, year: int | None, on: date) -> dict:
+    events = LifecycleEvent.objects.filter(code_q("household__village_id", prefix), household__archived=False,
+                                           household__state__in=STATE_ORDER[INSTALLED:], to_state="installed",
+                                           is_backstep=False, occurred_on__lte=on)
+    if year is not None:
+        events = events.filter(household__plan_year=year)
+    rows = (events.annotate(unit=Substr("household__village_id", 1, unit_length))
+            .values_list("unit", "occurred_on").annotate(n=Count("household_id", distinct=True)).order_by())
+    out = defaultdict(dict)
+    for unit, day, n in rows:
+        out[unit][day] = n
+    return dict(out)

@@ -38,7 +38,7 @@ def load_plan(path: Path = DATA / "xinzhou-2022-plan.json") -> Plan:
             raise ValueError(f"{path_}：各县目标合计{split}户，与全市目标{total}户不符")
     plan, _ = Plan.objects.update_or_create(
         city_code=spec["city_code"], year=spec["year"],
-        defaults={"name": spec["name"], "document_no": spec.get("document_no", ""),
+        defaults={"name": spec["name"], "document_no": spec.get("document_no", ""), "note": spec.get("note", ""),
                   "dispatch_every_days": spec.get("dispatch_every_days", 7),
                   "map_script": spec.get("map_script", ""), "map_name": spec.get("map_name", ""),
                   **{f: date.fromisoformat(spec[f]) for f in DATE_FIELDS}})
@@ -244,7 +244,7 @@ def township_breakdown(county_plan: CountyPlan) -> dict:
     since changed the county's target), or in proportion to households confirmed."""
     county = Region.objects.get(code=county_plan.county_code.ljust(12, "0"))
     targets = {t.heating_path: t.households for t in county_plan.targets.all()}
-    shares = breakdown.split(targets, {}, township_targets.households_by_path(county),
+    shares = breakdown.split(targets, {}, township_targets.households_by_path(county, county_plan.plan.year),
                              stated=township_targets.stated_split(county_plan))
     return {township: share["targets"] for township, share in shares.items()}
 

@@ -32,10 +32,11 @@ def stated_split(county_plan: CountyPlan) -> dict | None:
     return dict(stated) or None
 
 
-def households_by_path(region: Region) -> dict:
-    """{child prefix: {path: active households}} for every child unit of `region` (none: empty)."""
+def households_by_path(region: Region, year: int | None = None) -> dict:
+    """{child prefix: {path: active households}} (of plan year `year`) for every child unit of
+    `region` (none: empty)."""
     length = codes.PREFIX_LENGTH[region.level + 1]
-    counts = counts_by_unit(region.prefix, length)
+    counts = counts_by_unit(region.prefix, length, year=year)
     out = {}
     for child in region.children.all():
         per = defaultdict(int)
@@ -68,10 +69,11 @@ def parts_below(plan, region: Region, on: date) -> dict:
     stated = stated_split(cp)
     if region.level == codes.TOWNSHIP:
         county = Region.objects.get(code=codes.full_code(region.code[:6]))
-        parts = breakdown.split(parts["targets"], parts["expected"], households_by_path(county),
+        parts = breakdown.split(parts["targets"], parts["expected"], households_by_path(county, plan.year),
                                 stated=stated).get(region.prefix, {"targets": {}, "expected": {}})
         stated = None  # villages: always in proportion to their households
-    shares = breakdown.split(parts["targets"], parts["expected"], households_by_path(region), stated=stated)
+    shares = breakdown.split(parts["targets"], parts["expected"], households_by_path(region, plan.year),
+                            stated=stated)
     return {codes.full_code(prefix): {**share, "deadline": cp.deadline} for prefix, share in shares.items()}
 
 

@@ -1,4 +1,5 @@
 import tempfile
+from urllib.parse import urlencode
 from collections import defaultdict
 from datetime import date
 
@@ -17,50 +18,45 @@ from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import require_in_scope, user_prefix
 
-from . import dashboard, dispatch, exports, progress, services, targets
-from .models import CountyPlan, DispatchReport, Plan
+from . import dashboard, dispatch, exports, services, years
+from .models import CountyPlan, DispatchReport
 
 
-def current_plan(city_code: str):
-    return Plan.objects.filter(city_code=city_code).order_by("-year").first()
+def current_plan(city_code: str, request=None):
+    """The plan a page works on: ?year= (kept through its forms' posts), else the latest."""
+    plans = years.plans_of(city_code)
+    wanted = request.GET.get("year", "") if request is not None else ""
+    return next((p for p in plans if str(p.year) == wanted), plans[0] if plans else None)
 
 
-def progress_rows(region: Region, plan, on: date, path: str | None):
-    """One row per child unit (or the node itself at village level), with its target (at every
-    level: see targets.py) and how far behind its schedule it is."""
-    level = min(region.level + 1, codes.VILLAGE)
-    unit_length = codes.PREFIX_LENGTH[level]
-    counts = progress.counts_on(region.prefix, unit_length, on)
-    if region.level < codes.VILLAGE:
-        children, below = list(region.children.all()), targets.parts_below(plan, region, on)
-    else:
-        children, below = [region], {region.code: targets.parts_of(plan, region, on)}
-    rows = []
-    for child in children:
-        reached = progress.reached(counts.get(child.prefix, {}), path)
-        row = {"region": child, "reached": reached, "target": None, "behind": 0}
-        if parts := below.get(child.code):
-            target, expected = targets.total(parts, "targets", path), targets.total(parts, "expected", path)
-            installed = reached[LifecycleState.values.index("installed")]
-            row.update(target=target, expected=expected, deadline=parts["deadline"],
-                       days_left=(parts["deadline"] - on).days,
-                       rate=round(100 * installed / target, 1) if target else None,
-                       behind=max(0, expected - installed))
-        rows.append(row)
-    return rows
+def _year_query(request, plan) -> str:
+    """"?year=…" for links from a page on a plan other than the latest, else ""."""
+    return f"?year={plan.year}" if request.GET.get("year") == str(plan.year) else ""
+
+
+def _again(request, name, **kwargs):
+    """Back to the page after a post, on the same plan year."""
+    response = redirect(name, **kwargs)
+    if request.GET.get("year", "").isdigit():
+        response["Location"] += "?" + urlencode({"year": request.GET["year"]})
+    return response
+
+
+def _choice(request, region: Region) -> years.Choice:
+    return years.choose(request.GET, codes.full_code(region.code[:4]))
 
 
 @requires(VIEW)
 def progress_page(request, code):
-    region, on = _region_and_date(request, code)
+    region = _scoped(request, code)
+    choice = _choice(request, region)
     path = request.GET.get("path") if request.GET.get("path") in HeatingPath.values else None
-    plan = current_plan(codes.full_code(region.code[:4]))
-    rows = progress_rows(region, plan, on, path)
+    rows = dashboard.progress_rows(region, choice.plan, choice.on, path)
     ancestors = [a for a in region.ancestors() if a.code.startswith(user_prefix(request.user))]
     return render(request, "plan/progress.html", {
-        "region": region, "ancestors": ancestors, "plan": plan, "rows": rows, "on": on, "path": path,
-        "paths": HeatingPath.choices, "states": LifecycleState.choices,
-        "behind": [r for r in rows if r["behind"]],
+        "region": region, "ancestors": ancestors, "plan": choice.plan, "choice": choice, "rows": rows,
+        "on": choice.on, "path": path, "paths": HeatingPath.choices, "states": LifecycleState.choices,
+        "behind": [r for r in rows if r["behind"] and not r.get("outcome")],
     })
 
 
@@ -73,11 +69,14 @@ def dashboard_page(request, code=None):
     require_in_scope(request.user, region.code)
     if region.level == codes.VILLAGE:
         return redirect("region", code=region.code)
-    plan = current_plan(codes.full_code(region.code[:4]))
-    data = dashboard.build(region, plan)
+    choice = _choice(request, region)
+    plan = choice.plan
+    data = {**dashboard.build(region, plan, choice.on), "query": choice.query, "year": choice.year}
     ancestors = [a for a in region.ancestors() if a.code.startswith(prefix)]
     return render(request, "plan/dashboard.html", {
-        "region": region, "ancestors": ancestors, "plan": plan, "data": data,
+        "region": region, "ancestors": ancestors, "plan": plan, "data": data, "choice": choice,
+        "years": dashboard.years_summary(region, choice.plans, choice.on)
+        if region.level == codes.CITY and len(choice.plans) > 1 else [],
         "map_script": plan.map_script if plan and region.level == codes.CITY else "",
     })
 
@@ -97,25 +96,27 @@ def _date_param(request) -> date:
         return timezone.localdate()
 
 
-def _region_and_date(request, code):
+def _scoped(request, code) -> Region:
     region = get_object_or_404(Region, code=code)
     require_in_scope(request.user, region.code)
-    return region, _date_param(request)
+    return region
 
 
 @requires(EXPORT)
 def export_progress(request, code):
-    region, on = _region_and_date(request, code)
-    plan = current_plan(codes.full_code(region.code[:4]))
-    rows = progress_rows(region, plan, on, None)
+    region = _scoped(request, code)
+    choice = _choice(request, region)
+    plan, on = choice.plan, choice.on
+    rows = dashboard.progress_rows(region, plan, on, None)
     record("export", request=request, region_code=region.code, target=f"进度表：{region.name}")
     return _xlsx_response(lambda p: exports.write_progress(p, rows, region, on), f"改造进度-{region.name}-{on:%Y%m%d}.xlsx")
 
 
 @requires(EXPORT)
 def export_dispatch_table(request, code):
-    region, on = _region_and_date(request, code)
-    plan = current_plan(codes.full_code(region.code[:4]))
+    region = _scoped(request, code)
+    choice = _choice(request, region)
+    plan, on = choice.plan, choice.on
     record("export", request=request, region_code=region.code, target=f"调度表：{region.name}")
     return _xlsx_response(lambda p: exports.write_dispatch_table(p, region, plan, on),
                           f"调度表-{region.name}-{on:%Y%m%d}.xlsx")
@@ -130,7 +131,7 @@ def _visible_reports(user):
 @requires(VIEW)
 def dispatch_page(request):
     prefix = user_prefix(request.user)
-    plan = current_plan(codes.full_code(prefix[:4] or "1409"))
+    plan = current_plan(codes.full_code(prefix[:4] or "1409"), request)
     if plan is None:
         raise Http404("没有年度计划")
     start, end = dispatch.cycle_of(plan, _date_param(request))
@@ -144,7 +145,7 @@ def dispatch_page(request):
                                 help_needed=request.POST.getlist("help_needed"),
                                 responsible_person=request.POST.get("responsible_person", ""))
                 messages.success(request, "调度报告已报送")
-                return redirect("dispatch")
+                return _again(request, "dispatch")
             except ValidationError as error:
                 for msgs in error.message_dict.values():
                     for msg in msgs:
@@ -180,7 +181,7 @@ def plan_page(request):
     """The year's plan: milestones, each county's targets, deadline and schedule status;
     the city office edits targets here (every edit is kept with its reason)."""
     prefix = user_prefix(request.user)
-    plan = current_plan(codes.full_code(prefix[:4] or "1409"))
+    plan = current_plan(codes.full_code(prefix[:4] or "1409"), request)
     if plan is None:
         raise Http404("没有年度计划")
     if request.method == "POST":
@@ -191,7 +192,7 @@ def plan_page(request):
             messages.success(request, "目标已修改，月度计划已按新目标重排")
         except (ValidationError, PermissionDenied) as error:
             messages.error(request, "；".join(sum(error.message_dict.values(), [])) if hasattr(error, "message_dict") else str(error))
-        return redirect("plan")
+        return _again(request, "plan")
     names = dict(Region.objects.filter(level=codes.COUNTY).values_list("code", "name"))
     counties = []
     for cp in plan.counties.prefetch_related("targets").order_by("county_code"):
@@ -201,14 +202,14 @@ def plan_page(request):
         counties.append({"cp": cp, "name": names.get(codes.full_code(cp.county_code), cp.county_code),
                          "targets": [targets.get(p, 0) for p in HeatingPath.values[:4]], "total": sum(targets.values())})
     return render(request, "plan/plan.html", {
-        "plan": plan, "counties": counties, "paths": HeatingPath.choices[:4], "changes": plan.changes.select_related("user")[:50],
+        "plan": plan, "plans": years.plans_of(plan.city_code), "year_query": _year_query(request, plan), "counties": counties, "paths": HeatingPath.choices[:4], "changes": plan.changes.select_related("user")[:50],
         "milestones": dashboard.milestones(plan, timezone.localdate()), "reviewer": dispatch.can_review(request.user)})
 
 
 @requires(VIEW)
 def schedule_page(request, county_code):
     prefix = user_prefix(request.user)
-    plan = current_plan(codes.full_code(prefix[:4] or "1409"))
+    plan = current_plan(codes.full_code(prefix[:4] or "1409"), request)
     cp = get_object_or_404(CountyPlan, plan=plan, county_code=county_code)
     require_in_scope(request.user, cp.county_code.ljust(12, "0"))
     if request.method == "POST":
@@ -238,7 +239,7 @@ def schedule_page(request, county_code):
         except (ValidationError, PermissionDenied) as error:
             for msg in (sum(error.message_dict.values(), []) if hasattr(error, "message_dict") else [str(error)]):
                 messages.error(request, msg)
-        return redirect("schedule", county_code=cp.county_code)
+        return _again(request, "schedule", county_code=cp.county_code)
     rows = defaultdict(list)
     for e in cp.schedule.order_by("checkpoint", "heating_path"):
         rows[e.checkpoint].append(e)
@@ -254,7 +255,7 @@ def schedule_page(request, county_code):
 def township_targets_page(request, county_code):
     """A county's targets broken down to its townships: the county administrator edits them (every
     change kept), or leaves them in proportion to households confirmed in each township."""
-    plan = current_plan(codes.full_code(county_code[:4]))
+    plan = current_plan(codes.full_code(county_code[:4]), request)
     cp = get_object_or_404(CountyPlan, plan=plan, county_code=county_code)
     require_in_scope(request.user, cp.county_code.ljust(12, "0"))
     if request.method == "POST":
@@ -272,7 +273,7 @@ def township_targets_page(request, county_code):
         except (ValidationError, PermissionDenied) as error:
             for msg in (sum(error.message_dict.values(), []) if hasattr(error, "message_dict") else [str(error)]):
                 messages.error(request, msg)
-        return redirect("township_targets", county_code=cp.county_code)
+        return _again(request, "township_targets", county_code=cp.county_code)
     county = get_object_or_404(Region, code=codes.full_code(cp.county_code))
     split = services.township_breakdown(cp)
     paths = [HeatingPath(t.heating_path) for t in cp.targets.order_by("heating_path")]

@@ -9,7 +9,8 @@
     if (el.dataset.width) el.style.width = el.dataset.width + "%";
   });
   const level = data.region.level;
-  const drill = (code) => { window.location = (level >= 3 ? "/regions/" : "/dashboard/") + code + "/"; };
+  const keep = data.query ? "?" + data.query : "";  // the plan year and "as of" date shown
+  const drill = (code) => { window.location = (level >= 3 ? "/regions/" : "/dashboard/") + code + "/" + keep; };
   const names = data.units.map(u => u.name);
   const byName = Object.fromEntries(data.units.map(u => [u.name, u]));
   const charts = [];
@@ -33,7 +34,7 @@
     if (data.curve.planned) series.unshift({name: "计划", type: "line", data: data.curve.planned, lineStyle: {type: "dashed"}, itemStyle: {color: "#b3261e"}});
     const curve = make("chart-curve", {tooltip: {...TIP, trigger: "axis"}, legend: {}, grid: {left: 70, right: 20},
       xAxis: {type: "category", data: data.curve.labels}, yAxis: {type: "value", name: "户"}, series});
-    curve && curve.on("click", p => { window.location = "/progress/" + data.region.code + "/?date=" + data.curve.labels[p.dataIndex]; });
+    curve && curve.on("click", p => { window.location = "/progress/" + data.region.code + "/?" + (data.year ? "year=" + data.year + "&" : "") + "asof=" + data.curve.labels[p.dataIndex]; });
   }
   const mapEl = document.getElementById("chart-map");
   const mapName = mapEl && mapEl.dataset.mapName;
@@ -48,7 +49,7 @@
     const wutai = byName["五台山风景名胜区"];
     const tile = document.getElementById("wutai-tile");
     if (wutai && tile) {
-      tile.innerHTML = '<a href="/dashboard/' + wutai.code + '/">五台山风景名胜区<br><strong>' +
+      tile.innerHTML = '<a href="/dashboard/' + wutai.code + '/' + keep + '">五台山风景名胜区<br><strong>' +
         (wutai.rate == null ? "—" : wutai.rate + "%") + "</strong></a>";
     } else if (tile) { tile.remove(); }
   }

@@ -3,13 +3,12 @@ import time
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from cleanheat.ledger import demo
-from cleanheat.demo.loader import load_demo, read_config
+from cleanheat.demo.loader import expected_households, load_demo, read_config
 from cleanheat.ledger.models import Household
 
 
 class Command(BaseCommand):
-    help = "加载忻州2022演示数据 / load the synthetic Xinzhou 2022 demo"
+    help = "加载忻州演示数据（2022年计划及虚构的2023年计划）/ load the synthetic Xinzhou demo (2022, and an invented 2023)"
 
     def add_arguments(self, parser):
         parser.add_argument("--if-empty", action="store_true", help="台账已有数据时跳过 / skip if households exist")
@@ -20,7 +19,7 @@ class Command(BaseCommand):
             self.stdout.write("演示数据已加载，跳过 / demo already loaded")
             return
         cfg = read_config()
-        expected = sum(sum(p.values()) for p in demo.county_path_counts(cfg, scale).values())
+        expected = expected_households(cfg, scale)
         started = time.perf_counter()
         with tqdm(total=expected, desc="写入台账 / households", unit="户", disable=options["verbosity"] == 0) as bar:
             written = load_demo(cfg, scale, progress=bar.update)
