@@ -13,7 +13,11 @@ PII_FIELDS = {
     "id_number": ("id", identity.mask_id_number),
     "phone": ("phone", identity.mask_mobile),
     "bank_account": ("bank", identity.mask_bank_account),
+    "electricity_account": ("elec", identity.mask_utility_account),
+    "gas_account": ("gas", identity.mask_utility_account),
 }
+# The utility accounts, in the order an import matches a row by them (before the ID number).
+ACCOUNT_FIELDS = ("electricity_account", "gas_account")
 REASON_LENGTH = LifecycleEvent._meta.get_field("reason").max_length
 
 
