@@ -59,6 +59,9 @@ def county_b():
                                            submitted_by=b_user)
     b_policy = SubsidyPolicy.objects.create(region_id=B.ljust(12, "0"), year=2030, title="乙县补贴政策",
                                             effective_from=timezone.localdate())
+    from cleanheat.regions.models import RegionChange
+    b_change = RegionChange.objects.create(kind="rename", effective_on=timezone.localdate(),
+                                           from_codes=[household.village_id], to_name="乙县改名村")
     now = timezone.now()
     pause = LoginThrottle.objects.create(kind=LoginThrottle.USERNAME_AT_ADDRESS, username=b_user.username,
                                          ip="10.0.0.2", region_code=B, failures=5, started_at=now,
@@ -74,7 +77,7 @@ def county_b():
             "content_type_id": "1", "url": "x", "id": household.pk,
             "model_id": b_model.pk, "contract_id": b_contract.pk, "allocation_id": b_allocation.pk,
             "line_id": b_line.pk,
-            "throttle_id": pause.pk, "policy_id": b_policy.pk,
+            "throttle_id": pause.pk, "policy_id": b_policy.pk, "change_id": b_change.pk,
         },
         "names": set(Region.objects.filter(code__startswith=B).values_list("name", flat=True)[:200]),
         "secrets": b_secrets(),

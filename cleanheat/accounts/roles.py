@@ -26,10 +26,11 @@ POLICY = "subsidies.policy"         # enter, import and version subsidy policies
 COMPUTE = "subsidies.compute"       # compute entitlements for an area
 APPROVE = "subsidies.approve"       # approve computed entitlements (county finance)
 READINGS = "subsidies.readings"     # enter and import households' energy readings
+REGION_CHANGES = "regions.changes"  # record and apply region changes (撤乡并镇) within the scope
 
 ALL = {VIEW, EDIT, LIFECYCLE, ARCHIVE, EXPORT, IMPORT, HISTORY, SEE_ID, REVEAL_ID, REVEAL_PHONE,
        REVEAL_BANK, MANAGE_USERS, VIEW_AUDIT, CATALOG, CONTRACTS, ALLOCATE, SUBSIDIES, POLICY, COMPUTE, APPROVE,
-       READINGS}
+       READINGS, REGION_CHANGES}
 CLERK = {VIEW, EDIT, LIFECYCLE, EXPORT, IMPORT, HISTORY, SEE_ID, SUBSIDIES, READINGS}
 
 

@@ -16,7 +16,7 @@ from cleanheat.rules import engine as rules_engine
 from cleanheat.sheets.cells import as_date, as_text
 
 from .dates import DATE_FIELDS, SHEET_DATES, STEP_OF, plan_row
-from .places import VillageFinder, location_column, plain, village_of
+from .places import VillageFinder, location_column, place_of, plain, village_of
 
 
 # The keys a row is matched to an existing household by, in order, as the dry run names them.
@@ -137,8 +137,11 @@ def _service_input(values, household, context, res) -> dict:
                 continue
             data[f] = text
     try:
-        if village := village_of(values, context.finder):
+        village, note = place_of(values, context.finder)
+        if village:
             data["village"] = village
+        if note:
+            res.notes.append(note)
     except ValueError as exc:
         res.refuse(location_column(context.col_of), str(exc))
     return data
@@ -260,7 +263,8 @@ def _moves(values, row, household, context, res):
         res.refuse(col_of.get(name), message)
     if planned.errors:
         return None
-    res.steps, res.notes, res.undated = planned.steps, planned.notes, planned.undated
+    res.steps, res.undated = planned.steps, planned.undated
+    res.notes = [*res.notes, *planned.notes]
     if household is not None:
         _check_rules(household, planned.steps, days, values, res, context)
     return planned.target

@@ -167,7 +167,8 @@ def _places(sheet: Sheet) -> list:
                 key = (counties[i] or "", townships[i] or "", names[i] or "")
                 if key not in by_names:
                     try:
-                        by_names[key] = sheet.finder.find(*key)
+                        code, note = sheet.finder.find_noted(*key)
+                        by_names[key] = None if note else code  # an old name: the row-by-row check notes it
                     except ValueError:
                         by_names[key] = None
                 villages[i] = by_names[key]

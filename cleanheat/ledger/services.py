@@ -17,6 +17,8 @@ from django.utils import timezone
 from cleanheat import inputs, pii
 from cleanheat.access import require_perm
 from cleanheat.audit.services import HolderElsewhere, record, record_duplicates
+from cleanheat.regions import services as region_changes
+from cleanheat.regions.models import RegionChange
 from cleanheat.regions.scope import in_scope
 from cleanheat.rules import engine
 from cleanheat.versions import Change, StaleEdit
@@ -44,6 +46,7 @@ CLEARABLE = {"phone", "bank_account", "electricity_account", "gas_account", "add
              "envelope_gain_pct"}
 # A householder outside the caller's area: refused without naming that household or its area.
 HOLDER_ELSEWHERE = "该身份证号已在其他地区登记为户主，请联系县级管理员核实"
+SOURCE_LENGTH = 200  # HouseholdChange.source
 STALE_MESSAGE = "此户已被他人修改，您的修改未保存。请核对他人的修改后重新提交。"
 # Utility account numbers are contact data like a phone: utility staff and clerks may reveal them.
 REVEAL_PERMISSION = {"id_number": "pii.reveal_id", "phone": "pii.reveal_phone", "bank_account": "pii.reveal_bank",
@@ -370,3 +373,47 @@ def record_outage(household: Household, *, reported_on: date, resolved_on: date 
     history.outage_recorded(household=household, summary=f"{reported_on}至{resolved_on or '未修复'}：{description}",
                             user=user, channel=channel)
     return outage
+
+
+def households_in(village_codes) -> dict:
+    """Village code → number of households (active and archived) in it: what a region change moves."""
+    counts = {}
+    codes = sorted(village_codes)
+    for start in range(0, len(codes), 500):
+        for code, archived in Household.objects.filter(village_id__in=codes[start:start + 500]) \
+                .values_list("village_id", "archived").iterator():
+            active, stored = counts.get(code, (0, 0))
+            counts[code] = (active + (not archived), stored + 1)
+    return counts
+
+
+@transaction.atomic
+def apply_region_change(change: RegionChange, *, user=None, channel=Channel.UI) -> dict:
+    """Apply a recorded region change as a whole: the regions (`regions.services.apply_regions`),
+    then every household of a re-coded village moves to the village's new code, with a history row
+    naming the change. Returns and keeps the counts (villages, households)."""
+    result = region_changes.apply_regions(change, user=user)
+    source = f"区划调整（{change.get_kind_display()}，{change.effective_on}起）{change.note}"[:SOURCE_LENGTH]
+    moved = _move_villages(result.villages, user=user, channel=channel, source=source)
+    change.summary = {"villages": len(result.villages), "households": moved, "lines": result.describe()}
+    change.save(update_fields=["summary"])
+    return change.summary
+
+
+def _move_villages(moves: dict, *, user, channel, source) -> int:
+    """Every household of each old village code to its new code (archived ones too: the old village
+    is retired), version raised, one history row each."""
+    now, moved = timezone.now(), 0
+    old_codes = sorted(moves)
+    for start in range(0, len(old_codes), 500):
+        households = list(Household.objects.select_for_update().filter(village_id__in=old_codes[start:start + 500]))
+        entries = []
+        for household in households:
+            old = household.village_id
+            household.village_id, household.version, household.updated_at = moves[old], household.version + 1, now
+            entries += history.change_entries(household=household, changes=[("village", old, moves[old])],
+                                              user=user, channel=channel, source=source)
+        Household.objects.bulk_update(households, ["village", "version", "updated_at"], batch_size=500)
+        history.entries_written(entries)
+        moved += len(households)
+    return moved
