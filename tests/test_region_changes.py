@@ -183,6 +183,7 @@ def test_old_codes_and_names_in_a_sheet_map_to_the_new_ones_with_a_note(admin, t
 def test_the_page_previews_counts_then_applies(client, admin):
     a, b = townships_with_households()
     households = Household.objects.filter(village__code__startswith=b.prefix).count()
+    make_user("rc_town_b", b.prefix, role="township_clerk")
     client.force_login(admin)
     response = client.post("/regions/changes/", {"kind": "merge", "effective_on": timezone.localdate().isoformat(),
                                                   "from_codes": f"{a.code}、{b.code}", "to_code": a.code,
@@ -191,6 +192,7 @@ def test_the_page_previews_counts_then_applies(client, admin):
     assert response.status_code == 302 and response.url == f"/regions/changes/{change.pk}/"
     page = client.get(response.url).content.decode()
     assert f"将调整{households}户" in page and f"撤销 {b.name}（{b.code}），并入" in page
+    assert f"rc_town_b（{b.prefix}）" in page  # told whose scope the change retires
     assert not Household.objects.filter(village__code__startswith=a.prefix).count() == 0
     response = client.post(f"/regions/changes/{change.pk}/apply/")
     assert response.status_code == 302

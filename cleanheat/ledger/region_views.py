@@ -3,6 +3,7 @@
 from datetime import date
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from cleanheat.access import requires
 from cleanheat.accounts.roles import REGION_CHANGES
+from cleanheat.regions import codes
 from cleanheat.regions import services as region_changes
 from cleanheat.regions.models import RegionChange
 from cleanheat.regions.scope import in_scope, user_prefix
@@ -63,10 +65,18 @@ def change_page(request, change_id):
             counts = services.households_in(plan.villages)
             context.update(lines=plan.describe(), villages=len(plan.villages),
                            households=sum(stored for _, stored in counts.values()),
-                           active=sum(active for active, _ in counts.values()))
+                           active=sum(active for active, _ in counts.values()),
+                           scoped_users=_users_under([code for code, _ in plan.retire]))
         except ValidationError as error:
             context["problems"] = [m for ms in error.message_dict.values() for m in ms]
     return render(request, "regions/change.html", context)
+
+
+def _users_under(retired: list) -> list:
+    """Users whose scope is a region the change retires: an administrator gives them the new one."""
+    prefixes = {codes.prefix_of(code) for code in retired}
+    return [u for u in get_user_model().objects.filter(is_active=True).exclude(region_scope="")
+            if u.region_scope in prefixes]
 
 
 @require_POST
