@@ -348,7 +348,8 @@ def _unchanged(screen_: Screen, sheet: Sheet) -> list:
     candidates = [i for i in screen_.slow if numbers[i] in wanted]
     if not candidates:
         return []
-    texts = {f: sheet.values(f) for f in ("householder_name", "address", *PII_FIELDS, "state", *LOCATION_FIELDS, *BY_VALUE)}
+    texts = {f: sheet.values(f)
+             for f in ("householder_name", "address", *PII_FIELDS, "state", *LOCATION_FIELDS, *BY_VALUE)}
     texts["today"] = sheet.today
     scoped = scope_filter(Household.objects.filter(archived=False), sheet.user, "village_id").values_list(*STORED)
     index_of = {numbers[i]: i for i in candidates}

@@ -29,6 +29,10 @@ def stored_fields(name: str) -> list[str]:
 def secret_columns(name: str, plain: list[str], hashes: list[str] | None = None) -> dict:
     """The stored columns of one identifier for many values (hashes: already computed, if so)."""
     kind, mask = PII_FIELDS[name]
+    if not any(plain):  # a column the sheet lacks (most sheets give no utility accounts): nothing to seal
+        n = len(plain)
+        return {f"{name}_cipher": [""] * n, f"{name}_hash": hashes if hashes is not None else [""] * n,
+                f"{name}_masked": [""] * n}
     return {f"{name}_cipher": pii.encrypt_many(plain),
             f"{name}_hash": hashes if hashes is not None else pii.blind_index_many(plain, kind),
             f"{name}_masked": [mask(v) if v else "" for v in plain]}

@@ -42,8 +42,8 @@ EDITABLE_FIELDS = [
 REQUIRED_ON_CREATE = ["village", "householder_name", "id_number", "heated_area",
                       "original_facility", "heating_path"]
 # Fields an update may clear (None: "no value"); the others always hold one.
-CLEARABLE = {"phone", "bank_account", "electricity_account", "gas_account", "address", "electric_device", "heat_source", "removal_consent_on",
-             "envelope_gain_pct"}
+CLEARABLE = {"phone", "bank_account", "electricity_account", "gas_account", "address", "electric_device", "heat_source",
+             "removal_consent_on", "envelope_gain_pct"}
 # A householder outside the caller's area: refused without naming that household or its area.
 HOLDER_ELSEWHERE = "该身份证号已在其他地区登记为户主，请联系县级管理员核实"
 SOURCE_LENGTH = 200  # HouseholdChange.source
