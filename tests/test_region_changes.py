@@ -176,6 +176,15 @@ def test_old_codes_and_names_in_a_sheet_map_to_the_new_ones_with_a_note(admin, t
     notes = result.notes()
     assert any(line.startswith("第2行") and f"{old_village.code}" in line and new_code in line for line in notes)
     assert any(line.startswith("第3行") and "区划已调整" in line for line in notes)
+    # a village that stayed in A, named with A's old name
+    stayed = Region.objects.filter(parent_id=a.code).exclude(code__in=Region.all_objects.filter(
+        retired_on__isnull=False).values_list("successor_id", flat=True)).order_by("code").first()
+    row = template_row(county=county, township=a.name, village=stayed.name, householder_name="原乡名村民",
+                       id_number=new_id_number(COUNTY), heated_area="82", original_facility="土暖气",
+                       heating_path="集中供热")
+    (res,) = ledger_import.analyse(write_sheet(tmp_path / "原乡名.xlsx", TEMPLATE_HEADER, [row]), user=clerk,
+                                   filename="原乡名.xlsx", by_row=by_row).results
+    assert res.action == "new" and res.household.village_id == stayed.code and "区划已调整" in res.notes[0]
     ledger_import.commit(result, user=clerk)
     assert Household.objects.filter(householder_name__in=["旧代码村民", "旧乡名村民"], village_id=new_code).count() == 2
 

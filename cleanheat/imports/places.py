@@ -33,9 +33,22 @@ class VillageFinder:
                 self.by_name[key].append(code)
         self.moved = region_changes.moved_codes()   # old code → (code in force, note)
         self.old_names = {}                          # (old township, old village name) → (code, note)
+        renamed_townships = defaultdict(list)        # township code → (old name, note)
         for township, name, code, note in region_changes.old_names():
-            if code in villages and code.startswith(prefix) and (plain(township), plain(name)) not in self.by_pair:
-                self.old_names[(plain(township), plain(name))] = (code, note)
+            if codes.level_of(code) == codes.TOWNSHIP:
+                renamed_townships[code].append((name, note))
+            elif code in villages and code.startswith(prefix):
+                self._old_name(township, name, code, note)
+        for code, village in villages.items():  # villages of a renamed township, named with its old name
+            renamed = renamed_townships.get(codes.full_code(code[:9]), []) if code.startswith(prefix) else []
+            for township, note in renamed:
+                for name in village.match_names():
+                    self._old_name(township, name, code, note)
+
+    def _old_name(self, township, name, code, note):
+        key = (plain(township), plain(name))
+        if key not in self.by_pair:
+            self.old_names.setdefault(key, (code, note))
 
     def find(self, county, township, village):
         return self.find_noted(county, township, village)[0]
