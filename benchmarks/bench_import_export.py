@@ -92,6 +92,13 @@ def empty_ledger_with_regions():
     return get_user_model().objects.get(username="city_admin"), cfg
 
 
+# The fields of the cells step_make_file writes for each household, in that order.
+CELL_FIELDS = ["household_no", "county", "township", "village", "village_code", "householder_name", "id_number",
+               "phone", "bank_account", "address", "household_size", "is_dibao", "is_tekun", "is_tuopin", "is_canji",
+               "heated_area", "structure", "envelope_retrofitted", "original_facility", "heating_path",
+               "electric_device", "state", "state_date", "heat_source", "removal_consent_on", "envelope_gain_pct"]
+
+
 def step_make_file(args):
     setup_django(args.db_url, fresh=True)
     import xlsxwriter
@@ -135,6 +142,7 @@ def step_make_file(args):
                             label[ElectricDevice].get(rec["electric_device"], ""), label[LifecycleState][state],
                             rec["steps"][min(len(rec["steps"]), 5) - 1][1].isoformat(), source, "",
                             rec["envelope_gain_pct"] if rec["envelope_gain_pct"] is not None else ""]
+        cells = [dict(zip(CELL_FIELDS, cells)).get(f, "") for f in base]  # by name: the template may gain columns
         ws.write_row(n, 0, cells)
         days = dict(rec["steps"][:5])
         dated_ws.write_row(n, 0, cells + [days[step].isoformat() if step in days else "" for step in ORDER[:5]])

@@ -201,6 +201,8 @@ class HouseholdOut(Schema):
     householder_name: str
     id_number: str
     phone: str
+    electricity_account: str
+    gas_account: str
     address: str
     household_size: int
     is_dibao: bool
@@ -236,6 +238,14 @@ class HouseholdOut(Schema):
     def resolve_phone(obj):
         return obj.phone_masked
 
+    @staticmethod
+    def resolve_electricity_account(obj):
+        return obj.electricity_account_masked
+
+    @staticmethod
+    def resolve_gas_account(obj):
+        return obj.gas_account_masked
+
 
 class HouseholdIn(Schema):
     village: str | None = None
@@ -243,6 +253,8 @@ class HouseholdIn(Schema):
     id_number: str | None = None
     phone: str | None = None
     bank_account: str | None = None
+    electricity_account: str | None = None
+    gas_account: str | None = None
     address: str | None = None
     household_size: int | None = None
     is_dibao: bool | None = None

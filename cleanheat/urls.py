@@ -10,6 +10,7 @@ from cleanheat.api import api
 from cleanheat.audit import views as audit
 from cleanheat.helpdocs import views as helpdocs
 from cleanheat.imports import views as imports
+from cleanheat.ledger import region_views
 from cleanheat.ledger import views as ledger
 from cleanheat.overview import views as overview
 from cleanheat.plan import views as plan
@@ -29,6 +30,9 @@ urlpatterns = [
     path("", overview.home, name="home"),
     path("regions/villages/", overview.village_picker, name="village_picker"),
     path("regions/places/", overview.place_search, name="place_search"),
+    path("regions/changes/", region_views.change_list, name="region_changes"),
+    path("regions/changes/<int:change_id>/", region_views.change_page, name="region_change"),
+    path("regions/changes/<int:change_id>/apply/", region_views.change_apply, name="region_change_apply"),
     path("regions/<str:code>/", overview.region_page, name="region"),
     path("regions/<str:code>/figures/", overview.region_figures, name="region_figures"),
     path("progress/<str:code>/", plan.progress_page, name="progress"),

@@ -20,7 +20,7 @@ from cleanheat.jobs.models import Job
 from cleanheat.ledger import services
 from cleanheat.ledger.models import Household
 from cleanheat.plan.models import DispatchReport, Plan
-from cleanheat.regions.models import Region
+from cleanheat.regions.models import Region, RegionChange
 from cleanheat.subsidies.models import Declaration, DeclarationAttachment, SubsidyPolicy
 
 from .conftest import make_user
@@ -68,6 +68,8 @@ def county_b():
                                                    original_name="b.png", content_type="image/png", size=1)
     b_notice = desk.publish(user=make_user("b_admin", B, role="county_admin"), title="乙县内部通知", body="乙县",
                             audience="all")
+    b_change = RegionChange.objects.create(kind="rename", effective_on=timezone.localdate(),
+                                           from_codes=[household.village_id], to_name="乙县改名村")
     now = timezone.now()
     pause = LoginThrottle.objects.create(kind=LoginThrottle.USERNAME_AT_ADDRESS, username=b_user.username,
                                          ip="10.0.0.2", region_code=B, failures=5, started_at=now,
@@ -83,7 +85,7 @@ def county_b():
             "content_type_id": "1", "url": "x", "id": household.pk,
             "model_id": b_model.pk, "contract_id": b_contract.pk, "allocation_id": b_allocation.pk,
             "line_id": b_line.pk,
-            "throttle_id": pause.pk, "policy_id": b_policy.pk, "notice_id": b_notice.pk,
+            "throttle_id": pause.pk, "policy_id": b_policy.pk, "notice_id": b_notice.pk, "change_id": b_change.pk,
             "declaration_id": b_declaration.pk, "attachment_id": b_photo.pk, "village_code": household.village_id,
             "slug": B,  # help pages are not objects: none is named after a county-B code
         },

@@ -78,7 +78,7 @@ def test_template_has_headers_dropdowns_notes_and_the_scope_villages(client, cle
     assert sheet.count("<dataValidation ") == 11
 
 
-IDENTIFIER_HEADERS = ["户编号", "村区划代码", "身份证号", "联系电话", "补贴发放账号"]
+IDENTIFIER_HEADERS = ["户编号", "村区划代码", "身份证号", "联系电话", "补贴发放账号", "电力户号", "燃气户号"]
 
 
 def text_columns(ws, headers):
@@ -231,7 +231,7 @@ def test_each_refusal_reason_names_row_column_and_reason(clerk, village, tmp_pat
     problems = result.problems()
     expect = [("第2行", "校验位"), ("第3行", "手机号"), ("第4行", "取暖路径"), ("第5行", "采暖面积"),
               ("第7行", "与第6行的身份证号重复"), ("第8行", "已在其他地区登记为户主"),
-              ("第9行，AC列“开工日期”", "“已选型”的日期2021-01-01早于该户上一次改造状态变更"),
+              ("第9行，AE列“开工日期”", "“已选型”的日期2021-01-01早于该户上一次改造状态变更"),
               ("第10行", "不存在或不在您的管辖范围内"), ("第11行", "设备类型"), ("第12行", "12位")]
     for where, what in expect:
         assert any(p.startswith(where) and what in p for p in problems), (where, what, problems)

@@ -29,10 +29,11 @@ READINGS = "subsidies.readings"     # enter and import households' energy readin
 DECLARE = "subsidies.declare"                  # declare a household's subsidy, correct and resubmit (申报)
 REVIEW_TOWNSHIP = "subsidies.review_township"  # review declarations at the township (乡镇审核)
 REVIEW_COUNTY = "subsidies.review_county"      # review declarations for county housing/energy (县级审核)
+REGION_CHANGES = "regions.changes"             # record and apply region changes (撤乡并镇) within the scope
 
 ALL = {VIEW, EDIT, LIFECYCLE, ARCHIVE, EXPORT, IMPORT, HISTORY, SEE_ID, REVEAL_ID, REVEAL_PHONE,
        REVEAL_BANK, MANAGE_USERS, VIEW_AUDIT, CATALOG, CONTRACTS, ALLOCATE, SUBSIDIES, POLICY, COMPUTE, APPROVE,
-       READINGS}
+       READINGS, REGION_CHANGES}
 ALL |= {DECLARE, REVIEW_TOWNSHIP, REVIEW_COUNTY}
 CLERK = {VIEW, EDIT, LIFECYCLE, EXPORT, IMPORT, HISTORY, SEE_ID, SUBSIDIES, READINGS}
 

@@ -18,7 +18,8 @@ from .dates import DATE_FIELDS
 from .xlsx import ENUM_COLUMNS, TEMPLATE_FIELDS, TEXT_FIELDS, TEXT_FORMAT
 
 DB_FIELDS = ["household_no", "village_id", "householder_name", "id_number_masked", "phone_masked",
-             "bank_account_masked", "address", "household_size", "is_dibao", "is_tekun", "is_tuopin",
+             "bank_account_masked", "electricity_account_masked", "gas_account_masked", "address", "household_size",
+             "is_dibao", "is_tekun", "is_tuopin",
              "is_canji", "heated_area", "structure", "envelope_retrofitted", "original_facility",
              "heating_path", "electric_device", "state", "state_changed_at", "heat_source__name",
              "removal_consent_on", "envelope_gain_pct"]
@@ -42,15 +43,15 @@ def export_households(path, queryset, *, user, progress=None) -> int:
         yes = {True: "是", False: "否"}
         undated = [""] * len(DATE_FIELDS)  # the step dates stay in the lifecycle history, not in the list
         for row in queryset.order_by("household_no").values_list(*DB_FIELDS).iterator(chunk_size=5000):
-            (no, village, name, id_masked, phone, bank, address, size, dibao, tekun, tuopin, canji, area,
-             structure, envelope, facility, path_, device, state, changed, source, consent, gain) = row
+            (no, village, name, id_masked, phone, bank, electricity, gas, address, size, dibao, tekun, tuopin, canji,
+             area, structure, envelope, facility, path_, device, state, changed, source, consent, gain) = row
             written += 1
             if progress and written % 5000 == 0:
                 progress("write", written, total)
             yield dict(zip(headers, [
                 no, names.get(codes.full_code(village[:6]), ""), names.get(codes.full_code(village[:9]), ""),
                 names.get(village, ""), village, name, id_masked if see_id else "", phone, bank if see_id else "",
-                address, size, yes[dibao], yes[tekun], yes[tuopin], yes[canji], float(area),
+                electricity, gas, address, size, yes[dibao], yes[tekun], yes[tuopin], yes[canji], float(area),
                 labels["structure"].get(structure, structure), yes[envelope],
                 labels["original_facility"].get(facility, facility), labels["heating_path"].get(path_, path_),
                 labels["electric_device"].get(device, ""), labels["state"].get(state, state),

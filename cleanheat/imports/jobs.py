@@ -33,6 +33,7 @@ def analyse_job(job):
 def preview_of(result) -> dict:
     return {"questions": [q.as_dict() for q in result.questions], "notices": result.notices(),
             "notes": result.notes(limit=NOTES_SHOWN), "noted": result.noted,
+            "matched": result.matched, "matches": result.matches(limit=NOTES_SHOWN),
             "blocked": bool(result.open_questions)}
 
 

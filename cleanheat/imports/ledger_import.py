@@ -1,7 +1,9 @@
 """Importing a county's ledger sheet: read, recognise, validate every row through the ledger
 service layer, preview, then write everything (or only the valid rows) in one transaction.
 
-Rows match existing households by household number, then by ID number. Unchanged rows change
+Rows match existing households by household number, then by utility account number (电力户号,
+燃气户号), then by ID number, then (a row without an ID number) by the householder's name in the
+village; the dry run names the key each row matched by. Unchanged rows change
 nothing, so importing the same file twice is harmless; changed rows write history with channel
 "import" and the file's name. Plainly new rows are recognised column by column (`screen`), every
 other row is checked like a form (`rows`); the ledger's bulk paths (`ledger.bulk`) write them.
@@ -19,8 +21,9 @@ from cleanheat.audit.services import record_duplicates
 from cleanheat.ledger import bulk, identity
 from cleanheat.ledger.bulk import NewColumns, NewObjects, Update, Writer
 from cleanheat.ledger.choices import Channel
-from cleanheat.ledger.cleaning import BatchLookups
+from cleanheat.ledger.cleaning import BatchLookups, clean_field
 from cleanheat.ledger.models import Household, HouseholdChange, LifecycleEvent
+from cleanheat.ledger.records import ACCOUNT_FIELDS, PII_FIELDS
 from cleanheat.rules import engine as rules_engine
 from cleanheat.sheets.headers import TOTAL_WORDS, column_letter, find_header
 from cleanheat.sheets.reader import read_table
@@ -28,7 +31,7 @@ from cleanheat.sheets.reader import read_table
 from . import defaults as file_defaults
 from .dates import undated_notice
 from .places import VillageFinder, plain
-from .rows import RowContext, RowResult, check_row
+from .rows import MATCH_KEYS, RowContext, RowResult, check_row
 from .screen import chunks, screen
 
 @dataclass
@@ -88,6 +91,24 @@ class ImportResult:
                        + [(r.number, r.notes) for r in self.checked if r.notes and not r.errors])
         return [f"第{n}行：{'；'.join(notes)}" for n, notes in lines[:limit]]
 
+    @property
+    def matched(self) -> dict:
+        """How many rows found an existing household by each key (户编号, 电力户号, …)."""
+        counted = {key: 0 for key in MATCH_KEYS}
+        counted["household_no"] += len(self.unchanged)  # recognised by their household number
+        for r in self.checked:
+            if r.matched_by:
+                counted[r.matched_by] += 1
+        return {MATCH_KEYS[key]: n for key, n in counted.items() if n}
+
+    def matches(self, limit=None) -> list[str]:
+        """Per row checked one by one: the key it matched an existing household by (not 户编号, which
+        the row itself names), e.g. "第3行：按电力户号对应户 140902…（张三）"."""
+        lines = [f"第{r.number}行：按{MATCH_KEYS[r.matched_by]}对应户 {r.household.household_no}"
+                 f"（{r.household.householder_name}）"
+                 for r in self.checked if r.matched_by not in ("", "household_no") and r.household is not None]
+        return lines[:limit]
+
     def notices(self) -> list[str]:
         """What the dry run says once for the whole file."""
         out = [q.notice() for q in self.questions]
@@ -139,10 +160,10 @@ def analyse(path, *, user, filename: str, progress=None, by_row=False, record_at
         if progress:
             progress("validate", total - len(found.slow) - len(found.gas), total)
         numbers = data.get_column("_number").to_list()
-        by_number, by_id_hash = _existing_households(user, data, found.slow, col_of)
-        context = RowContext(user=user, columns=columns, lookups=lookups, finder=finder, by_number=by_number,
-                             by_id_hash=by_id_hash, defaults=row_defaults,
-                             last_moved=_last_moved([*by_number.values(), *by_id_hash.values()]))
+        known = _existing_households(user, data, found.slow, col_of, found.villages)
+        context = RowContext(user=user, columns=columns, lookups=lookups, finder=finder, by_number=known.by_number,
+                             by_id_hash=known.by_id_hash, by_account=known.by_account, by_name=known.by_name,
+                             defaults=row_defaults, last_moved=_last_moved(known.all()))
         gas = set(found.gas)
         cells = data.drop("_number")
         slow_rows = dict(zip(found.slow, cells[found.slow].rows())) if found.slow else {}
@@ -198,31 +219,67 @@ def _last_moved(households) -> dict:
     return out
 
 
-def _existing_households(user, data, slow, col_of):
-    """Households of the uploader's scope that rows checked one by one may refer to."""
-    numbers, hashes = set(), set()
-    for f, target in (("household_no", numbers), ("id_number", hashes)):
-        if f not in col_of:
-            continue
-        column = data.get_column(f"c{col_of[f]}").to_list()
-        for index in slow:
-            value = column[index]
-            if f == "household_no" and (no := plain(value)):
-                target.add(no)
-            elif f == "id_number" and value:
-                try:
-                    target.add(pii.blind_index(identity.normalise_id_number(value), "id"))
-                except ValueError:
-                    pass
+@dataclass
+class Known:
+    """Households of the uploader's scope that rows checked one by one may be about, by each key."""
+    by_number: dict = field(default_factory=dict)
+    by_id_hash: dict = field(default_factory=dict)
+    by_account: dict = field(default_factory=dict)   # account field → {keyed hash → Household}
+    by_name: dict = field(default_factory=dict)      # (village code, name) → [Household]
+
+    def all(self):
+        return [*self.by_number.values(), *self.by_id_hash.values(),
+                *(h for found in self.by_account.values() for h in found.values()),
+                *(h for found in self.by_name.values() for h in found)]
+
+
+def _column(data, col_of, f):
+    return data.get_column(f"c{col_of[f]}").to_list() if f in col_of else None
+
+
+def _keyed(values, clean, kind) -> set:
+    """The keyed hashes of the values the ledger's cleaner accepts."""
+    out = set()
+    for value in values:
+        try:
+            out.add(pii.blind_index(clean(value), kind))
+        except ValueError:
+            pass
+    return out
+
+
+def _existing_households(user, data, slow, col_of, villages) -> Known:
+    """Households of the uploader's scope that rows checked one by one may refer to, looked up in
+    batches of keys (household numbers, keyed hashes of accounts and ID numbers, names in villages)."""
+    def slow_values(f):
+        column = _column(data, col_of, f)
+        return [column[i] for i in slow if column[i]] if column is not None else []
+
+    numbers = {no for no in map(plain, slow_values("household_no")) if no}
+    id_hashes = _keyed(slow_values("id_number"), identity.normalise_id_number, "id")
+    accounts = {f: _keyed(slow_values(f), lambda v, f=f: clean_field(f, v), PII_FIELDS[f][0]) for f in ACCOUNT_FIELDS}
+    names, ids = _column(data, col_of, "householder_name"), _column(data, col_of, "id_number")
+    pairs = {(villages[i], " ".join(names[i].split())) for i in slow
+             if names is not None and names[i] and villages[i] and not (ids and ids[i])}
     scoped = scope_filter(Household.objects.filter(archived=False), user, "village_id")
-    by_no, by_hash = {}, {}
-    for chunk in chunks(sorted(numbers), 500):
-        for h in scoped.filter(household_no__in=chunk):
-            by_no[h.household_no] = h
-    for chunk in chunks(sorted(hashes), 500):
-        for h in scoped.filter(id_number_hash__in=chunk):
-            by_hash[h.id_number_hash] = h
-    return by_no, by_hash
+    known = Known()
+    known.by_number = _fetch(scoped, "household_no", numbers)
+    known.by_id_hash = _fetch(scoped, "id_number_hash", id_hashes)
+    known.by_account = {f: _fetch(scoped, f"{f}_hash", hashes) for f, hashes in accounts.items()}
+    for chunk in chunks(sorted({v for v, _ in pairs}), 500):
+        for h in scoped.filter(village_id__in=chunk, householder_name__in={n for _, n in pairs}):
+            if (h.village_id, h.householder_name) in pairs:
+                known.by_name.setdefault((h.village_id, h.householder_name), []).append(h)
+    return known
+
+
+def _fetch(scoped, attname, keys) -> dict:
+    """key → household of the scope, for the keys given (500 to a query)."""
+    out = {}
+    for chunk in chunks(sorted(keys), 500):
+        for h in scoped.filter(**{f"{attname}__in": chunk}):
+            out[getattr(h, attname)] = h
+    return out
 
 
 class ImportRefused(Exception):

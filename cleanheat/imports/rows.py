@@ -16,7 +16,12 @@ from cleanheat.rules import engine as rules_engine
 from cleanheat.sheets.cells import as_date, as_text
 
 from .dates import DATE_FIELDS, SHEET_DATES, STEP_OF, plan_row
-from .places import VillageFinder, location_column, plain, village_of
+from .places import VillageFinder, location_column, place_of, plain, village_of
+
+
+# The keys a row is matched to an existing household by, in order, as the dry run names them.
+MATCH_KEYS = {"household_no": "户编号", "electricity_account": "电力户号", "gas_account": "燃气户号",
+              "id_number": "身份证号", "name_village": "姓名+村"}
 
 
 @dataclass
@@ -31,6 +36,7 @@ class RowResult:
     undated: bool = False            # several steps, in a sheet without step date columns
     raw: list | None = None          # the row's cells, kept for the report when refused or noted
     holder_elsewhere: HolderElsewhere | None = None  # a householder outside the uploader's area (audited)
+    matched_by: str = ""             # the key that found the existing household (MATCH_KEYS), "" for none
 
     def refuse(self, column, message):
         self.errors.append((column, message))
@@ -49,6 +55,8 @@ class RowContext:
     finder: VillageFinder
     by_number: dict                  # household_no → Household of the uploader's scope
     by_id_hash: dict                 # id_number_hash → Household of the uploader's scope
+    by_account: dict = field(default_factory=dict)     # account field → {keyed hash → Household of the scope}
+    by_name: dict = field(default_factory=dict)        # (village code, name) → [Household of the scope]
     defaults: dict = field(default_factory=dict)       # field the sheet lacks → the value for new households
     last_moved: dict = field(default_factory=dict)     # household pk → the day of its last lifecycle move
     seen_ids: dict = field(default_factory=dict)       # id hash → the row that named it first
@@ -67,9 +75,13 @@ def check_row(row: list, number: int, context: RowContext) -> RowResult:
     household, known = _named_household(values, number, context, res)
     if not known:
         return res
+    if household is not None:
+        res.matched_by = "household_no"
+    else:
+        household = _matched(values, number, context, res)
     data = _service_input(values, household, context, res)
-    if household is None and "id_number" in data:
-        household = _by_id_number(data["id_number"], number, context, res)
+    if _moves_county(household, data, context, res):
+        return res
     _what_the_sheet_implies(values, data, household, context)
     state = _moves(values, row, household, context, res)
     try:
@@ -125,11 +137,74 @@ def _service_input(values, household, context, res) -> dict:
                 continue
             data[f] = text
     try:
-        if village := village_of(values, context.finder):
+        village, note = place_of(values, context.finder)
+        if village:
             data["village"] = village
+        if note:
+            res.notes.append(note)
     except ValueError as exc:
         res.refuse(location_column(context.col_of), str(exc))
     return data
+
+
+def _matched(values, number, context, res):
+    """The existing household a row without a household number is about: by utility account number
+    (电力户号, then 燃气户号), then by ID number, then — for a row without an ID number — by the
+    householder's name in the village. res.matched_by says which key found it."""
+    for name in records.ACCOUNT_FIELDS:
+        household = _by_account(name, values.get(name), context)
+        if household is not None:
+            res.matched_by = name
+            return household
+    if values.get("id_number"):
+        household = _by_id_number(values["id_number"], number, context, res)
+        res.matched_by = "id_number" if household is not None else ""
+        return household
+    household = _by_name(values, context, res)
+    res.matched_by = "name_village" if household is not None else ""
+    return household
+
+
+def _moves_county(household, data, context, res) -> bool:
+    """A row found its household by account, ID number or name, but places it in another county:
+    refused, and flagged for both counties (跨地区重复登记) rather than moved or duplicated. A row
+    naming the household number asks for the move itself."""
+    if household is None or res.matched_by == "household_no" or not data.get("village") \
+            or data["village"][:6] == household.village_id[:6]:
+        return False
+    where = context.lookups.region_name(household.village_id[:6].ljust(12, "0"))
+    res.refuse(location_column(context.col_of),
+               f"按{MATCH_KEYS[res.matched_by]}对应的户 {household.household_no} 在{where}，与本行所填县不同；"
+               "跨县变更请两地县级管理员核实后办理")
+    res.holder_elsewhere = HolderElsewhere(id_hash=household.id_number_hash, id_masked=household.id_number_masked,
+                                           region_code=data["village"], other_region_code=household.village_id,
+                                           other_household_no=household.household_no)
+    return True
+
+
+def _by_account(name, text, context):
+    """The household of the uploader's scope holding this utility account (None: none, or not an account)."""
+    if not text:
+        return None
+    try:
+        account = clean_field(name, text)
+    except ValueError:
+        return None  # the service reports it
+    return context.by_account.get(name, {}).get(pii.blind_index(account, records.PII_FIELDS[name][0]))
+
+
+def _by_name(values, context, res):
+    """The one household of the village whose householder has the row's name; two or more: refused."""
+    name = " ".join((values.get("householder_name") or "").split())
+    try:
+        village = village_of(values, context.finder)
+    except ValueError:
+        return None  # reported with the row's place
+    found = context.by_name.get((village, name), []) if name and village else []
+    if len(found) > 1:
+        res.refuse(context.col_of.get("householder_name"),
+                   f"本村有{len(found)}户户主名为“{name}”，请填写户编号、电力户号、燃气户号或身份证号以区分")
+    return found[0] if len(found) == 1 else None
 
 
 def _by_id_number(text, number, context, res):
@@ -188,7 +263,8 @@ def _moves(values, row, household, context, res):
         res.refuse(col_of.get(name), message)
     if planned.errors:
         return None
-    res.steps, res.notes, res.undated = planned.steps, planned.notes, planned.undated
+    res.steps, res.undated = planned.steps, planned.undated
+    res.notes = [*res.notes, *planned.notes]
     if household is not None:
         _check_rules(household, planned.steps, days, values, res, context)
     return planned.target

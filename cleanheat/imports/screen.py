@@ -20,7 +20,7 @@ from cleanheat.ledger.bulk import NewColumns
 from cleanheat.ledger.choices import HeatingPath, LifecycleState
 from cleanheat.ledger.cleaning import ADDRESS_LENGTH, NAME_LENGTH, clean_field, enum_value, implied_device
 from cleanheat.ledger.models import Household
-from cleanheat.ledger.records import PII_FIELDS
+from cleanheat.ledger.records import ACCOUNT_FIELDS, PII_FIELDS
 from cleanheat.regions import codes
 from cleanheat.regions.scope import in_scope
 from cleanheat.rules import engine as rules_engine
@@ -38,10 +38,12 @@ DEFAULTS = {f.name: getattr(f.get_default(), "value", f.get_default())
 DEFAULTS["heat_source"] = None
 # Stored values the unchanged check compares with (attnames of Household).
 STORED = ["pk", "household_no", "village_id", "householder_name", "id_number_masked", "id_number_hash", "phone_masked",
-          "phone_hash", "bank_account_masked", "bank_account_hash", "address", "household_size", "is_dibao",
+          "phone_hash", "bank_account_masked", "bank_account_hash", "electricity_account_masked",
+          "electricity_account_hash", "gas_account_masked", "gas_account_hash", "address", "household_size", "is_dibao",
           "is_tekun", "is_tuopin", "is_canji", "heated_area", "structure", "envelope_retrofitted",
           "envelope_gain_pct", "original_facility", "heating_path", "electric_device", "heat_source_id",
           "removal_consent_on", "state", "plan_year"]
+ACCOUNT_PATTERN = r"^[0-9A-Za-z]{4,30}$"  # what identity.normalise_utility_account accepts, before upper-casing
 ONE_PASS = 2000  # more rows than this naming households: one pass over the scope instead of lookups by number
 BAD = object()   # a value the ledger refuses
 
@@ -57,6 +59,7 @@ class Screen:
     id_hashes: list
     phones: list
     banks: list
+    accounts: dict                   # utility account field → per row: the account (upper case) or None
     moves: dict                      # per row: the lifecycle steps, notes and undated flag of its plan
     days: dict                       # date field → per row: the day given (None; BAD: refused)
     implied: list                    # per row: the device type its path cell names ("": none)
@@ -74,7 +77,8 @@ class Screen:
         values["id_number_hash"] = pick(self.id_hashes)
         # encrypted and masked while writing, so that the database works on one chunk meanwhile
         secrets = {"id_number": pick(self.ids), "phone": [v or "" for v in pick(self.phones)],
-                   "bank_account": [v or "" for v in pick(self.banks)]}
+                   "bank_account": [v or "" for v in pick(self.banks)],
+                   **{f: [v or "" for v in pick(column)] for f, column in self.accounts.items()}}
         return NewColumns(values=values, secrets=secrets, steps=[self.moves["steps"][i] for i in keep],
                           order=pick(numbers))
 
@@ -126,6 +130,7 @@ def screen(data, columns, user, lookups, finder, defaults=None) -> Screen:
     villages = _places(sheet)
     holder, addresses = _texts(sheet)
     ids, id_hashes = _id_numbers(sheet)
+    accounts = _accounts(sheet)
     cleaned = _by_value(sheet)
     cleaned["plan_year"] = _plan_years(sheet)
     implied = _implied_devices(sheet)
@@ -137,7 +142,7 @@ def screen(data, columns, user, lookups, finder, defaults=None) -> Screen:
     slow = [i for i in range(sheet.n) if not sheet.ok[i] and i not in gas_set]
     result = Screen(ok=sheet.ok, slow=slow, gas=gas, villages=villages, cleaned=cleaned, ids=ids,
                     id_hashes=id_hashes, phones=sheet.values("phone"), banks=sheet.values("bank_account"),
-                    moves=moves, days=days, implied=implied)
+                    accounts=accounts, moves=moves, days=days, implied=implied)
     if "household_no" in sheet.cell:
         result.unchanged = _unchanged(result, sheet)
         if result.unchanged:
@@ -163,7 +168,8 @@ def _places(sheet: Sheet) -> list:
                 key = (counties[i] or "", townships[i] or "", names[i] or "")
                 if key not in by_names:
                     try:
-                        by_names[key] = sheet.finder.find(*key)
+                        code, note = sheet.finder.find_noted(*key)
+                        by_names[key] = None if note else code  # an old name: the row-by-row check notes it
                     except ValueError:
                         by_names[key] = None
                 villages[i] = by_names[key]
@@ -201,6 +207,24 @@ def _id_numbers(sheet: Sheet):
         if f in sheet.cell:
             sheet.refuse((sheet.cell[f].is_not_null() & ~columns_check.matches(sheet.cell[f], pattern)).to_list())
     return ids, id_hashes
+
+
+def _accounts(sheet: Sheet) -> dict:
+    """Utility account numbers of the plain form; a row whose account is on file already (the row
+    matches that household) or repeated in the file is left to the per-row checks."""
+    out = {}
+    for f in ACCOUNT_FIELDS:
+        if f not in sheet.cell:
+            out[f] = [None] * sheet.n
+            continue
+        column = sheet.cell[f]
+        sheet.refuse((column.is_not_null() & ~columns_check.matches(column, ACCOUNT_PATTERN)).to_list())
+        values = column.str.to_uppercase().to_list()
+        hashes = pii.blind_index_many([v or "" for v in values], PII_FIELDS[f][0])
+        counted, on_file = Counter(h for h in hashes if h), sheet.lookups.accounts[f]
+        sheet.refuse([bool(h) and (counted[h] > 1 or h in on_file) for h in hashes])
+        out[f] = values
+    return out
 
 
 def _by_value(sheet: Sheet) -> dict:
@@ -341,8 +365,8 @@ def _unchanged(screen_: Screen, sheet: Sheet) -> list:
     candidates = [i for i in screen_.slow if numbers[i] in wanted]
     if not candidates:
         return []
-    texts = {f: sheet.values(f) for f in ("householder_name", "address", "id_number", "phone", "bank_account",
-                                          "state", "plan_year", *LOCATION_FIELDS, *BY_VALUE)}
+    texts = {f: sheet.values(f)
+             for f in ("householder_name", "address", *PII_FIELDS, "state", "plan_year", *LOCATION_FIELDS, *BY_VALUE)}
     texts["today"] = sheet.today
     scoped = scope_filter(Household.objects.filter(archived=False), sheet.user, "village_id").values_list(*STORED)
     index_of = {numbers[i]: i for i in candidates}

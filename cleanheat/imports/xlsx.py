@@ -12,7 +12,8 @@ from cleanheat.sheets.headers import TEMPLATE_HEADERS, column_letter
 from .dates import DATE_FIELDS
 
 TEMPLATE_FIELDS = ["household_no", "county", "township", "village", "village_code", "householder_name",
-                   "id_number", "phone", "bank_account", "address", "household_size", "is_dibao", "is_tekun",
+                   "id_number", "phone", "bank_account", "electricity_account", "gas_account", "address",
+                   "household_size", "is_dibao", "is_tekun",
                    "is_tuopin", "is_canji", "heated_area", "structure", "envelope_retrofitted",
                    "original_facility", "heating_path", "electric_device", "state", "state_date",
                    "heat_source", "removal_consent_on", "envelope_gain_pct", *DATE_FIELDS.values()]
@@ -21,7 +22,8 @@ ENUM_COLUMNS = {"structure": Structure, "original_facility": OriginalFacility, "
 YES_NO = ["是", "否"]
 BOOL_FIELDS = set(VULNERABLE_FLAGS) | {"envelope_retrofitted"}
 # Identifier columns: stored as text ("@"), or Excel turns an 18-digit ID into 1.40902E+17.
-TEXT_FIELDS = {"household_no", "village_code", "id_number", "phone", "bank_account"}
+TEXT_FIELDS = {"household_no", "village_code", "id_number", "phone", "bank_account", "electricity_account",
+               "gas_account"}
 TEXT_FORMAT = {"num_format": "@"}
 DAY_FIELDS = {"state_date", "removal_consent_on", *DATE_FIELDS.values()}
 MAX_ROWS = 300000

@@ -35,6 +35,7 @@ ADDRESS_LENGTH = Household._meta.get_field("address").max_length
 VILLAGE_CODE = re.compile(r"\d{12}")
 HEAT_SOURCE_ID = re.compile(r"\d{1,18}")  # a heat source named by its id (fits the database's integer)
 TRUE_WORDS = {"1", "true", "yes", "y", "是", "√", "✓", "有", "on"}
+ACCOUNTS = ("electricity_account", "gas_account")  # utility account numbers (records.ACCOUNT_FIELDS)
 FALSE_WORDS = {"0", "false", "no", "n", "否", "", "无", "off", "none"}
 # Words county sheets use for the same values, and path words that also name the device type (data).
 SYNONYMS_FILE = Path(__file__).resolve().parent / "data" / "synonyms.json"
@@ -68,6 +69,13 @@ class Lookups:
             qs = qs.exclude(pk=exclude_pk)
         return qs.values_list("household_no", "village_id").first()
 
+    def account_holder(self, name: str, account_hash: str, exclude_pk=None):
+        """(household_no, village_code) of the active household holding this utility account, if any."""
+        qs = Household.objects.filter(**{f"{name}_hash": account_hash}, archived=False)
+        if exclude_pk is not None:
+            qs = qs.exclude(pk=exclude_pk)
+        return qs.values_list("household_no", "village_id").first()
+
     def region_name(self, code: str) -> str:
         return Region.objects.filter(code=code).values_list("name", flat=True).first() or code
 
@@ -91,8 +99,22 @@ class BatchLookups(Lookups):
         self.names = dict(Region.objects.values_list("code", "name"))
         self.holders = {h: (no, v, pk) for h, no, v, pk in Household.objects.filter(archived=False)
                         .values_list("id_number_hash", "household_no", "village_id", "pk").iterator(chunk_size=20000)}
+        self.accounts = {name: self._accounts(name) for name in ACCOUNTS}
         self.sources = None
         self.years = None
+
+    @staticmethod
+    def _accounts(name):
+        """Keyed hash → (household_no, village_code, pk) of the active households holding an account."""
+        return {h: (no, v, pk) for h, no, v, pk in Household.objects.filter(archived=False)
+                .exclude(**{f"{name}_hash": ""}).values_list(f"{name}_hash", "household_no", "village_id", "pk")
+                .iterator(chunk_size=20000)}
+
+    def account_holder(self, name, account_hash, exclude_pk=None):
+        found = self.accounts[name].get(account_hash)
+        if found is None or found[2] == exclude_pk:
+            return None
+        return found[:2]
 
     def village(self, code):
         return self.villages.get(code)
@@ -202,6 +224,14 @@ def clean_bank_account(value, context=None):
     return identity.normalise_bank_account(value) if identity.normalise_text(value) else ""
 
 
+def clean_electricity_account(value, context=None):
+    return identity.normalise_utility_account(value, "电力户号") if identity.normalise_text(value) else ""
+
+
+def clean_gas_account(value, context=None):
+    return identity.normalise_utility_account(value, "燃气户号") if identity.normalise_text(value) else ""
+
+
 def clean_address(value, context=None):
     return inputs.text(value, field_label("address"), max_length=ADDRESS_LENGTH)
 
@@ -282,6 +312,8 @@ CLEANERS = {
     "id_number": clean_id_number,
     "phone": clean_phone,
     "bank_account": clean_bank_account,
+    "electricity_account": clean_electricity_account,
+    "gas_account": clean_gas_account,
     "address": clean_address,
     "household_size": clean_household_size,
     **{name: clean_bool for name in sorted(BOOL_FIELDS)},

@@ -19,6 +19,8 @@ class HouseholdForm(forms.Form):
     id_number = forms.CharField(label=_("身份证号"), required=False, max_length=40)
     phone = forms.CharField(label=_("联系电话"), required=False, max_length=20)
     bank_account = forms.CharField(label=_("补贴发放账号"), required=False, max_length=40)
+    electricity_account = forms.CharField(label=_("电力户号"), required=False, max_length=40)
+    gas_account = forms.CharField(label=_("燃气户号"), required=False, max_length=40)
     address = forms.CharField(label=_("住址（门牌号）"), required=False, max_length=120)
     household_size = forms.CharField(label=_("家庭人口"), required=False, initial=1)
     is_dibao = forms.BooleanField(label=_("低保"), required=False)
@@ -40,8 +42,8 @@ class HouseholdForm(forms.Form):
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     GROUPS = [
-        (_("居民信息"), ["householder_name", "id_number", "phone", "bank_account", "address", "household_size",
-                        "is_dibao", "is_tekun", "is_tuopin", "is_canji"]),
+        (_("居民信息"), ["householder_name", "id_number", "phone", "bank_account", "electricity_account",
+                        "gas_account", "address", "household_size", "is_dibao", "is_tekun", "is_tuopin", "is_canji"]),
         (_("房屋"), ["heated_area", "structure", "envelope_retrofitted", "envelope_gain_pct"]),
         (_("取暖路径"), ["original_facility", "heating_path", "electric_device", "heat_source", "removal_consent_on"]),
     ]
@@ -55,7 +57,7 @@ class HouseholdForm(forms.Form):
         for name in self.required_names:
             self.fields[name].widget.attrs["aria-required"] = "true"
         if editing:
-            for name in ("id_number", "phone", "bank_account"):
+            for name in PII_FIELDS:
                 self.fields[name].help_text = _("留空表示不修改")
             keep_shown_values(self)
 
@@ -77,7 +79,7 @@ class HouseholdForm(forms.Form):
         if self.based_on_version():
             data = {k: v for k, v in data.items() if k in self.changed_data}
         if self.editing:
-            for name in ("id_number", "phone", "bank_account"):
+            for name in PII_FIELDS:
                 if not data.get(name):
                     data.pop(name, None)
             if not data.get("village"):

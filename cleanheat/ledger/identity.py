@@ -79,6 +79,20 @@ def normalise_bank_account(value) -> str:
     return account
 
 
+def normalise_utility_account(value, label: str = "户号") -> str:
+    """An electricity or gas account number (电力户号, 燃气户号): 4 to 30 digits or Latin letters
+    (some gas companies' numbers carry letters), upper case; spaces and hyphens are dropped."""
+    account = normalise_text(value).upper()
+    if not re.fullmatch(r"[0-9A-Z]{4,30}", account):
+        raise ValueError(f"{label}“{account}”应为4至30位数字或字母")
+    return account
+
+
+def mask_utility_account(account: str) -> str:
+    """First 2 and last 4, e.g. 01******5678."""
+    return account[:2] + "*" * (len(account) - 6) + account[-4:] if len(account) > 6 else "*" * len(account)
+
+
 def mask_bank_account(account: str) -> str:
     """First 4 and last 4, e.g. 6217********1234."""
     return account[:4] + "*" * (len(account) - 8) + account[-4:] if len(account) > 8 else "*" * len(account)

@@ -13,7 +13,8 @@ from .models import Household
 EVENT_LABELS = {"state": "改造状态", "archived": "归档", "created": "建档", "outage": "停暖记录",
                 "equipment": "分配设备", "energy_reading": "能耗读数",
                 "subsidy_declaration": "补贴申报"}
-PII_LABELS = {"id_number": "身份证号", "phone": "联系电话", "bank_account": "补贴发放账号"}
+PII_LABELS = {"id_number": "身份证号", "phone": "联系电话", "bank_account": "补贴发放账号",
+              "electricity_account": "电力户号", "gas_account": "燃气户号"}
 
 
 def field_label(name: str) -> str:

@@ -28,6 +28,13 @@ class Household(models.Model):
     bank_account_cipher = models.TextField(_("补贴发放账号（密文）"), blank=True, editable=False)
     bank_account_hash = models.CharField(max_length=64, blank=True, editable=False)
     bank_account_masked = models.CharField(_("补贴发放账号"), max_length=30, blank=True, editable=False)
+    # Utility account numbers (电力户号, 燃气户号): an import matches a row to its household by them first.
+    electricity_account_cipher = models.TextField(_("电力户号（密文）"), blank=True, editable=False)
+    electricity_account_hash = models.CharField(max_length=64, blank=True, editable=False)  # indexed in Meta
+    electricity_account_masked = models.CharField(_("电力户号"), max_length=30, blank=True, editable=False)
+    gas_account_cipher = models.TextField(_("燃气户号（密文）"), blank=True, editable=False)
+    gas_account_hash = models.CharField(max_length=64, blank=True, editable=False)  # indexed in Meta
+    gas_account_masked = models.CharField(_("燃气户号"), max_length=30, blank=True, editable=False)
     address = models.CharField(_("住址（门牌号）"), max_length=120, blank=True)
     household_size = models.PositiveSmallIntegerField(_("家庭人口"), default=1)
     is_dibao = models.BooleanField(_("低保"), default=False)
@@ -81,6 +88,11 @@ class Household(models.Model):
             # second LIKE-pattern index that no query uses and every insert pays for.
             models.Index(fields=["village"], name="hh_village_idx"),
             models.Index(fields=["phone_hash"], name="hh_phone_hash_idx"),
+            # Partial: most households have no utility account on file, and an insert without one
+            # costs these indexes nothing.
+            models.Index(fields=["electricity_account_hash"], name="hh_elec_account_idx",
+                         condition=~models.Q(electricity_account_hash="")),
+            models.Index(fields=["gas_account_hash"], name="hh_gas_account_idx", condition=~models.Q(gas_account_hash="")),
         ]
         constraints = [
             # One person is householder of at most one active household in the whole city.

@@ -13,7 +13,11 @@ PII_FIELDS = {
     "id_number": ("id", identity.mask_id_number),
     "phone": ("phone", identity.mask_mobile),
     "bank_account": ("bank", identity.mask_bank_account),
+    "electricity_account": ("elec", identity.mask_utility_account),
+    "gas_account": ("gas", identity.mask_utility_account),
 }
+# The utility accounts, in the order an import matches a row by them (before the ID number).
+ACCOUNT_FIELDS = ("electricity_account", "gas_account")
 REASON_LENGTH = LifecycleEvent._meta.get_field("reason").max_length
 
 
@@ -25,6 +29,10 @@ def stored_fields(name: str) -> list[str]:
 def secret_columns(name: str, plain: list[str], hashes: list[str] | None = None) -> dict:
     """The stored columns of one identifier for many values (hashes: already computed, if so)."""
     kind, mask = PII_FIELDS[name]
+    if not any(plain):  # a column the sheet lacks (most sheets give no utility accounts): nothing to seal
+        n = len(plain)
+        return {f"{name}_cipher": [""] * n, f"{name}_hash": hashes if hashes is not None else [""] * n,
+                f"{name}_masked": [""] * n}
     return {f"{name}_cipher": pii.encrypt_many(plain),
             f"{name}_hash": hashes if hashes is not None else pii.blind_index_many(plain, kind),
             f"{name}_masked": [mask(v) if v else "" for v in plain]}

@@ -17,6 +17,8 @@ from django.utils import timezone
 from cleanheat import inputs, pii
 from cleanheat.access import require_perm
 from cleanheat.audit.services import HolderElsewhere, record, record_duplicates
+from cleanheat.regions import services as region_changes
+from cleanheat.regions.models import RegionChange
 from cleanheat.regions.scope import in_scope
 from cleanheat.rules import engine
 from cleanheat.versions import Change, StaleEdit
@@ -26,11 +28,13 @@ from .choices import Channel, HeatingPath, LifecycleState
 from .cleaning import CLEANERS, Context, Lookups, blank, required_message
 from .labels import field_label, history_lines, state_label
 from .models import Household, LifecycleEvent, MaintenanceRecord
-from .records import REASON_LENGTH, lifecycle_event, new_household, next_household_numbers, set_values
+from .records import (ACCOUNT_FIELDS, PII_FIELDS, REASON_LENGTH, lifecycle_event, new_household,
+                      next_household_numbers, set_values)
 
 # Fields a caller may set, in display order. id_number/phone are plaintext on input only.
 EDITABLE_FIELDS = [
-    "village", "householder_name", "id_number", "phone", "bank_account", "address", "household_size",
+    "village", "householder_name", "id_number", "phone", "bank_account", "electricity_account", "gas_account",
+    "address", "household_size",
     "is_dibao", "is_tekun", "is_tuopin", "is_canji",
     "heated_area", "structure", "envelope_retrofitted", "envelope_gain_pct",
     "original_facility", "heating_path", "electric_device", "heat_source", "removal_consent_on", "plan_year",
@@ -38,12 +42,15 @@ EDITABLE_FIELDS = [
 REQUIRED_ON_CREATE = ["village", "householder_name", "id_number", "heated_area",
                       "original_facility", "heating_path"]
 # Fields an update may clear (None: "no value"); the others always hold one.
-CLEARABLE = {"phone", "bank_account", "address", "electric_device", "heat_source", "removal_consent_on",
-             "envelope_gain_pct"}
+CLEARABLE = {"phone", "bank_account", "electricity_account", "gas_account", "address", "electric_device", "heat_source",
+             "removal_consent_on", "envelope_gain_pct"}
 # A householder outside the caller's area: refused without naming that household or its area.
 HOLDER_ELSEWHERE = "该身份证号已在其他地区登记为户主，请联系县级管理员核实"
+SOURCE_LENGTH = 200  # HouseholdChange.source
 STALE_MESSAGE = "此户已被他人修改，您的修改未保存。请核对他人的修改后重新提交。"
-REVEAL_PERMISSION = {"id_number": "pii.reveal_id", "phone": "pii.reveal_phone", "bank_account": "pii.reveal_bank"}
+# Utility account numbers are contact data like a phone: utility staff and clerks may reveal them.
+REVEAL_PERMISSION = {"id_number": "pii.reveal_id", "phone": "pii.reveal_phone", "bank_account": "pii.reveal_bank",
+                     "electricity_account": "pii.reveal_phone", "gas_account": "pii.reveal_phone"}
 
 
 def clean_household_data(data: dict, *, instance: Household | None = None, user=None,
@@ -58,6 +65,7 @@ def clean_household_data(data: dict, *, instance: Household | None = None, user=
     state = state or (instance.state if instance else LifecycleState.CONFIRMED)
     errors = _check_device(cleaned, instance, state)
     elsewhere = _check_holder(cleaned, instance, context, errors)
+    _check_accounts(cleaned, instance, context, errors)
     if instance is not None and "village" in cleaned and user is not None \
             and not in_scope(user, instance.village_id):
         errors["village"] = ["该户不在您的管辖范围内"]
@@ -103,8 +111,9 @@ def _check_device(cleaned: dict, instance, state: str) -> dict:
 
 
 def _check_holder(cleaned: dict, instance, context: Context, errors: dict) -> HolderElsewhere | None:
-    """One person heads one active household. Outside the caller's area the refusal names nothing
-    and returns what the audit keeps of the attempt."""
+    """One person heads one active household. Outside the caller's area the refusal names nothing;
+    whenever the other household lies in another county, it returns what the audit keeps of the
+    attempt (跨地区重复登记, listed for both counties)."""
     if "id_number" not in cleaned:
         return None
     id_hash = pii.blind_index(cleaned["id_number"], "id")
@@ -112,14 +121,34 @@ def _check_holder(cleaned: dict, instance, context: Context, errors: dict) -> Ho
     if other is None:
         return None
     number, village = other
+    here = cleaned["village"].code if "village" in cleaned else instance.village_id
     if context.user is None or in_scope(context.user, village):
         errors["id_number"] = [f"该身份证号已是户 {number}（{context.lookups.region_name(village)}）的户主，"
                                "同一人不能同时为两户户主"]
-        return None
-    errors["id_number"] = [HOLDER_ELSEWHERE]
+        if here[:6] == village[:6]:
+            return None
+        # the caller sees both counties (the city): told which household, and the two counties are flagged
+    else:
+        errors["id_number"] = [HOLDER_ELSEWHERE]
     return HolderElsewhere(id_hash=id_hash, id_masked=identity.mask_id_number(cleaned["id_number"]),
-                           region_code=cleaned["village"].code if "village" in cleaned else instance.village_id,
-                           other_region_code=village, other_household_no=number)
+                           region_code=here, other_region_code=village, other_household_no=number)
+
+
+def _check_accounts(cleaned: dict, instance, context: Context, errors: dict) -> None:
+    """A utility account belongs to one active household (an import matches rows by it)."""
+    for name in ACCOUNT_FIELDS:
+        if not cleaned.get(name):
+            continue
+        kind, _mask = PII_FIELDS[name]
+        other = context.lookups.account_holder(name, pii.blind_index(cleaned[name], kind),
+                                               exclude_pk=instance.pk if instance else None)
+        if other is None:
+            continue
+        number, village = other
+        if context.user is None or in_scope(context.user, village):
+            errors[name] = [f"该{field_label(name)}已登记在户 {number}（{context.lookups.region_name(village)}）"]
+        else:
+            errors[name] = [f"该{field_label(name)}已在其他地区登记，请联系县级管理员核实"]
 
 
 def _check_rules(cleaned: dict, instance, state: str, errors: dict) -> None:
@@ -346,3 +375,47 @@ def record_outage(household: Household, *, reported_on: date, resolved_on: date 
     history.outage_recorded(household=household, summary=f"{reported_on}至{resolved_on or '未修复'}：{description}",
                             user=user, channel=channel)
     return outage
+
+
+def households_in(village_codes) -> dict:
+    """Village code → number of households (active and archived) in it: what a region change moves."""
+    counts = {}
+    codes = sorted(village_codes)
+    for start in range(0, len(codes), 500):
+        for code, archived in Household.objects.filter(village_id__in=codes[start:start + 500]) \
+                .values_list("village_id", "archived").iterator():
+            active, stored = counts.get(code, (0, 0))
+            counts[code] = (active + (not archived), stored + 1)
+    return counts
+
+
+@transaction.atomic
+def apply_region_change(change: RegionChange, *, user=None, channel=Channel.UI) -> dict:
+    """Apply a recorded region change as a whole: the regions (`regions.services.apply_regions`),
+    then every household of a re-coded village moves to the village's new code, with a history row
+    naming the change. Returns and keeps the counts (villages, households)."""
+    result = region_changes.apply_regions(change, user=user)
+    source = f"区划调整（{change.get_kind_display()}，{change.effective_on}起）{change.note}"[:SOURCE_LENGTH]
+    moved = _move_villages(result.villages, user=user, channel=channel, source=source)
+    change.summary = {"villages": len(result.villages), "households": moved, "lines": result.describe()}
+    change.save(update_fields=["summary"])
+    return change.summary
+
+
+def _move_villages(moves: dict, *, user, channel, source) -> int:
+    """Every household of each old village code to its new code (archived ones too: the old village
+    is retired), version raised, one history row each."""
+    now, moved = timezone.now(), 0
+    old_codes = sorted(moves)
+    for start in range(0, len(old_codes), 500):
+        households = list(Household.objects.select_for_update().filter(village_id__in=old_codes[start:start + 500]))
+        entries = []
+        for household in households:
+            old = household.village_id
+            household.village_id, household.version, household.updated_at = moves[old], household.version + 1, now
+            entries += history.change_entries(household=household, changes=[("village", old, moves[old])],
+                                              user=user, channel=channel, source=source)
+        Household.objects.bulk_update(households, ["village", "version", "updated_at"], batch_size=500)
+        history.entries_written(entries)
+        moved += len(households)
+    return moved

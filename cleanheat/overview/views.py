@@ -12,6 +12,7 @@ from cleanheat.ledger.rollup import region_rollup, slow_to_count
 from cleanheat.plan import years
 from cleanheat.procurement.batch import sizing_rollup
 from cleanheat.regions import codes, places
+from cleanheat.regions import services as region_changes
 from cleanheat.regions.models import Region, RegionSource
 from cleanheat.regions.scope import NOTHING, require_in_scope, user_prefix
 
@@ -60,7 +61,8 @@ def region_page(request, code):
     context = {"region": region, "choice": choice, "ancestors": [a for a in region.ancestors()
                                                                  if a.code.startswith(user_prefix(request.user))],
                "region_source": RegionSource.objects.filter(city_code=region.code[:4]).first(),
-               "deferred": figures is None, **(figures or {})}
+               "deferred": figures is None, "region_changes": region_changes.changes_under(region),
+               **(figures or {})}
     if region.level == codes.VILLAGE:
         context["households"] = household_queryset(request.user, region=region.code)[:200]
     return render(request, "regions/region.html", context)

@@ -76,8 +76,8 @@ class CityDiff:
 
 def compare(city: str, rows: list[dict]) -> CityDiff:
     province = codes.full_code(city[:2])
-    existing = {r.code: r for r in Region.objects.filter(code__startswith=city)}
-    existing.update({r.code: r for r in Region.objects.filter(code=province)})
+    existing = {r.code: r for r in Region.all_objects.filter(code__startswith=city)}
+    existing.update({r.code: r for r in Region.all_objects.filter(code=province)})
     diff = CityDiff(city)
     for row in rows:
         region = existing.pop(row["code"], None)
@@ -97,7 +97,7 @@ def compare(city: str, rows: list[dict]) -> CityDiff:
 @transaction.atomic
 def apply(diff: CityDiff, source: dict) -> None:
     """Add and rename; vanished codes stay. Parents come before children."""
-    present = set(Region.objects.filter(code__in={codes.parent_of(r["code"]) for r in diff.added} - {None})
+    present = set(Region.all_objects.filter(code__in={codes.parent_of(r["code"]) for r in diff.added} - {None})
                   .values_list("code", flat=True)) | {r["code"] for r in diff.added}
     for row in diff.added:
         parent = codes.parent_of(row["code"])
@@ -112,7 +112,7 @@ def apply(diff: CityDiff, source: dict) -> None:
         for f in COMPARED:
             setattr(region, f, row[f])
         updated.append(region)
-    Region.objects.bulk_update(updated, COMPARED, batch_size=2000)
+    Region.all_objects.bulk_update(updated, COMPARED, batch_size=2000)
     if source:
         RegionSource.objects.update_or_create(city_code=diff.city, defaults={
             "package": source.get("package", ""), "version": source.get("version", ""),
@@ -124,7 +124,7 @@ def load_city(city: str, data_dir: Path = DATA_DIR, *, apply_changes: bool = Fal
     when asked to. Returns the comparison and whether it was written."""
     rows = read_city(city, data_dir)
     diff = compare(city, rows)
-    first = not Region.objects.filter(code__startswith=city).exists()
+    first = not Region.all_objects.filter(code__startswith=city).exists()
     if apply_changes or first:
         apply(diff, read_source(data_dir))
         return diff, True
