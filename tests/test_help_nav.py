@@ -20,18 +20,18 @@ NAV_URLS = {"home": "/", "dashboard": "/dashboard/", "plan": "/plan/", "dispatch
             "compliance": "/compliance/", "households": "/households/", "catalog": "/procurement/catalog/",
             "contracts": "/procurement/contracts/", "subsidies": "/subsidies/", "declarations": "/subsidies/declarations/",
             "household_create": "/households/new/",
-            "imports": "/imports/", "users": "/accounts/users/", "audit": "/audit/", "api_docs": "/api/docs",
+            "imports": "/imports/", "users": "/accounts/users/", "region_changes": "/regions/changes/", "audit": "/audit/", "api_docs": "/api/docs",
             "help": "/help/"}
 # What the issue asks of the menu, written out per role (not read from the table it checks).
 MUST_SEE = {
     "village_clerk": {"home", "households", "household_create", "subsidies", "declarations", "help"},
     "xinfu_energy": {"subsidies", "declarations", "households"},
     "finance_user": {"subsidies", "contracts", "households", "help"},
-    "xinfu_admin": {"users", "audit", "imports", "contracts", "household_create"},
+    "xinfu_admin": {"users", "audit", "imports", "contracts", "household_create", "region_changes"},
     "inspector": {"compliance", "dashboard", "households"},
 }
 MUST_NOT_SEE = {
-    "village_clerk": {"contracts", "api_docs", "imports", "users", "audit", "dispatch", "catalog"},
+    "village_clerk": {"contracts", "api_docs", "imports", "users", "audit", "dispatch", "catalog", "region_changes"},
     "finance_user": {"household_create", "imports", "users", "audit", "api_docs"},
     "inspector": {"household_create", "imports", "users", "audit", "api_docs"},
     "xinfu_energy": {"household_create", "imports", "users", "contracts"},

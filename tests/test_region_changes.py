@@ -11,6 +11,8 @@ from cleanheat.imports import ledger_import
 from cleanheat.ledger import services
 from cleanheat.ledger.models import Household
 from cleanheat.ledger.rollup import region_rollup
+from cleanheat.plan import services as plan_services
+from cleanheat.plan.models import CountyPlan, PlanChange, TownshipTarget
 from cleanheat.plan.progress import counts_on
 from cleanheat.regions import codes
 from cleanheat.regions import services as regions
@@ -92,6 +94,23 @@ def test_a_merge_moves_households_with_history_and_rollups_still_add_up(admin):
     assert not Region.objects.filter(code__in=b_villages).exists()
     assert Region.all_objects.filter(code__in=b_villages, retired_on__isnull=False).count() == len(b_villages)
     assert RegionAlias.objects.filter(change=change).count() == len(b_villages) + 2  # villages, B, A's old name
+
+
+def test_a_merge_carries_the_townships_targets_so_the_county_breakdown_still_adds_up(admin):
+    a, b = townships_with_households()
+    county_plan = CountyPlan.objects.filter(county_code=COUNTY).order_by("plan__year").first()  # 2022: households
+    plan_services.set_township_targets(county_plan, {}, user=make_user("rc_county", COUNTY, role="county_admin"))
+    before = plan_services.township_breakdown(county_plan)
+    assert before[b.prefix] and any(before[b.prefix].values())  # B has something to carry
+    services.apply_region_change(merge(a, b, admin), user=admin)
+    after = plan_services.township_breakdown(county_plan)
+    assert b.prefix not in after
+    for path in {*before[a.prefix], *before[b.prefix]}:
+        assert after[a.prefix][path] == before[a.prefix].get(path, 0) + before[b.prefix].get(path, 0)
+        assert sum(t.get(path, 0) for t in after.values()) == sum(t.get(path, 0) for t in before.values())
+    assert not TownshipTarget.objects.filter(township_code=b.prefix).exists()
+    carried = PlanChange.objects.filter(what__contains=f"并入 {b.prefix}")
+    assert carried.exists() and all("忻政函〔2026〕1号" in c.reason for c in carried)
 
 
 def test_moved_village_codes_keep_their_digits_when_free_and_the_kind_rule():

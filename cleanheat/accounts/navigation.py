@@ -41,6 +41,7 @@ NAV_ITEMS = (
     NavItem("household_create", _("新建户"), CLERKS | {"city_admin", "county_admin"}, "household_create"),
     NavItem("imports", _("台账导入"), CLERKS - {"village_clerk"} | {"city_admin", "county_admin"}, "imports"),
     NavItem("users", _("用户管理"), frozenset({"city_admin", "county_admin"}), "users"),
+    NavItem("region_changes", _("区划调整"), frozenset({"city_admin", "county_admin"}), "region_changes"),
     NavItem("audit", _("安全审计"), frozenset({"city_admin", "county_admin"}), "audit"),
     NavItem("/api/docs", _("接口文档"), frozenset({"city_admin", "county_admin", "county_clerk"}), "api_docs"),
     NavItem("help_index", _("帮助"), EVERYONE, "help"),

@@ -24,6 +24,7 @@ DATA = Path(__file__).resolve().parent / "data"
 # Households of one path in one county (or built in a month): far above any county's, within the
 # database's integer; a typo beyond it is refused rather than scheduled.
 MAX_HOUSEHOLDS = 1_000_000
+REASON_LENGTH = PlanChange._meta.get_field("reason").max_length
 DATE_FIELDS = ["county_plans_due", "works_start", "works_deadline", "self_check_start", "self_check_end",
                "assessment_start", "assessment_end", "heating_season_end", "annual_report_due"]
 
@@ -260,6 +261,32 @@ def _locked_breakdown(county_plan: CountyPlan, expected_version) -> CountyPlan:
         raise StaleEdit("乡镇目标分解或县级目标已被他人修改，您的修改未保存。页面已显示当前内容，请核对后重新填写。",
                         version=township_version(county_plan))
     return county_plan
+
+
+@transaction.atomic
+def carry_township_targets(retired: list[tuple[str, str]], *, user=None, reason: str = "") -> int:
+    """Townships merged into another of their county (区划调整): their targets join the successor's,
+    per county plan and path, so each county's breakdown still adds up to its target; every number
+    changed is kept in the plan's history. `retired` holds (code, successor code) pairs, any level.
+    Returns how many target rows were carried."""
+    moves = {code[:9]: to[:9] for code, to in retired
+             if codes.level_of(code) == codes.TOWNSHIP and code[:6] == to[:6]}
+    carried = TownshipTarget.objects.select_for_update().filter(township_code__in=moves)
+    changes = []
+    for old in carried:
+        into, created = TownshipTarget.objects.get_or_create(
+            county_plan=old.county_plan, township_code=moves[old.township_code], heating_path=old.heating_path,
+            defaults={"households": 0})
+        changes.append(PlanChange(plan=old.county_plan.plan, user=user, reason=reason[:REASON_LENGTH],
+                                  old_value=str(into.households), new_value=str(into.households + old.households),
+                                  what=f"{old.county_plan.county_code} {into.township_code} "
+                                       f"{HeatingPath(old.heating_path).label} 乡镇目标（并入 {old.township_code}）"))
+        into.households += old.households
+        into.save(update_fields=["households"])
+    count = len(changes)
+    carried.delete()
+    PlanChange.objects.bulk_create(changes)
+    return count
 
 
 @transaction.atomic

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from . import codes
 from .models import Region, RegionAlias, RegionChange
+from .signals import region_change_applied
 from .scope import in_scope
 
 NAME_LENGTH = Region._meta.get_field("name").max_length
@@ -215,6 +216,7 @@ def apply_regions(change: RegionChange, *, user=None) -> Plan:
         Region.objects.filter(code=code).update(retired_on=change.effective_on, successor_id=successor)
     change.applied_at = timezone.now()
     change.save(update_fields=["applied_at", "from_codes"])
+    region_change_applied.send(sender=RegionChange, change=change, result=result, user=user)
     return result
 
 
