@@ -344,6 +344,21 @@ def test_rollup_export_matches_the_rollup(clerk, tmp_path):
     assert len(rows) - 1 == Region.objects.filter(code__startswith="140902").count()
 
 
+def test_rollup_export_counts_the_plan_year_the_region_page_shows(client, clerk, tmp_path):
+    county = Region.objects.get(code="140902000000")
+    moved = Household.objects.filter(village__code__startswith="140902", archived=False).first()
+    before = region_rollup(county, year=moved.plan_year)["node"]["total"]
+    Household.objects.filter(pk=moved.pk).update(plan_year=moved.plan_year + 1)
+    out = tmp_path / "rollup.xlsx"
+    export_rollup(str(out), county, user=clerk, year=moved.plan_year)
+    rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_index(0).to_python()
+    total = {r[0]: r[3] for r in rows[1:]}["140902000000"]
+    assert total == region_rollup(county, year=moved.plan_year)["node"]["total"] == before - 1
+    client.force_login(clerk)
+    page = client.get(f"/regions/{county.code}/?year={moved.plan_year}").content.decode()
+    assert f"/regions/{county.code}/export/?year={moved.plan_year}" in page
+
+
 # ---- pages and command ------------------------------------------------------------------------
 
 def test_upload_preview_and_commit_through_the_pages(client, clerk, village, tmp_path):

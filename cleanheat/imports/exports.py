@@ -78,9 +78,10 @@ def export_households(path, queryset, *, user, progress=None) -> int:
     return written
 
 
-def export_rollup(path, region: Region, *, user, progress=None) -> int:
-    """Every region under `region`, level by level, with households by path and by state."""
-    counts = counts_by_unit(region.prefix, 12)
+def export_rollup(path, region: Region, *, user, year: int | None = None, progress=None) -> int:
+    """Every region under `region`, level by level, with households by path and by state, of one
+    plan year (None: all years), as the region page chose."""
+    counts = counts_by_unit(region.prefix, 12, year=year)
     totals = defaultdict(lambda: defaultdict(int))
     for village, per in counts.items():
         for length in (4, 6, 9, 12):
@@ -90,7 +91,7 @@ def export_rollup(path, region: Region, *, user, progress=None) -> int:
     regions = scope_filter(Region.objects.all(), user, "code").filter(code__startswith=region.prefix).order_by("code")
     paths, states = list(HeatingPath), list(LifecycleState)
     wb = xlsxwriter.Workbook(path, {"constant_memory": True})
-    ws = wb.add_worksheet("五级汇总")
+    ws = wb.add_worksheet(f"五级汇总（{year}年度）" if year else "五级汇总（全部年度）")
     head = wb.add_format({"bold": True, "bg_color": "#DDE6F0", "text_wrap": True})
     ws.write_row(0, 0, ["区划代码", "层级", "名称", "合计", *[str(p.label) for p in paths],
                         *[str(s.label) for s in states]], head)

@@ -73,7 +73,8 @@ def export_job(job, filters=None):
         n = exports.export_households(path, qs, user=job.user, progress=reporter(job.pk, stages=("write",)))
     else:
         region = Region.objects.get(code=job.params["region"])
-        n = exports.export_rollup(path, region, user=job.user, progress=reporter(job.pk, stages=("write",)))
+        n = exports.export_rollup(path, region, user=job.user, year=job.params.get("year"),
+                                  progress=reporter(job.pk, stages=("write",)))
     save(job, status="done", result_path=str(path), counts={"rows": n}, finished_at=timezone.now(),
           message=f"已导出{n}行")
 

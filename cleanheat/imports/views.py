@@ -169,8 +169,9 @@ def export_households(request):
 @requires(EXPORT)
 def export_rollup(request, code):
     region = get_object_or_404(scope_filter(Region.objects.all(), request.user, "code"), code=code)
+    year = request.GET.get("year", "")
     job = Job.objects.create(kind="export_rollup", user=request.user, region_scope=user_prefix(request.user),
-                             params={"region": region.code})
+                             params={"region": region.code, "year": int(year) if year.isdigit() else None})
     record("export", request=request, region_code=region.code, target=f"五级汇总：{region.name}")
     start(job, jobs.export_job)
     return redirect("job", job_id=job.pk)
