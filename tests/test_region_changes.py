@@ -13,6 +13,8 @@ from cleanheat.ledger.models import Household
 from cleanheat.ledger.rollup import region_rollup
 from cleanheat.plan import services as plan_services
 from cleanheat.plan.models import CountyPlan, PlanChange, TownshipTarget
+from cleanheat.procurement.models import Advice, GridCapacity
+from cleanheat.subsidies.models import Declaration
 from cleanheat.plan.progress import counts_on
 from cleanheat.regions import codes
 from cleanheat.regions import services as regions
@@ -111,6 +113,22 @@ def test_a_merge_carries_the_townships_targets_so_the_county_breakdown_still_add
     assert not TownshipTarget.objects.filter(township_code=b.prefix).exists()
     carried = PlanChange.objects.filter(what__contains=f"并入 {b.prefix}")
     assert carried.exists() and all("忻政函〔2026〕1号" in c.reason for c in carried)
+
+
+def test_records_kept_by_village_code_follow_their_households(admin):
+    a, b = townships_with_households()
+    household = Household.objects.filter(village__code__startswith=b.prefix).first()
+    old = household.village_id
+    Advice.objects.update_or_create(household=household, defaults={"village_code": old, "computed_at": timezone.now()})
+    GridCapacity.objects.update_or_create(village_id=old, defaults={"spare_kw": 120, "as_of": timezone.localdate()})
+    declaration = Declaration.objects.create(household=household, village_code=old, year=2022, invoice_no="FP-1",
+                                             purchase_fen=100, installer="安装队", installed_on=timezone.localdate())
+    services.apply_region_change(merge(a, b, admin), user=admin)
+    new = Household.objects.get(pk=household.pk).village_id
+    assert new != old and new.startswith(a.prefix)
+    assert Advice.objects.get(household=household).village_code == new
+    assert GridCapacity.objects.get(village_id=new).spare_kw == 120
+    assert Declaration.objects.get(pk=declaration.pk).village_code == new
 
 
 def test_moved_village_codes_keep_their_digits_when_free_and_the_kind_rule():

@@ -28,6 +28,7 @@ from . import batch, sizing
 from .catalog_rules import CATALOG_VALUES, Problem, catalog_problems, model_problems, problem_errors, unusable_models
 from .models import (
     PATH_OF_TYPE,
+    Advice,
     AdvisorConfig,
     Allocation,
     CatalogModel,
@@ -36,6 +37,7 @@ from .models import (
     CountyContract,
     EnvelopeType,
     EquipmentType,
+    GridCapacity,
     TenderLot,
 )
 
@@ -500,3 +502,13 @@ def release(allocation: Allocation, *, reason: str, user=None, channel=Channel.U
     history.equipment_released(household=allocation.household, user=user, channel=channel, reason=reason,
                                equipment=f"{model.vendor} {model.model_name}（合同{allocation.line.contract.contract_no}）")
     _refresh_advice(allocation.household)
+
+
+@transaction.atomic
+def follow_village_codes(villages: dict) -> None:
+    """Villages re-coded by a region change (old code → new): the batch's advice rows move with their
+    households, and the grid company's spare capacity goes to the new code unless it has its own."""
+    for old, new in villages.items():
+        Advice.objects.filter(village_code=old).update(village_code=new)
+        if not GridCapacity.objects.filter(village_id=new).exists():
+            GridCapacity.objects.filter(village_id=old).update(village_id=new)

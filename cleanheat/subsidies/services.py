@@ -814,3 +814,12 @@ def open_attachment(user, attachment_id):
     if attachment is None:
         raise Http404("未找到该附件，或不在您的管辖范围内")
     return attachment, attachment_storage().open(attachment.stored_name, "rb")
+
+
+@transaction.atomic
+def follow_village_codes(villages: dict) -> None:
+    """Villages re-coded by a region change (old code → new): entitlements and declarations, scoped
+    by their village code, move with their households."""
+    for old, new in villages.items():
+        Entitlement.objects.filter(village_code=old).update(village_code=new)
+        Declaration.objects.filter(village_code=old).update(village_code=new)
