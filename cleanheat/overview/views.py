@@ -43,7 +43,8 @@ def _figures(region, choice: years.Choice, *, may_defer: bool) -> dict | None:
     def rollup(only_if_cached=False):
         return region_rollup(region, year=choice.year, on=choice.on, only_if_cached=only_if_cached)
     cached_rollup, sizing = rollup(only_if_cached=True), sizing_rollup(region, only_if_cached=True)
-    if (cached_rollup is None or sizing is None) and may_defer and slow_to_count(region, choice.year):
+    # every year's households: the sizing rollup covers them all, whatever year the page shows
+    if (cached_rollup is None or sizing is None) and may_defer and slow_to_count(region):
         return None
     return {"rollup": cached_rollup or rollup(), "sizing": sizing or sizing_rollup(region), "choice": choice}
 
