@@ -13,12 +13,12 @@ from cleanheat.ledger.models import Household
 from cleanheat.ledger.rollup import region_rollup
 from cleanheat.plan import services as plan_services
 from cleanheat.plan.models import CountyPlan, PlanChange, TownshipTarget
-from cleanheat.procurement.models import Advice, GridCapacity
-from cleanheat.subsidies.models import Declaration
 from cleanheat.plan.progress import counts_on
+from cleanheat.procurement.models import Advice, GridCapacity
 from cleanheat.regions import codes
 from cleanheat.regions import services as regions
 from cleanheat.regions.models import Region, RegionAlias, RegionChange
+from cleanheat.subsidies.models import Declaration
 
 from .conftest import make_user
 from .factories import new_id_number
@@ -239,7 +239,7 @@ def test_the_page_previews_counts_then_applies(client, admin):
     page = client.get(response.url).content.decode()
     assert f"将调整{households}户" in page and f"撤销 {b.name}（{b.code}），并入" in page
     assert f"rc_town_b（{b.prefix}）" in page  # told whose scope the change retires
-    assert not Household.objects.filter(village__code__startswith=a.prefix).count() == 0
+    assert Household.objects.filter(village__code__startswith=a.prefix).count() != 0
     response = client.post(f"/regions/changes/{change.pk}/apply/")
     assert response.status_code == 302
     page = client.get(f"/regions/changes/{change.pk}/").content.decode()
@@ -249,3 +249,15 @@ def test_the_page_previews_counts_then_applies(client, admin):
     clerk = make_user("rc_clerk3", COUNTY, role="county_clerk")
     client.force_login(clerk)
     assert client.get("/regions/changes/").status_code == 403
+
+
+def test_a_retired_regions_old_address_opens_its_successor(client, admin):
+    a, b = townships_with_households()
+    services.apply_region_change(merge(a, b, admin), user=admin)
+    client.force_login(admin)
+    response = client.get(f"/regions/{b.code}/", follow=True)
+    assert response.redirect_chain == [(f"/regions/{a.code}/", 302)]
+    assert f"{b.code} 已因区划调整并入 新合并镇" in response.content.decode()
+    outsider = make_user("rc_other_county", "140921", role="county_clerk")
+    client.force_login(outsider)
+    assert client.get(f"/regions/{b.code}/").status_code == 404  # out of scope, as the successor is

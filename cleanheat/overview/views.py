@@ -3,7 +3,9 @@ region pickers.
 
 Its own small app above both, so that neither the ledger nor the regions import procurement, and
 the regions (the ground floor) import no other app."""
+from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from cleanheat.access import any_user, requires
 from cleanheat.accounts.roles import VIEW
@@ -54,8 +56,26 @@ def _choice(request, region) -> years.Choice:
     return years.choose(request.GET, codes.full_code(region.code[:4]), allow_all=True)
 
 
+def _current_successor(code) -> Region | None:
+    """The region that now stands for a retired one (following a chain of changes), if any."""
+    retired = Region.all_objects.filter(code=code, successor__isnull=False).first()
+    for _step in range(10):  # a chain of changes is short; a cycle would be a data error
+        if retired is None or retired.successor is None:
+            return None
+        successor = Region.objects.filter(code=retired.successor_id).first()
+        if successor is not None:
+            return successor
+        retired = Region.all_objects.filter(code=retired.successor_id).first()
+    return None
+
+
 @requires(VIEW)
 def region_page(request, code):
+    if not Region.objects.filter(code=code).exists() and (successor := _current_successor(code)):
+        require_in_scope(request.user, successor.code)
+        messages.info(request, _("%(old)s 已因区划调整并入 %(new)s，已为您打开调整后的区划。")
+                      % {"old": code, "new": successor.name})
+        return redirect("region", code=successor.code)
     region = _scoped_region(request, code)
     choice = _choice(request, region)
     figures = _figures(region, choice, may_defer=True)
