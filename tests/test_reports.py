@@ -314,3 +314,38 @@ def test_county_submits_its_report_and_the_city_returns_it(client, city_admin):
     report.refresh_from_db()
     assert (report.status, report.return_reason) == ("returned", "完工数与调度表不符")
     assert response.status_code == 302
+
+
+# ---- building energy retrofit -------------------------------------------------------------------
+
+def test_retrofit_projects_count_against_the_plan_targets_with_the_30_percent_rule(client):
+    county = make_user("t_rep_retro", XINFU, role="county_admin")
+    client.force_login(county)
+    url = f"/reports/retrofit/{XINFU}000000/?year=2022"
+    town = {"kind": "town", "region_code": f"{XINFU}000000", "name": "县城小区1号楼", "area_m2": "5200",
+            "before_kwh_m2": "100", "after_kwh_m2": "80", "plan_year": "2022", "completed_on": "2022-09-10"}
+    refused = client.post(url, town)
+    assert refused.status_code == 400
+    assert "节能改造能效提升20%，低于要求的30%" in refused.content.decode()
+    assert client.post(url, {**town, "after_kwh_m2": "60"}).status_code == 302
+    hh = Household.objects.filter(village__code__startswith=XINFU, archived=False).order_by("household_no").first()
+    rural = {"kind": "rural", "region_code": hh.village_id, "household_no": hh.household_no, "area_m2": "96",
+             "gain_pct": "35", "measures": ["外墙保温", "门窗更换"], "plan_year": "2022", "completed_on": "2022-10-01"}
+    assert client.post(url, rural).status_code == 302
+    later = {**rural, "area_m2": "80", "completed_on": "2022-11-20"}  # after the report date below
+    assert client.post(url, later).status_code == 302
+    outside = client.post(url, {**town, "after_kwh_m2": "60", "region_code": f"{YUANPING}000000"})
+    assert outside.status_code == 400 and "不在您的管辖范围内" in outside.content.decode()
+    row = next(r for r in services.retrofit_progress(Region.objects.get(code=f"{XINFU}000000"),
+                                                      Plan.objects.get(year=2022), date(2022, 10, 31)))
+    assert (row["town_done"], row["rural_done"]) == (5200.0, 96.0)
+    page = client.get(url + "&asof=2022-10-31").content.decode()
+    assert "县城小区1号楼" in page and "外墙保温、门窗更换" in page
+    client.force_login(make_user("t_rep_city2", "1409", role="city_admin"))
+    response = client.post("/reports/generate/", {"template": "building-retrofit", "region": CITY,
+                                                   "asof": "2022-10-31", "year": "2022"})
+    ws = _sheet(client.get(response.url))
+    xinfu = _row_of(ws, "忻府区")
+    target = Plan.objects.get(year=2022).counties.get(county_code=XINFU)
+    assert xinfu[1:] == (target.building_town_m2, 5200, target.building_rural_m2, 96)
+    assert _row_of(ws, "合计")[2] == 5200

@@ -79,6 +79,15 @@ def annual_summary():
     return wb
 
 
+def building_retrofit():
+    header = ["单位", "县城既有建筑节能改造目标（㎡）", "县城既有建筑已完工（㎡）", "农村围护结构改造目标（㎡）",
+              "农村围护结构已完工（㎡）"]
+    keys = ["town_target_m2", "town_done_m2", "rural_target_m2", "rural_done_m2"]
+    block = ["{{county.name}}", *[f"{{{{county.building.{k}}}}}" for k in keys]]
+    total = ["合计", *[f"{{{{total.building.{k}}}}}" for k in keys]]
+    return sheet("建筑节能改造", "{{region.name}}建筑节能改造进度表", header, block, total, [16] * 4)
+
+
 LAYOUTS = [
     {"code": "monthly-province", "file": "monthly-province.xlsx", "name": "月度进度表（报省）",
      "description": "各县（市、区）分路径目标与完工、验收、稳定运行户数，建筑节能改造目标", "make": monthly_province},
@@ -86,6 +95,8 @@ LAYOUTS = [
      "description": "各单位目标、计划应完工、完工率与落后户数", "make": weekly_dispatch},
     {"code": "annual-summary", "file": "annual-summary.xlsx", "name": "年度总结表",
      "description": "各县完成情况与采暖季减排量（§七(一)）", "make": annual_summary},
+    {"code": "building-retrofit", "file": "building-retrofit.xlsx", "name": "建筑节能改造进度表",
+     "description": "各县县城既有建筑与农村围护结构改造目标与已完工面积（§二(二)）", "make": building_retrofit},
 ]
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ Names a marker may use:
                              the lifecycle steps reached (confirmed, selected, installing, installed,
                              accepted, proven, removed: households at that step or further on)
   <scope>.building.town_target_m2, <scope>.building.rural_target_m2   (the plan's m² targets)
+  <scope>.building.town_done_m2, <scope>.building.rural_done_m2       (m² of the plan year's retrofit
+                                                                      projects completed by the date)
   <scope>.emissions.<co2|so2|nox|pm25|pm10|coal_t>   (t avoided in the plan year's season, proven only)
   <scope>.emissions.proven, <scope>.emissions.unproven   (households)
 where <scope> is `total` (the region asking) or `county` / `unit` (each unit one level below it). A row
@@ -22,13 +24,17 @@ from collections import defaultdict
 from copy import copy
 
 import openpyxl
+from django.db.models import Sum
+from django.db.models.functions import Substr
 
 from cleanheat.ledger.choices import STATE_ORDER, HeatingPath
 from cleanheat.plan import progress, targets
 from cleanheat.plan.models import CountyPlan
 from cleanheat.regions import codes
+from cleanheat.regions.scope import code_q
 
 from .emissions import POLLUTANTS
+from .models import RetrofitProject
 
 MARKER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 META = {"region.name", "region.code", "on", "plan.year", "plan.name", "season"}
@@ -36,7 +42,7 @@ UNIT_SCOPES = ("county", "unit")
 SCOPES = ("total", *UNIT_SCOPES)
 PATHS = ("all", *HeatingPath.values)
 MEASURES = ("target", "expected", "behind", "rate", "households", *STATE_ORDER)
-BUILDING = ("town_target_m2", "rural_target_m2")
+BUILDING = ("town_target_m2", "rural_target_m2", "town_done_m2", "rural_done_m2")
 EMISSIONS = (*POLLUTANTS, "coal_t", "proven", "unproven")
 
 
@@ -101,10 +107,17 @@ class Source:
         self.emissions = emissions_totals
 
     def _buildings(self) -> dict:
-        out = defaultdict(lambda: [0, 0])
+        """{county: [town target, rural target, town done, rural done]} (m²)."""
+        out = defaultdict(lambda: [0, 0, 0.0, 0.0])
         if self.plan:
             for cp in CountyPlan.objects.filter(plan=self.plan, county_code__startswith=self.region.prefix[:6]):
-                out[cp.county_code] = [cp.building_town_m2, cp.building_rural_m2]
+                out[cp.county_code][:2] = [cp.building_town_m2, cp.building_rural_m2]
+            done = (RetrofitProject.objects.filter(code_q("region_code", self.region.prefix), plan_year=self.plan.year,
+                                                   completed_on__lte=self.on)
+                    .annotate(county=Substr("region_code", 1, 6)).values_list("county", "kind")
+                    .annotate(m2=Sum("area_m2")).order_by())
+            for county, kind, m2 in done:
+                out[county][2 if kind == "town" else 3] = float(m2)
         return out
 
     def meta(self, name: str):
@@ -128,7 +141,9 @@ class Source:
         group, item = name.split(".")
         if group == "building":
             i = BUILDING.index(item)
-            return sum(v[i] for county, v in self.buildings.items() if county.startswith(region.prefix[:6]))
+            if unit is not None and unit.level > codes.COUNTY:
+                return ""  # the plan's m² targets are per county
+            return sum(v[i] for county, v in self.buildings.items() if _within(county, region.prefix))
         if group == "emissions":
             return self._emission(region, item)
         path = None if group == "all" else group

@@ -166,3 +166,34 @@ class GeneratedReport(models.Model):
         verbose_name = _("已生成报表")
         verbose_name_plural = _("已生成报表")
         ordering = ["-created_at", "-id"]
+
+
+class RetrofitProject(models.Model):
+    """A building energy retrofit (§二(二), §三(四)): a county-town building (address, m², energy use
+    per m² before and after) or a rural household's envelope (m², measures, measured gain). The gain
+    must reach the rules' minimum (30 %); the m² count against the plan's targets once completed."""
+
+    KIND = [("town", _("县城既有建筑节能改造")), ("rural", _("农村围护结构改造"))]
+    kind = models.CharField(_("类型"), max_length=10, choices=KIND)
+    region_code = models.CharField(_("所在区划代码"), max_length=12, db_index=True)
+    household = models.ForeignKey("ledger.Household", verbose_name=_("居民用户"), null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="retrofits")
+    name = models.CharField(_("项目/建筑名称"), max_length=80, blank=True)
+    address = models.CharField(_("地址"), max_length=120, blank=True)
+    area_m2 = models.DecimalField(_("改造面积（㎡）"), max_digits=10, decimal_places=1)
+    before_kwh_m2 = models.DecimalField(_("改造前单位面积能耗（kWh/㎡·年）"), max_digits=7, decimal_places=1,
+                                        null=True, blank=True)
+    after_kwh_m2 = models.DecimalField(_("改造后单位面积能耗（kWh/㎡·年）"), max_digits=7, decimal_places=1,
+                                       null=True, blank=True)
+    gain_pct = models.PositiveSmallIntegerField(_("能效提升（%）"))
+    measures = models.CharField(_("改造措施"), max_length=200, blank=True)
+    plan_year = models.PositiveSmallIntegerField(_("计划年度"))
+    completed_on = models.DateField(_("完工日期"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("登记人"), on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("建筑节能改造项目")
+        verbose_name_plural = _("建筑节能改造项目")
+        ordering = ["-id"]

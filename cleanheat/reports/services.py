@@ -4,25 +4,27 @@ changes. Every read takes the caller's region; views check the scope before call
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count, Q, Sum
 from django.db.models.functions import Substr
 from django.utils import timezone
 
 from cleanheat.access import has_perm, require_in_scope, require_perm, user_prefix
-from cleanheat.accounts.roles import COAL_BAN, MANAGE_USERS, REPORTS
+from cleanheat.accounts.roles import COAL_BAN, EDIT, MANAGE_USERS, REPORTS
 from cleanheat.figures.cache import cached
 from cleanheat.ledger.choices import STATE_ORDER, HeatingPath, LifecycleState
 from cleanheat.ledger.models import EnergyDemand, Household
 from cleanheat.plan import progress
-from cleanheat.plan.models import Plan
+from cleanheat.plan.models import CountyPlan, Plan
 from cleanheat.procurement.models import AdvisorConfig
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import code_q
+from cleanheat.rules import engine as rules_engine
 
 from . import emissions, figures
 from .models import (
@@ -32,6 +34,7 @@ from .models import (
     EmissionSettings,
     GeneratedReport,
     PathEnergy,
+    RetrofitProject,
 )
 
 PROVEN = ("proven", "removed")          # 稳定运行满一个采暖季 (and the old facility removed since)
@@ -318,3 +321,105 @@ def return_report(user, report: GeneratedReport, *, reason: str) -> GeneratedRep
 
 def can_return(user) -> bool:
     return has_perm(user, MANAGE_USERS) and len(user_prefix(user)) <= 4
+
+
+# ---- building energy retrofit (§二(二), §三(四)) ---------------------------------------------------
+
+MEASURES = ("外墙保温", "屋面保温", "门窗更换", "地面保温", "其他")
+
+
+@transaction.atomic
+def add_retrofit(user, *, kind: str, region_code: str, area_m2, plan_year: int, name: str = "", address: str = "",
+                 before_kwh_m2=None, after_kwh_m2=None, gain_pct=None, measures=(), household_no: str = "",
+                 completed_on: date | None = None) -> RetrofitProject:
+    """Register a retrofit project within the caller's scope. A county-town building's gain is
+    computed from its energy use per m² before and after; a rural envelope's is measured. Either must
+    reach the rules' minimum (rules.engine.retrofit_problem, 30 % in the 2022 plan)."""
+    require_perm(user, EDIT)
+    errors = retrofit_problems(user, kind=kind, region_code=region_code, area_m2=area_m2, plan_year=plan_year,
+                               before_kwh_m2=before_kwh_m2, after_kwh_m2=after_kwh_m2, gain_pct=gain_pct,
+                               measures=measures, household_no=household_no)
+    if errors:
+        raise ValidationError(errors)
+    household = Household.objects.filter(household_no=household_no).first() if household_no else None
+    gain = _gain(kind, before_kwh_m2, after_kwh_m2, gain_pct)
+    return RetrofitProject.objects.create(
+        kind=kind, region_code=region_code, household=household, name=(name or "").strip()[:80],
+        address=(address or "").strip()[:120], area_m2=Decimal(str(area_m2)),
+        before_kwh_m2=before_kwh_m2 if kind == "town" else None, after_kwh_m2=after_kwh_m2 if kind == "town" else None,
+        gain_pct=gain, measures="、".join(measures), plan_year=plan_year, completed_on=completed_on, created_by=user)
+
+
+def _gain(kind, before, after, measured) -> int:
+    if kind == "town":
+        return round(100 * (1 - float(after) / float(before)))
+    return int(measured)
+
+
+def retrofit_problems(user, *, kind, region_code, area_m2, plan_year, before_kwh_m2, after_kwh_m2, gain_pct,
+                      measures, household_no) -> dict:
+    """{field: [message]} of what is wrong with a retrofit project (nothing written)."""
+    errors = defaultdict(list)
+    region_code = region_code or ""
+    if kind not in ("town", "rural"):
+        errors["kind"].append("改造类型应为县城既有建筑或农村围护结构")
+    if not region_code.startswith(user_prefix(user)):
+        errors["region_code"].append(f"区划代码“{region_code}”不在您的管辖范围内")
+    elif not Region.objects.filter(code=region_code).exists():
+        errors["region_code"].append(f"区划代码“{region_code}”不存在")
+    elif kind == "rural" and not Region.objects.filter(code=region_code, level=codes.VILLAGE).exists():
+        errors["region_code"].append("农村围护结构改造须填写所在村（社区）的区划代码")
+    try:
+        if area_m2 is None or float(area_m2) <= 0:
+            errors["area_m2"].append("改造面积须大于0")
+    except (TypeError, ValueError):
+        errors["area_m2"].append("改造面积须为数字")
+    if not Plan.objects.filter(year=plan_year).exists():
+        errors["plan_year"].append(f"{plan_year}年度没有计划")
+    gain = None
+    if kind == "town":
+        if before_kwh_m2 is None or after_kwh_m2 is None or not 0 < float(after_kwh_m2) < float(before_kwh_m2):
+            errors["after_kwh_m2"].append("须填写改造前、后单位面积能耗，且改造后低于改造前")
+        else:
+            gain = _gain(kind, before_kwh_m2, after_kwh_m2, None)
+    elif kind == "rural":
+        if gain_pct is None:
+            errors["gain_pct"].append("须填写实测能效提升（%）")
+        else:
+            gain = int(gain_pct)
+        unknown = [m for m in measures if m not in MEASURES]
+        if not measures or unknown:
+            errors["measures"].append(f"改造措施应从：{'、'.join(MEASURES)} 中选择")
+        if household_no:
+            hh = Household.objects.filter(household_no=household_no, archived=False).first()
+            if hh is None or not hh.village_id.startswith(user_prefix(user)) or hh.village_id != region_code:
+                errors["household_no"].append(f"户编号“{household_no}”不是该村的在册户")
+    if gain is not None and not errors.get("region_code"):
+        problem = rules_engine.retrofit_problem(True, gain, region_code)
+        if problem:
+            errors["gain_pct" if kind == "rural" else "after_kwh_m2"].append(problem)
+    return dict(errors)
+
+
+def retrofit_progress(region: Region, plan: Plan, on: date) -> list[dict]:
+    """Per county under `region`: the plan's m² targets and the m² completed by `on` (plan year's
+    projects), for county-town buildings and rural envelopes."""
+    done = defaultdict(lambda: {"town": 0.0, "rural": 0.0})
+    rows = (RetrofitProject.objects.filter(code_q("region_code", region.prefix), plan_year=plan.year,
+                                           completed_on__lte=on)
+            .annotate(county=Substr("region_code", 1, 6)).values_list("county", "kind").annotate(m2=Sum("area_m2"))
+            .order_by())
+    for county, kind, m2 in rows:
+        done[county][kind] = float(m2)
+    names = dict(Region.objects.filter(level=codes.COUNTY).values_list("code", "name"))
+    out = []
+    for cp in CountyPlan.objects.filter(plan=plan, county_code__startswith=region.prefix[:6]).order_by("county_code"):
+        if not cp.county_code.startswith(region.prefix[:6]):
+            continue
+        d = done[cp.county_code]
+        out.append({"county": cp.county_code, "name": names.get(codes.full_code(cp.county_code), cp.county_code),
+                    "town_target": cp.building_town_m2, "town_done": d["town"],
+                    "town_rate": round(100 * d["town"] / cp.building_town_m2, 1) if cp.building_town_m2 else None,
+                    "rural_target": cp.building_rural_m2, "rural_done": d["rural"],
+                    "rural_rate": round(100 * d["rural"] / cp.building_rural_m2, 1) if cp.building_rural_m2 else None})
+    return out

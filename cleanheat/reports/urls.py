@@ -16,5 +16,7 @@ urlpatterns = [
     path("calibration/<str:code>/", views.calibration_page, name="calibration"),
     path("coal-ban/", views.coal_ban_page, name="coal_ban_home"),
     path("coal-ban/<str:code>/", views.coal_ban_page, name="coal_ban"),
+    path("retrofit/", views.retrofit_page, name="retrofit_home"),
+    path("retrofit/<str:code>/", views.retrofit_page, name="retrofit"),
     path("panel/<str:code>/", views.dashboard_panel, name="reports_panel"),
 ]

@@ -1,6 +1,7 @@
 """Pages of the reports app: emissions avoided, calibration, coal-ban zones, report templates and the
 reports generated from them. Every page names a region and checks it against the user's scope."""
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from cleanheat.access import (
     scope_filter,
     user_prefix,
 )
-from cleanheat.accounts.roles import COAL_BAN, REPORT_TEMPLATES, REPORTS
+from cleanheat.accounts.roles import COAL_BAN, EDIT, REPORT_TEMPLATES, REPORTS
 from cleanheat.audit.services import record
 from cleanheat.plan import years
 from cleanheat.regions import codes
@@ -27,7 +28,7 @@ from cleanheat.regions.models import Region
 
 from . import figures, services
 from .emissions import POLLUTANTS
-from .models import CoalBanVillage, GeneratedReport, ReportTemplate
+from .models import CoalBanVillage, GeneratedReport, ReportTemplate, RetrofitProject
 
 POLLUTANT_LABELS = {"co2": "CO₂", "so2": "SO₂", "nox": "NOx", "pm25": "PM2.5", "pm10": "PM10"}
 
@@ -128,6 +129,49 @@ def _date(text, field):
 
 
 @requires(REPORTS)
+def retrofit_page(request, code=None):
+    """Building energy retrofit: the plan's m² targets per county against completed projects; the
+    projects in the scope; a form to register one (ledger editors)."""
+    region = _region(request, code)
+    choice = _choice(request, region)
+    errors, form = {}, {}
+    if request.method == "POST":
+        if not has_perm(request.user, EDIT):
+            raise Http404("未找到")
+        form = request.POST
+        try:
+            project = services.add_retrofit(
+                request.user, kind=form.get("kind", ""), region_code=form.get("region_code", "").strip(),
+                area_m2=_number(form.get("area_m2")), plan_year=int(form.get("plan_year") or 0),
+                name=form.get("name", ""), address=form.get("address", ""),
+                before_kwh_m2=_number(form.get("before_kwh_m2")), after_kwh_m2=_number(form.get("after_kwh_m2")),
+                gain_pct=_number(form.get("gain_pct")), measures=form.getlist("measures"),
+                household_no=form.get("household_no", "").strip(),
+                completed_on=_date(form.get("completed_on"), "completed_on") if form.get("completed_on") else None)
+            record("reports.retrofit", request=request, region_code=project.region_code, target=str(project.pk))
+            messages.success(request, _("已登记改造项目"))
+            return redirect(request.get_full_path())
+        except ValidationError as e:
+            errors = e.message_dict
+    projects = scope_filter(RetrofitProject.objects.select_related("household"), request.user, "region_code") \
+        .filter(region_code__startswith=region.prefix)[:100]
+    return render(request, "reports/retrofit.html", {
+        "region": region, "choice": choice, "errors": errors, "form": form, "projects": projects,
+        "rows": services.retrofit_progress(region, choice.plan, choice.on) if choice.plan else [],
+        "can_add": has_perm(request.user, EDIT), "measures": services.MEASURES}, status=400 if errors else 200)
+
+
+def _number(text):
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ValidationError({"__all__": [f"“{text}”不是数字"]}) from None
+
+
+@requires(REPORTS)
 def dashboard_panel(request, code):
     """The dashboard's emissions and 散煤清零 figures (loaded into the progress dashboard)."""
     region = _region(request, code)
@@ -138,9 +182,12 @@ def dashboard_panel(request, code):
             data = services.season_totals(region, choice.plan, choice.on if not choice.is_today else None)
         except ValidationError:
             data = None
+    retrofit = services.retrofit_progress(region, choice.plan, choice.on) if choice.plan else []
     return render(request, "reports/_dashboard_panel.html", {
         "region": region, "choice": choice, "data": data, "total": _pollutants(data["total"]) if data else [],
-        "zones": services.zones(region.prefix, choice.on)})
+        "zones": services.zones(region.prefix, choice.on),
+        "retrofit": retrofit, "retrofit_total": {k: sum(r[k] for r in retrofit) for k in (
+            "town_target", "town_done", "rural_target", "rural_done")}})
 
 
 @requires(REPORTS)
