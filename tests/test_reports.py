@@ -173,10 +173,21 @@ def test_coal_ban_lists_households_still_on_coal_and_refuses_other_counties(clie
         services.mark_coal_ban(admin, village_code=village, zone="又一个", since=date(2022, 7, 1))
 
 
-def test_coal_ban_follows_a_recoded_village():
-    CoalBanVillage.objects.create(village_code="140902100200", zone="甲", since=date(2022, 1, 1))
-    services.follow_village_codes({"140902100200": "140902100299"})
-    assert CoalBanVillage.objects.filter(village_code="140902100299").exists()
+def test_coal_ban_follows_a_village_recoded_by_a_region_change():
+    from cleanheat.ledger import services as ledger_services  # noqa: PLC0415 -- only this test applies a change
+    from cleanheat.regions import services as regions  # noqa: PLC0415 -- only this test records a change
+    admin = make_user("t_rep_rc", "1409", role="city_admin")
+    townships = [t for t in Region.objects.filter(level=3, code__startswith=XINFU).order_by("code")
+                 if Region.objects.filter(level=4, parent=t).exists()][:2]
+    a, b = townships
+    village = Region.objects.filter(level=4, parent=b).order_by("code").first()
+    CoalBanVillage.objects.create(village_code=village.code, zone="甲", since=date(2022, 1, 1))
+    change = regions.record_change(kind="merge", effective_on=date.today(), from_codes=[a.code, b.code],
+                                   to_code=a.code, to_name="新合并镇", note="测试", user=admin)
+    ledger_services.apply_region_change(change, user=admin)
+    marking = CoalBanVillage.objects.get(zone="甲")
+    assert marking.village_code != village.code and marking.village_code.startswith(a.prefix)
+    assert Region.objects.filter(code=marking.village_code, level=4).exists()
 
 
 # ---- report templates ---------------------------------------------------------------------------
