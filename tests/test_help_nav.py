@@ -94,7 +94,8 @@ MAIN_PAGES = {"/regions/140900000000/": "overview", "/dashboard/": "overview", "
               "/households/new/": "household", "/imports/": "imports", "/plan/": "plan", "/dispatch/": "plan",
               "/compliance/": "compliance", "/procurement/catalog/": "procurement",
               "/procurement/contracts/": "procurement", "/subsidies/": "subsidies", "/accounts/users/": "users",
-              "/audit/": "users"}
+              "/audit/": "users", "/reports/": "reports", "/reports/emissions/": "reports",
+              "/reports/coal-ban/": "reports", "/reports/retrofit/": "reports"}
 
 
 def help_link(text):
