@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "cleanheat.rules",
     "cleanheat.procurement",
     "cleanheat.subsidies",
+    "cleanheat.reports",
     "cleanheat.desk",
     "cleanheat.overview",
     "cleanheat.demo",

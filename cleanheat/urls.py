@@ -95,6 +95,7 @@ urlpatterns = [
     path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("audit/duplicates/", audit.duplicate_list, name="audit_duplicates"),
     path("subsidies/", include("cleanheat.subsidies.urls")),
+    path("reports/", include("cleanheat.reports.urls")),
     path("help/", helpdocs.help_page, name="help_index"),
     path("help/<slug:slug>/", helpdocs.help_page, name="help_page"),
     path("desk/", include("cleanheat.desk.urls")),

@@ -21,7 +21,7 @@ NAV_URLS = {"home": "/", "dashboard": "/dashboard/", "plan": "/plan/", "dispatch
             "contracts": "/procurement/contracts/", "subsidies": "/subsidies/", "declarations": "/subsidies/declarations/",
             "household_create": "/households/new/",
             "imports": "/imports/", "users": "/accounts/users/", "region_changes": "/regions/changes/", "audit": "/audit/", "api_docs": "/api/docs",
-            "help": "/help/"}
+            "help": "/help/", "reports": "/reports/"}
 # What the issue asks of the menu, written out per role (not read from the table it checks).
 MUST_SEE = {
     "village_clerk": {"home", "households", "household_create", "subsidies", "declarations", "help"},
@@ -29,6 +29,7 @@ MUST_SEE = {
     "finance_user": {"subsidies", "contracts", "households", "help"},
     "xinfu_admin": {"users", "audit", "imports", "contracts", "household_create", "region_changes"},
     "inspector": {"compliance", "dashboard", "households"},
+    "city_leader": {"reports"},
 }
 MUST_NOT_SEE = {
     "village_clerk": {"contracts", "api_docs", "imports", "users", "audit", "dispatch", "catalog", "region_changes"},
@@ -36,7 +37,7 @@ MUST_NOT_SEE = {
     "inspector": {"household_create", "imports", "users", "audit", "api_docs"},
     "xinfu_energy": {"household_create", "imports", "users", "contracts"},
     "grid_user": {"subsidies", "declarations", "household_create", "imports", "users", "audit", "contracts"},
-    "vendor_repair": {"subsidies", "household_create", "imports", "users", "contracts", "dashboard"},
+    "vendor_repair": {"subsidies", "household_create", "imports", "users", "contracts", "dashboard", "reports"},
     "city_leader": {"household_create", "imports", "users", "audit"},
 }
 
@@ -93,7 +94,8 @@ MAIN_PAGES = {"/regions/140900000000/": "overview", "/dashboard/": "overview", "
               "/households/new/": "household", "/imports/": "imports", "/plan/": "plan", "/dispatch/": "plan",
               "/compliance/": "compliance", "/procurement/catalog/": "procurement",
               "/procurement/contracts/": "procurement", "/subsidies/": "subsidies", "/accounts/users/": "users",
-              "/audit/": "users"}
+              "/audit/": "users", "/reports/": "reports", "/reports/emissions/": "reports",
+              "/reports/coal-ban/": "reports", "/reports/retrofit/": "reports"}
 
 
 def help_link(text):

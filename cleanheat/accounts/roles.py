@@ -68,6 +68,17 @@ ROLES = {r.code: r for r in [
 DECLARATION_GRANTS = {"township_clerk": {DECLARE, REVIEW_TOWNSHIP}, "village_clerk": {DECLARE}}
 ROLES.update({code: replace(ROLES[code], permissions=ROLES[code].permissions | extra)
               for code, extra in DECLARATION_GRANTS.items()})
+# 报表与减排 (issue #19): emissions, calibration, coal-ban lists and generated reports (REPORTS); marking
+# villages as coal-ban zones (COAL_BAN, within the county); uploading report templates (REPORT_TEMPLATES)
+REPORTS = "reports.reports"
+COAL_BAN = "reports.coal_ban"
+REPORT_TEMPLATES = "reports.templates"
+ALL |= {REPORTS, COAL_BAN, REPORT_TEMPLATES}
+REPORT_GRANTS = {"city_admin": {REPORTS, COAL_BAN, REPORT_TEMPLATES}, "county_admin": {REPORTS, COAL_BAN},
+                 "city_viewer": {REPORTS}, "county_clerk": {REPORTS}, "bureau_staff": {REPORTS},
+                 "inspector": {REPORTS}, "county_energy": {REPORTS}}
+ROLES.update({code: replace(ROLES[code], permissions=ROLES[code].permissions | extra)
+              for code, extra in REPORT_GRANTS.items()})
 ROLE_CHOICES = [(r.code, r.label) for r in ROLES.values()]
 
 
