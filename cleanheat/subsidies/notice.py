@@ -140,7 +140,7 @@ def write_notice(village: Region, year: int, starts_on: date, days: int, *, user
     through = NoticeLine.entitlements.through
     through.objects.bulk_create([through(noticeline_id=line_of[h], entitlement_id=pk)
                                  for h, items in by_household.items() for pk, _, _ in items])
-    record("notice", user=user, region_code=village.code, target=f"{village.name}{year}年度补贴公示",
+    record("notice", user=user, region_code=village.code, target=f"{year}年度补贴公示：村（社区）{village.code}",
            detail=f"{len(made)}户，{terms.yuan(sum(fen for *_, fen in lines))}元，"
                   f"{starts_on:%Y-%m-%d}至{notice.ends_on:%Y-%m-%d}（{days}天）")
     return notice
