@@ -219,6 +219,10 @@ def test_the_notice_period_is_data_per_county(policy):  # noqa: F811
     h = named_household("钱孙李")
     NoticePeriod.objects.create(region_id=h.village_id[:6].ljust(12, "0"), days=10)
     assert notice.period_days(h.village_id) == 10 and notice.period_days("140981100200") == 7
+    for days, said in [(0, "公示天数应大于0天"), (91, "公示天数最多90天")]:
+        with pytest.raises(ValidationError) as refused:
+            NoticePeriod(region_id="140900000000", days=days).full_clean()
+        assert refused.value.message_dict["days"] == [said]
 
 
 def test_the_village_page_publishes_and_records_an_objection(client, policy):  # noqa: F811

@@ -412,6 +412,8 @@ class DeclarationStep(models.Model):
 
 # ---- public notice (公示) and objections (异议), issue #16 part 7: written only through subsidies.notice
 
+NOTICE_MAX_DAYS = 90
+
 class NoticePeriod(models.Model):
     """How many days a village's notice stays up before its lines may be paid, for a city or a
     county (the county's row wins; none: the default in data/notice.json)."""
@@ -427,7 +429,9 @@ class NoticePeriod(models.Model):
 
     def clean(self):
         if not self.days or self.days <= 0:
-            raise ValidationError({"days": "公示天数应为正整数（天）"})
+            raise ValidationError({"days": "公示天数应大于0天"})
+        if self.days > NOTICE_MAX_DAYS:
+            raise ValidationError({"days": f"公示天数最多{NOTICE_MAX_DAYS}天"})
 
 
 class Notice(models.Model):

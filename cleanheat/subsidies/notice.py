@@ -30,6 +30,7 @@ from cleanheat.regions.models import Region
 
 from . import terms
 from .models import (
+    NOTICE_MAX_DAYS,
     Entitlement,
     Notice,
     NoticeLine,
@@ -40,7 +41,6 @@ from .models import (
 )
 
 DATA = Path(__file__).resolve().parent / "data" / "notice.json"
-MAX_DAYS = 90
 LIMITS = {"raised_by": 60, "content": 500, "outcome_note": 500}
 
 
@@ -88,8 +88,8 @@ def _days(value) -> int:
     days = int(text)
     if days <= 0:
         raise ValidationError({"days": [f"公示天数应大于0天（填写的是{days}）"]})
-    if days > MAX_DAYS:
-        raise ValidationError({"days": [f"公示天数最多{MAX_DAYS}天（填写的是{days}）"]})
+    if days > NOTICE_MAX_DAYS:
+        raise ValidationError({"days": [f"公示天数最多{NOTICE_MAX_DAYS}天（填写的是{days}）"]})
     return days
 
 
