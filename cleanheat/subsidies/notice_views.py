@@ -18,7 +18,7 @@ from cleanheat.access import requires
 from cleanheat.accounts import roles
 from cleanheat.audit.services import record
 from cleanheat.filenames import stamped
-from cleanheat.pdf import inline_static, render_pdf
+from cleanheat.pdf import render_pdf
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import require_in_scope
@@ -123,7 +123,8 @@ def printable(request, subsidy_notice_id):
 @requires(roles.SUBSIDIES)
 def pdf(request, subsidy_notice_id):
     context = _printed(request, subsidy_notice_id)
-    content = render_pdf("subsidies/notice_print.html", {**context, "inline_css": inline_static("css/notice_print.css")}, request=request)
+    content = render_pdf("subsidies/notice_print.html", context, request=request,
+                         stylesheets=["css/notice_print.css"])
     place = context["region"].name if context["region"] else context["notice"].village_code
     record("export", request=request, region_code=context["notice"].village_code,
            target=f"补贴公示PDF：{place}{context['notice'].year}年度", detail=f"{len(context['lines'])}户")
