@@ -31,12 +31,15 @@ def load_demo_subsidies(spec: dict | None = None) -> dict:
     return stats
 
 
-def _demo_notices(year: int, villages: int = 3) -> int:
-    """Notices of a few villages of 忻府区 with computed lines: their lines approved (as county
-    finance would), the first two notices' periods over (payable), the last one's still running
-    with an objection open against its first line."""
-    codes_ = list(Entitlement.objects.filter(year=year, village_code__startswith="140902")
-                  .values_list("village_code", flat=True).distinct().order_by("village_code")[:villages])
+def _demo_notices(year: int, villages: int = 3, township: str = "140902101", clerk_village: str = "140902101201") -> int:
+    """Notices of a few villages of the demo township (the demo town clerk's) with computed lines:
+    their lines approved (as county finance would), the first notices' periods over (payable), the
+    last one's (the demo village clerk's village) still running with an objection open against its
+    first line."""
+    found_codes = list(Entitlement.objects.filter(year=year, village_code__startswith=township)
+                       .values_list("village_code", flat=True).distinct().order_by("village_code"))
+    codes_ = [c for c in found_codes if c != clerk_village][:villages - 1] + \
+        [c for c in found_codes if c == clerk_village][:1]
     today = timezone.localdate()
     made = 0
     for i, code in enumerate(codes_):
