@@ -8,7 +8,8 @@ queries per chunk, judged by payment_rules. Two doors:
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Sum
+from django.db.models import Count, Q, Subquery, Sum
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from cleanheat.audit.models import DuplicateAttempt
@@ -74,17 +75,14 @@ def blocking(entitlement_ids, today=None) -> dict[int, list[str]]:
 
 def findings(prefix: str, today=None) -> list[Finding]:
     """Problems of every approved line of households under `prefix` (not yet paid ones are what
-    matters; the payment records of the batches are the other part's)."""
+    matters; the payment records of the batches are the other part's). One pass: every query is
+    bounded by the area's code range, not by lists of ids."""
     today = today or timezone.localdate()
-    lines = Entitlement.objects.filter(code_q("village_code", prefix), status=Status.APPROVED).order_by("pk")
-    ids = list(lines.values_list("pk", flat=True))
-    out = []
-    for start in range(0, len(ids), facts.IN_CHUNK):
-        rows = list(Entitlement.objects.filter(pk__in=ids[start:start + facts.IN_CHUNK]).values(*ENTITLEMENT_FIELDS))
-        for row, found in _judged(rows, today):
-            out += [Finding(rule, row["pk"], row["household_no"], row["village_code"], row["year"], row["kind"],
-                            row["amount_fen"], reason) for rule, reason in found]
-    return out
+    rows = list(Entitlement.objects.filter(code_q("village_code", prefix), status=Status.APPROVED)
+                .values(*ENTITLEMENT_FIELDS).order_by("pk"))
+    return [Finding(rule, row["pk"], row["household_no"], row["village_code"], row["year"], row["kind"],
+                    row["amount_fen"], reason)
+            for row, found in _judged(rows, today, prefix=prefix) for rule, reason in found]
 
 
 def summary(found: list[Finding]) -> list[tuple[str, str, int]]:
@@ -95,31 +93,42 @@ def summary(found: list[Finding]) -> list[tuple[str, str, int]]:
     return [(rule, name, counts[rule]) for rule, name in payment_rules.RULES.items() if counts[rule]]
 
 
-def _judged(rows: list[dict], today):
-    """(row, [(rule, reason)]) for each entitlement row (rows get the household number)."""
+def _judged(rows: list[dict], today, prefix: str | None = None):
+    """(row, [(rule, reason)]) for each entitlement row (rows get the household number). With a
+    prefix, the rows are all of an area's and the facts are read by its code range."""
     if not rows:
         return []
     household_ids = sorted({r["household_id"] for r in rows})
-    households = {h["pk"]: h for h in Household.objects.filter(pk__in=household_ids).values(*HOUSEHOLD_FIELDS)}
-    shared = _shared_cards(households)
-    counties = _id_counties(households)
-    equipment = _sums(household_ids, Kind.EQUIPMENT, "year")
-    operating = _sums(household_ids, Kind.OPERATING, "season")
-    purchase = {(h, y): fen for h, y, fen in Declaration.objects.filter(household_id__in=household_ids)
+    if prefix is None:
+        mine, lines = Q(pk__in=household_ids), Q(household_id__in=household_ids)
+    else:
+        mine, lines = code_q("village_id", prefix), code_q("village_code", prefix)
+    households = {h["pk"]: h for h in Household.objects.filter(mine).values(*HOUSEHOLD_FIELDS)}
+    missing = [pk for pk in household_ids if pk not in households]   # lines kept under an older village code
+    households.update({h["pk"]: h for h in Household.objects.filter(pk__in=missing).values(*HOUSEHOLD_FIELDS)})
+    shared = _shared_cards(households, mine)
+    counties = _id_counties(mine)
+    equipment = _sums(lines, Kind.EQUIPMENT, "year")
+    operating = _sums(lines, Kind.OPERATING, "season")
+    purchase = {(h, y): fen for h, y, fen in Declaration.objects.filter(lines)
                 .values_list("household_id", "year", "purchase_fen")}
     caps = _caps(rows, households)
-    notices, objections = _notices([r["pk"] for r in rows])
+    notices, objections = _notices([r["pk"] for r in rows] if prefix is None else None, prefix)
+    labels = {code: str(label) for code, label in STATE_LABELS.items()}
+    steps = {code: i for i, code in enumerate(STATE_ORDER)}
     out = []
     for row in rows:
         h = households[row["household_id"]]
         row["household_no"] = h["household_no"]
         f = payment_rules.LineFacts(
-            status=row["status"], archived=h["archived"], state_index=STATE_ORDER.index(h["state"]),
-            state_label=str(STATE_LABELS[h["state"]]), kind=row["kind"], bank_shared_with=shared.get(h["pk"], []),
+            status=row["status"], archived=h["archived"], state_index=steps[h["state"]],
+            state_label=labels[h["state"]], kind=row["kind"], bank_shared_with=shared.get(h["bank_account_hash"], []),
             id_counties=counties.get(h["id_number_hash"], []),
             equipment_fen=equipment.get((h["pk"], row["year"]), 0), purchase_fen=purchase.get((h["pk"], row["year"])),
             season=row["season"], season_fen=operating.get((h["pk"], row["season"]), 0),
             season_cap_fen=caps.get(row["pk"]))
+        if f.bank_shared_with:
+            f.bank_shared_with = [no for no, person in f.bank_shared_with if person != h["id_number_hash"]]
         line = notices.get(row["pk"])
         if line is not None:
             f.notice_ends_on = line[1]
@@ -128,35 +137,41 @@ def _judged(rows: list[dict], today):
     return out
 
 
-def _shared_cards(households: dict) -> dict[int, list[str]]:
-    """{household id: numbers of households of other families (another householder ID) paid to the
-    same bank card}; archived households count too (a card is a card)."""
-    hashes = {h["bank_account_hash"] for h in households.values() if h["bank_account_hash"]}
-    if not hashes:
+def _shared_cards(households: dict, mine: Q) -> dict[str, list[tuple]]:
+    """{bank card hash: [(household number, householder ID hash)]} for the cards of these households
+    that households of more than one family (householder ID) are paid to; archived households
+    count too (a card is a card)."""
+    if not any(h["bank_account_hash"] for h in households.values()):
         return {}
+    cards = Household.objects.filter(mine).exclude(bank_account_hash="").values("bank_account_hash")
+    several = list(Household.objects.filter(bank_account_hash__in=Subquery(cards)).values("bank_account_hash")
+                   .annotate(n=Count("id_number_hash", distinct=True)).filter(n__gt=1)
+                   .values_list("bank_account_hash", flat=True).order_by())
     holders = defaultdict(list)
-    for no, card, person in Household.objects.filter(bank_account_hash__in=hashes) \
+    for no, card, person in Household.objects.filter(bank_account_hash__in=several) \
             .values_list("household_no", "bank_account_hash", "id_number_hash").order_by("household_no"):
         holders[card].append((no, person))
-    out = {}
-    for pk, h in households.items():
-        others = [no for no, person in holders.get(h["bank_account_hash"], []) if person != h["id_number_hash"]]
-        if others:
-            out[pk] = others
-    return out
+    return holders
 
 
-def _id_counties(households: dict) -> dict[str, list[str]]:
+def _id_counties(mine: Q) -> dict[str, list[str]]:
     """{ID hash: names of the counties where that person heads a household, archived or not, or was
     refused as householder (跨地区重复登记)}, for IDs met in more than one county. The ledger keeps
     one active household per ID; an archived one elsewhere may still hold lines to be paid."""
-    hashes = {h["id_number_hash"] for h in households.values() if h["id_number_hash"]}
+    people = Household.objects.filter(mine).values("id_number_hash")
+    suspects = set(Household.objects.filter(id_number_hash__in=Subquery(people)).values("id_number_hash")
+                   .annotate(n=Count(Substr("village_id", 1, 6), distinct=True)).filter(n__gt=1)
+                   .values_list("id_number_hash", flat=True).order_by())
+    attempts = list(DuplicateAttempt.objects.filter(id_number_hash__in=Subquery(people))
+                    .values_list("id_number_hash", "region_code"))
+    suspects |= {person for person, _ in attempts}
+    if not suspects:
+        return {}
     found = defaultdict(set)
-    for person, village in Household.objects.filter(id_number_hash__in=hashes).values_list("id_number_hash",
-                                                                                          "village_id"):
+    for person, village in Household.objects.filter(id_number_hash__in=list(suspects)) \
+            .values_list("id_number_hash", "village_id"):
         found[person].add(village[:6])
-    for person, village in DuplicateAttempt.objects.filter(id_number_hash__in=hashes).values_list("id_number_hash",
-                                                                                                "region_code"):
+    for person, village in attempts:
         found[person].add(village[:6])
     several = {p: sorted(c) for p, c in found.items() if len(c) > 1}
     if not several:
@@ -166,8 +181,8 @@ def _id_counties(households: dict) -> dict[str, list[str]]:
     return {p: [names.get(codes.full_code(c), c) for c in cs] for p, cs in several.items()}
 
 
-def _sums(household_ids, kind, by) -> dict[tuple, int]:
-    return {(h, k): n or 0 for h, k, n in Entitlement.objects.filter(household_id__in=household_ids, kind=kind)
+def _sums(lines: Q, kind, by) -> dict[tuple, int]:
+    return {(h, k): n or 0 for h, k, n in Entitlement.objects.filter(lines, kind=kind)
             .values_list("household_id", by).annotate(n=Sum("amount_fen")).values_list("household_id", by, "n")
             .order_by()}
 
@@ -191,18 +206,20 @@ def _caps(rows, households) -> dict[int, int]:
     return out
 
 
-def _notices(entitlement_ids) -> tuple[dict, dict]:
+def _notices(entitlement_ids, prefix: str | None = None) -> tuple[dict, dict]:
     """({entitlement id: (line id, ends_on) of the latest notice listing it}, {line id: [(outcome,
-    raised_by)]})."""
+    raised_by)]}), for these lines or (ids None) for every line of the area."""
     through = NoticeLine.entitlements.through
+    listed = through.objects.filter(entitlement_id__in=entitlement_ids) if entitlement_ids is not None else \
+        through.objects.filter(code_q("noticeline__notice__village_code", prefix))
     latest = {}
-    for ent, line, notice, ends in through.objects.filter(entitlement_id__in=entitlement_ids).values_list(
-            "entitlement_id", "noticeline_id", "noticeline__notice_id", "noticeline__notice__ends_on"):
+    for ent, line, notice, ends in listed.values_list("entitlement_id", "noticeline_id", "noticeline__notice_id",
+                                                      "noticeline__notice__ends_on"):
         if ent not in latest or notice > latest[ent][2]:
             latest[ent] = (line, ends, notice)
+    raised = Objection.objects.filter(line_id__in={v[0] for v in latest.values()}) if entitlement_ids is not None \
+        else Objection.objects.filter(code_q("line__notice__village_code", prefix))
     objections = defaultdict(list)
-    for line, outcome, who in Objection.objects.filter(line_id__in={v[0] for v in latest.values()}) \
-            .values_list("line_id", "outcome", "raised_by").order_by("pk"):
+    for line, outcome, who in raised.values_list("line_id", "outcome", "raised_by").order_by("pk"):
         objections[line].append((outcome, who))
     return {k: (v[0], v[1]) for k, v in latest.items()}, objections
-
