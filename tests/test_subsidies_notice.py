@@ -10,6 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from cleanheat import pii
+from cleanheat.audit.models import DuplicateAttempt
 from cleanheat.ledger import services as ledger
 from cleanheat.ledger.identity import mask_id_public, mask_name
 from cleanheat.ledger.models import Household
@@ -97,6 +98,14 @@ def test_one_id_number_in_two_counties_blocks(policy):  # noqa: F811
     Household.objects.filter(pk=other.pk).update(id_number_hash=a.id_number_hash, archived=True)
     names = dict(Region.objects.filter(code__in=["140902000000", "140981000000"]).values_list("code", "name"))
     assert reasons(ids) == [f"户主身份证号同时登记在2个县（{names['140902000000']}、{names['140981000000']}）"]
+
+
+def test_a_refused_registration_in_another_county_counts_as_a_second_county(policy):  # noqa: F811
+    a, ids = payable()
+    DuplicateAttempt.objects.create(channel="ui", id_number_masked=a.id_number_masked, id_number_hash=a.id_number_hash,
+                                    region_code="140981100200", other_region_code=a.village_id,
+                                    other_household_no=a.household_no)
+    assert len(reasons(ids)) == 1 and reasons(ids)[0].startswith("户主身份证号同时登记在2个县")
 
 
 def test_an_archived_household_or_one_stepped_back_below_accepted_is_held(policy):  # noqa: F811
