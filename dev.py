@@ -62,17 +62,26 @@ def manage(*args, env=None):
     return subprocess.run([str(venv_python()), str(ROOT / "manage.py"), *args], cwd=ROOT, env=env)
 
 
-def ensure_chromium():
-    """Browser tests drive Debian's chromium; install it when we may (root with apt)."""
-    if shutil.which("chromium") or not shutil.which("apt-get") or os.geteuid() != 0:
+# Debian packages the app and its tests need beyond Python's: the browser tests' chromium; pango, a
+# Chinese font and pdftotext for PDFs (WeasyPrint renders with pango; tests read PDFs' text back).
+DEBIAN_PACKAGES = {"chromium": "/usr/bin/chromium",
+                   "libpango-1.0-0": "/usr/share/doc/libpango-1.0-0", "libpangoft2-1.0-0": "/usr/share/doc/libpangoft2-1.0-0",
+                   "fonts-noto-cjk": "/usr/share/fonts/opentype/noto", "poppler-utils": "/usr/bin/pdftotext"}
+
+
+def ensure_debian_packages():
+    """Install the missing ones when we may (root with apt)."""
+    missing = [name for name, marker in DEBIAN_PACKAGES.items() if not os.path.exists(marker)]
+    if not missing or not shutil.which("apt-get") or os.geteuid() != 0:
         return
-    print("安装浏览器 / installing Debian chromium for the browser tests …", flush=True)
+    print(f"安装系统软件包 / installing Debian packages: {' '.join(missing)} …", flush=True)
     subprocess.run(["apt-get", "update", "-qq"], check=False)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False,
+    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=False,
                    env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
 
 def demo():
+    ensure_debian_packages()
     (ROOT / "data").mkdir(exist_ok=True)
     for step in (["migrate", "--no-input", "-v", "0"], ["load_demo", "--if-empty"]):
         if manage(*step).returncode:
@@ -82,7 +91,7 @@ def demo():
 
 
 def test(extra):
-    ensure_chromium()
+    ensure_debian_packages()
     cmd = [str(venv_python()), "-m", "pytest", *extra]
     sys.exit(subprocess.run(cmd, cwd=ROOT).returncode)
 

@@ -38,6 +38,7 @@ NAV_ITEMS = (
     NavItem("subsidies", _("补贴资金"), MANAGERS | CLERKS | FINANCE | {"county_energy", "inspector"}, "subsidies"),
     NavItem("declarations", _("补贴申报审核"), frozenset({"city_admin", "county_admin", "county_energy"}) | CLERKS | FINANCE,
             "declarations"),
+    NavItem("notices", _("补贴公示"), MANAGERS | CLERKS | FINANCE | {"county_energy", "inspector"}, "notices"),
     NavItem("reports", _("报表与减排"), MANAGERS | {"county_clerk", "bureau_staff", "inspector", "county_energy"},
             "reports"),
     NavItem("household_create", _("新建户"), CLERKS | {"city_admin", "county_admin"}, "household_create"),

@@ -94,3 +94,18 @@ def can_assign(manager_role: str, role_code: str) -> bool:
     if ROLES[role_code].city_only and not ROLES[manager_role].city_only:
         return False
     return permissions_of(role_code) <= permissions_of(manager_role)
+
+
+# 公示与异议 (issue #16 part 7): publishing a village's notice, recording an objection, deciding it
+NOTICE = "subsidies.notice"                  # publish a village's public notice of subsidies (公示)
+OBJECTION = "subsidies.objection"            # record an objection raised against a notice line
+DECIDE_OBJECTION = "subsidies.decide_objection"  # record the outcome of an objection after checking it
+ALL |= {NOTICE, OBJECTION, DECIDE_OBJECTION}
+NOTICE_GRANTS = {"city_admin": {NOTICE, OBJECTION, DECIDE_OBJECTION},
+                 "county_admin": {NOTICE, OBJECTION, DECIDE_OBJECTION},
+                 "county_clerk": {NOTICE, OBJECTION, DECIDE_OBJECTION},
+                 "county_finance": {NOTICE, OBJECTION, DECIDE_OBJECTION},
+                 "township_clerk": {NOTICE, OBJECTION, DECIDE_OBJECTION},
+                 "village_clerk": {NOTICE, OBJECTION}}
+ROLES.update({code: replace(ROLES[code], permissions=ROLES[code].permissions | extra)
+              for code, extra in NOTICE_GRANTS.items()})

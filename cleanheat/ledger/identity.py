@@ -68,6 +68,25 @@ def mask_id_number(number: str) -> str:
     return number[:6] + "*" * (len(number) - 10) + number[-4:] if len(number) > 10 else "*" * len(number)
 
 
+def mask_name(name: str) -> str:
+    """A name as a public notice shows it (PIPL Art. 51): the first and last characters, one * for
+    each between (王*国, 欧阳**华); a two-character name keeps its first (李*)."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return "*" if name else ""
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def mask_id_public(masked_or_full: str) -> str:
+    """An ID number as a public notice shows it: the first 4 (the city) and the last 4, e.g.
+    1409**********0016. Works from the stored masked form (first 6 and last 4), so nothing is
+    decrypted."""
+    value = masked_or_full or ""
+    return value[:4] + "*" * (len(value) - 8) + value[-4:] if len(value) > 8 else "*" * len(value)
+
+
 def mask_mobile(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) == 11 else "*" * len(phone)
 

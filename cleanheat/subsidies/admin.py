@@ -10,7 +10,16 @@ from django.forms.models import BaseInlineFormSet
 from cleanheat.audit.services import record
 
 from . import policy_rules
-from .models import Entitlement, EnergyReading, Status, SubsidyItem, SubsidyPolicy, SubsidyTilt
+from .models import (
+    EnergyReading,
+    Entitlement,
+    Notice,
+    NoticePeriod,
+    Status,
+    SubsidyItem,
+    SubsidyPolicy,
+    SubsidyTilt,
+)
 
 
 class ItemFormSet(BaseInlineFormSet):
@@ -92,6 +101,35 @@ class EntitlementAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False   # computed, never typed in
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# ---- public notice (公示): the period is data; notices and objections are written on their pages
+
+@admin.register(NoticePeriod)
+class NoticePeriodAdmin(admin.ModelAdmin):
+    """Days a village's notice stays up, per city or county (none: data/notice.json's default)."""
+    list_display = ["region", "days"]
+    raw_id_fields = ["region"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        record("notice", request=request, region_code=obj.region_id, target=f"公示期：{obj.region_id}",
+               detail=f"{obj.days}天")
+
+
+@admin.register(Notice)
+class NoticeAdmin(admin.ModelAdmin):
+    list_display = ["village_code", "year", "starts_on", "ends_on", "period_days", "published_by"]
+    list_filter = ["year"]
+
+    def has_add_permission(self, request):
+        return False   # published on the village's notice page (subsidies.notice.publish)
 
     def has_change_permission(self, request, obj=None):
         return False

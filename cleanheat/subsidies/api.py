@@ -1,11 +1,14 @@
 """JSON API of the subsidies module, mounted on the main API: computing entitlements as a job, and
 declaration and review (申报审核): list and read declarations in scope, declare (JSON, then photos
 as multipart), correct, and the moves (submit, review, return with opinions, resubmit, approve).
-(The API for policies, entitlements per household and batches comes with the later parts.)"""
+Policies (versions with their items and tilts) and a household's entitlements (lines with their
+inputs, arithmetic, level shares and what blocks their payment) are read here too.
+(The API for payment batches is the payment part's.)"""
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import PageNumberPagination, paginate
@@ -16,8 +19,9 @@ from cleanheat.jobs.schemas import JobOut, started
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.queries import scoped_household
 
-from . import batch, services
+from . import batch, payment_checks, services, terms
 from . import declaration_flow as flow
+from .models import Entitlement
 
 router = Router(tags=["补贴资金 subsidies"])
 
@@ -49,6 +53,7 @@ class StepOut(Schema):
 
 
 class DeclarationRow(Schema):
+    """A declaration as a list shows it (read from the model)."""
     id: int
     household_no: str
     village: str
@@ -75,21 +80,20 @@ class DeclarationRow(Schema):
         return flow.STATE_LABELS[obj.status]
 
 
-class DeclarationOut(Schema):
-    id: int
-    household_no: str
-    village: str
-    year: int
-    invoice_no: str
-    purchase_fen: int
-    installer: str
-    installed_on: date
-    status: str
-    status_label: str
-    version: int
-    over_purchase: bool
+class DeclarationOut(DeclarationRow):
+    """One declaration: the row, its photos and every step of its history."""
     attachments: list[dict] = []
     history: list[StepOut] = []
+
+    @staticmethod
+    def resolve_attachments(obj):
+        return [{"id": a.pk, "kind": a.kind, "name": a.original_name, "size": a.size} for a in obj.attachments.all()]
+
+    @staticmethod
+    def resolve_history(obj):
+        return [{"at": s.at, "action": s.action, "level": s.level, "user": s.user.username if s.user else "",
+                 "from_status": s.from_status, "to_status": s.to_status, "opinions": s.opinions, "note": s.note}
+                for s in obj.steps.select_related("user").order_by("at", "pk")]
 
 
 class DeclarationFilters(Schema):
@@ -113,20 +117,6 @@ class ActionIn(Schema):
     version: int | None = None
     opinions: dict[str, str] = {}
     note: str = ""
-
-
-def _out(d, *, full=False) -> dict:
-    out = {"id": d.pk, "household_no": d.household.household_no, "village": d.village_code, "year": d.year,
-           "invoice_no": d.invoice_no, "purchase_fen": d.purchase_fen, "installer": d.installer,
-           "installed_on": d.installed_on, "status": d.status, "status_label": flow.STATE_LABELS[d.status],
-           "version": d.version, "over_purchase": d.over_purchase}
-    if full:
-        out["attachments"] = [{"id": a.pk, "kind": a.kind, "name": a.original_name, "size": a.size}
-                              for a in d.attachments.all()]
-        out["history"] = [{"at": s.at, "action": s.action, "level": s.level, "user": s.user.username if s.user else "",
-                           "from_status": s.from_status, "to_status": s.to_status, "opinions": s.opinions,
-                           "note": s.note} for s in d.steps.select_related("user").order_by("at", "pk")]
-    return out
 
 
 def _values(payload: DeclarationIn, year) -> dict:
@@ -164,7 +154,7 @@ def list_declarations(request, filters: Query[DeclarationFilters]):
 @requires(roles.SUBSIDIES)
 def get_declaration(request, declaration_id: int):
     """One declaration with its photos and every step of its history (opinions per section)."""
-    return _out(services.get_declaration(request.user, declaration_id), full=True)
+    return services.get_declaration(request.user, declaration_id)
 
 
 @router.post("/households/{household_no}/declarations", response={201: DeclarationOut})
@@ -175,7 +165,7 @@ def declare(request, household_no: str, payload: DeclarationIn):
     household = scoped_household(request.user, household_no)
     declaration = services.save_declaration(household, _values(payload, payload.year), user=request.user,
                                             submit=payload.submit, channel=Channel.API)
-    return Status(201, _out(declaration, full=True))
+    return Status(201, declaration)
 
 
 @router.put("/declarations/{declaration_id}", response=DeclarationOut)
@@ -186,7 +176,7 @@ def correct(request, declaration_id: int, payload: DeclarationIn):
     services.save_declaration(declaration.household, _values(payload, declaration.year), user=request.user,
                               declaration=declaration, version=payload.version, submit=payload.submit,
                               channel=Channel.API)
-    return _out(services.get_declaration(request.user, declaration_id), full=True)
+    return services.get_declaration(request.user, declaration_id)
 
 
 @router.post("/declarations/{declaration_id}/attachments", response={201: DeclarationOut})
@@ -201,7 +191,7 @@ def upload(request, declaration_id: int, kind: Form[str] = "", version: Form[str
     data = {f: getattr(declaration, f) for f in services.DECLARED_FIELDS}
     services.save_declaration(declaration.household, data, [(kind, file)], user=request.user,
                               declaration=declaration, version=version, channel=Channel.API)
-    return Status(201, _out(services.get_declaration(request.user, declaration_id), full=True))
+    return Status(201, services.get_declaration(request.user, declaration_id))
 
 
 @router.post("/declarations/{declaration_id}/actions", response=DeclarationOut)
@@ -215,4 +205,156 @@ def act(request, declaration_id: int, payload: ActionIn):
         raise ValidationError({"version": ["请提供读取申报时的版本号（version）"]})
     services.act_on_declaration(declaration_id, payload.action, user=request.user, version=payload.version,
                                 opinions=payload.opinions, note=payload.note, channel=Channel.API)
-    return _out(services.get_declaration(request.user, declaration_id), full=True)
+    return services.get_declaration(request.user, declaration_id)
+
+
+# ---- policies and entitlements (read)
+
+class ItemOut(Schema):
+    position: int
+    kind: str
+    label: str
+    path: str
+    device: str
+    method: str
+    share_pct: Decimal | None
+    cap_yuan: Decimal | None
+    fixed_yuan: Decimal | None
+    rate_yuan: Decimal | None
+    unit: str
+    seasons: int | None
+    central_pct: Decimal
+    provincial_pct: Decimal
+    city_pct: Decimal
+    county_pct: Decimal
+    description: str
+
+    @staticmethod
+    def resolve_description(obj):
+        return obj.describe()
+
+
+class TiltOut(Schema):
+    position: int
+    flag: str
+    kind: str
+    path: str
+    share_pct: Decimal | None
+    cap_yuan: Decimal | None
+    extra_yuan: Decimal | None
+    description: str
+
+    @staticmethod
+    def resolve_description(obj):
+        return obj.describe()
+
+
+class PolicyRow(Schema):
+    id: int
+    region: str
+    region_name: str
+    year: int
+    version: int
+    title: str
+    document_no: str
+    effective_from: date
+    effective_until: date | None
+    illustrative: bool
+    replaces: int | None
+    used: bool
+
+    @staticmethod
+    def resolve_region(obj):
+        return obj.region_id
+
+    @staticmethod
+    def resolve_region_name(obj):
+        return obj.region.name
+
+    @staticmethod
+    def resolve_replaces(obj):
+        return obj.replaces_id
+
+    @staticmethod
+    def resolve_used(obj):
+        return obj.is_used
+
+
+class PolicyOut(PolicyRow):
+    note: str
+    items: list[ItemOut]
+    tilts: list[TiltOut]
+
+    @staticmethod
+    def resolve_items(obj):
+        return list(obj.items.all())
+
+    @staticmethod
+    def resolve_tilts(obj):
+        return list(obj.tilts.all())
+
+
+class PolicyFilters(Schema):
+    year: int | None = None
+    region: str = ""
+
+
+class EntitlementOut(Schema):
+    id: int
+    year: int
+    kind: str
+    kind_label: str
+    season: int
+    unit: str
+    policy: int
+    policy_version: int
+    amount_fen: int
+    central_fen: int
+    provincial_fen: int
+    city_fen: int
+    county_fen: int
+    inputs: list[str]
+    arithmetic: str
+    status: str
+    computed_at: datetime
+    approved_at: datetime | None
+    blocking: list[str]
+
+
+@router.get("/policies", response=list[PolicyRow])
+@requires(roles.SUBSIDIES)
+def list_policies(request, filters: Query[PolicyFilters]):
+    """The policy versions that apply to your area (the city's and your county's) and those of the
+    counties inside it; by year and region (12-digit code of a city or county)."""
+    rows = services.visible_policies(request.user)
+    if filters.year:
+        rows = rows.filter(year=filters.year)
+    if filters.region:
+        rows = rows.filter(region_id=filters.region)
+    return list(rows.order_by("-year", "region_id", "version"))
+
+
+@router.get("/policies/{policy_id}", response=PolicyOut)
+@requires(roles.SUBSIDIES)
+def get_policy(request, policy_id: int):
+    """One version with its items (amounts in yuan, shares in %) and tilts, each also described."""
+    return get_object_or_404(services.visible_policies(request.user).prefetch_related("items", "tilts"), pk=policy_id)
+
+
+@router.get("/households/{household_no}/entitlements", response=list[EntitlementOut])
+@requires(roles.SUBSIDIES)
+def household_entitlements(request, household_no: str, year: int | None = None):
+    """A household's entitlement lines (one year, or all): amounts and level shares in fen, the
+    inputs and arithmetic written out, and `blocking`: why the line may not be paid now (empty:
+    it may)."""
+    household = scoped_household(request.user, household_no)
+    lines = services.entitlements_for(request.user).filter(household=household).select_related("policy")
+    if year:
+        lines = lines.filter(year=year)
+    lines = list(lines.order_by("year", "kind", "season", "unit"))
+    blocked = payment_checks.blocking([e.pk for e in lines])
+    return [{"id": e.pk, "year": e.year, "kind": e.kind, "kind_label": terms.KIND_LABELS[e.kind], "season": e.season,
+             "unit": e.unit, "policy": e.policy_id, "policy_version": e.policy.version, "amount_fen": e.amount_fen,
+             **{f: getattr(e, f) for f in Entitlement.LEVEL_FIELDS}, "inputs": e.input_lines(),
+             "arithmetic": e.arithmetic, "status": e.status, "computed_at": e.computed_at,
+             "approved_at": e.approved_at, "blocking": blocked.get(e.pk, [])} for e in lines]

@@ -1,18 +1,20 @@
 """Demo data of the subsidies module: Xinzhou's 2022 policy (示意数据) from the data file, one
 season of meter readings for the converted households (derived from their computed seasonal heat
 demand), and the entitlements computed from them. Runs after the procurement demo (allocations,
-sizing)."""
-from datetime import date
+sizing). Then notices (公示) for a few villages, with one objection."""
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from cleanheat import bulk
 from cleanheat.ledger.choices import STATE_ORDER, Channel, LifecycleState
 from cleanheat.ledger.models import Household
+from cleanheat.regions.models import Region
 
-from . import services
-from .models import EnergyReading
+from . import notice, services
+from .models import EnergyReading, Entitlement, Objection
 
 ACCEPTED = STATE_ORDER.index(LifecycleState.ACCEPTED)
 SPREAD_STEPS = 1000   # the deterministic spread of use per household: one of 1000 steps in ±spread
@@ -25,7 +27,32 @@ def load_demo_subsidies(spec: dict | None = None) -> dict:
     readings = _demo_readings(spec["demo_readings"])
     stats = services.compute_entitlements(policy.year)
     stats["readings"] = readings
+    stats["notices"] = _demo_notices(policy.year)
     return stats
+
+
+def _demo_notices(year: int, villages: int = 3, township: str = "140902101", clerk_village: str = "140902101201") -> int:
+    """Notices of a few villages of the demo township (the demo town clerk's) with computed lines:
+    their lines approved (as county finance would), the first notices' periods over (payable), the
+    last one's (the demo village clerk's village) still running with an objection open against its
+    first line."""
+    found_codes = list(Entitlement.objects.filter(year=year, village_code__startswith=township)
+                       .values_list("village_code", flat=True).distinct().order_by("village_code"))
+    codes_ = [c for c in found_codes if c != clerk_village][:villages - 1] + \
+        [c for c in found_codes if c == clerk_village][:1]
+    today = timezone.localdate()
+    made = 0
+    for i, code in enumerate(codes_):
+        services.approve_entitlements(Entitlement.objects.filter(village_code=code, year=year))
+        running = i == len(codes_) - 1
+        starts = today - timedelta(days=2 if running else 30 + i)
+        found = notice.write_notice(Region.objects.get(code=code), year, starts, notice.default_days())
+        if found is not None:
+            made += 1
+            if running:
+                Objection.objects.create(line=found.lines.order_by("position").first(), raised_by="本村村民（演示）",
+                                         content="反映该户原取暖设施尚未拆除（演示数据）", received_on=today)
+    return made
 
 
 def _use(household_id: int, heat_kwh: float, factor: float, spread: float) -> Decimal:

@@ -408,3 +408,100 @@ class DeclarationStep(models.Model):
     @property
     def to_label(self) -> str:
         return str(dict(_flow_choices(declaration_flow.STATE_LABELS)).get(self.to_status, self.to_status))
+
+
+# ---- public notice (公示) and objections (异议), issue #16 part 7: written only through subsidies.notice
+
+NOTICE_MAX_DAYS = 90
+
+class NoticePeriod(models.Model):
+    """How many days a village's notice stays up before its lines may be paid, for a city or a
+    county (the county's row wins; none: the default in data/notice.json)."""
+
+    region = models.OneToOneField("regions.Region", verbose_name=_("区划（市或县）"), to_field="code",
+                                  db_column="region_code", on_delete=models.PROTECT, related_name="+")
+    days = models.PositiveSmallIntegerField(_("公示天数"))
+
+    class Meta:
+        verbose_name = _("公示期")
+        verbose_name_plural = _("公示期")
+        ordering = ["region"]
+
+    def clean(self):
+        if not self.days or self.days <= 0:
+            raise ValidationError({"days": "公示天数应大于0天"})
+        if self.days > NOTICE_MAX_DAYS:
+            raise ValidationError({"days": f"公示天数最多{NOTICE_MAX_DAYS}天"})
+
+
+class Notice(models.Model):
+    """A village's public notice of the approved subsidies to be paid for a year: shown from
+    starts_on through ends_on (period_days days); its lines may be paid after ends_on. A later
+    notice of the same village and year lists the lines approved since."""
+
+    village_code = models.CharField(_("村（社区）"), max_length=12, db_index=True)
+    year = models.PositiveSmallIntegerField(_("年度"))
+    starts_on = models.DateField(_("公示开始日期"))
+    period_days = models.PositiveSmallIntegerField(_("公示天数"))
+    ends_on = models.DateField(_("公示截止日期"))
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("发布人"), null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    published_at = models.DateTimeField(_("发布时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("补贴公示")
+        verbose_name_plural = _("补贴公示")
+        ordering = ["village_code", "year", "starts_on", "id"]
+
+
+class NoticeLine(models.Model):
+    """One household on a notice: its name and ID number as shown (masked at publication, the full
+    ones are never stored here) and the amount of its approved lines."""
+
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="lines")
+    household = models.ForeignKey("ledger.Household", on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveIntegerField(_("序号"))
+    name_masked = models.CharField(_("户主姓名"), max_length=40)
+    id_masked = models.CharField(_("身份证号"), max_length=18)
+    amount_fen = models.BigIntegerField(_("金额（分）"))
+    kinds = models.CharField(_("补贴类别"), max_length=60)
+    entitlements = models.ManyToManyField(Entitlement, related_name="notice_lines")
+
+    class Meta:
+        verbose_name = _("公示明细")
+        verbose_name_plural = _("公示明细")
+        ordering = ["notice", "position"]
+
+    @property
+    def amount(self) -> str:
+        return terms.yuan(self.amount_fen)
+
+
+class ObjectionOutcome(models.TextChoices):
+    OPEN = "open", _("待核实")
+    UPHELD = "upheld", _("异议成立（不予发放）")
+    DISMISSED = "dismissed", _("异议不成立（可以发放）")
+
+
+class Objection(models.Model):
+    """An objection to a line of a notice (who raised it, what it says) and its outcome. A line
+    with an open or upheld objection cannot be paid."""
+
+    line = models.ForeignKey(NoticeLine, on_delete=models.PROTECT, related_name="objections")
+    raised_by = models.CharField(_("异议人"), max_length=60)
+    content = models.TextField(_("异议内容"))
+    received_on = models.DateField(_("收到日期"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("登记人"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+    outcome = models.CharField(_("处理结果"), max_length=10, choices=ObjectionOutcome.choices,
+                               default=ObjectionOutcome.OPEN)
+    outcome_note = models.TextField(_("核实情况"), blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("处理人"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("公示异议")
+        verbose_name_plural = _("公示异议")
+        ordering = ["line", "recorded_at", "id"]

@@ -1,7 +1,8 @@
 from django.urls import path
 
+from . import check_views, views
 from . import declaration_views as declarations
-from . import views
+from . import notice_views as notices
 
 urlpatterns = [
     path("", views.home, name="subsidies"),
@@ -22,4 +23,13 @@ urlpatterns = [
     path("declarations/<int:declaration_id>/edit/", declarations.edit, name="declaration_edit"),
     path("declarations/<int:declaration_id>/act/", declarations.act, name="declaration_act"),
     path("declarations/attachments/<int:attachment_id>/", declarations.attachment, name="declaration_attachment"),
+    path("notices/", notices.notices, name="notices"),
+    path("notices/villages/<str:village_code>/", notices.village, name="notice_village"),
+    path("notices/<int:subsidy_notice_id>/print/", notices.printable, name="notice_print"),
+    path("notices/<int:subsidy_notice_id>/notice.pdf", notices.pdf, name="notice_pdf"),
+    path("notices/lines/<int:notice_line_id>/objections/", notices.objection_create, name="objection_create"),
+    path("notices/objections/<int:objection_id>/decide/", notices.objection_decide, name="objection_decide"),
+    path("checks/<str:code>/", check_views.payment_problems, name="payment_problems"),
+    path("parity/", check_views.cost_parity, name="cost_parity"),
+    path("parity/<str:code>/", check_views.cost_parity, name="cost_parity_region"),
 ]
