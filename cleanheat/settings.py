@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "cleanheat.imports",
     "cleanheat.plan",
     "cleanheat.rules",
+    "cleanheat.inspections",
     "cleanheat.procurement",
     "cleanheat.subsidies",
     "cleanheat.desk",

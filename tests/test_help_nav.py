@@ -19,7 +19,7 @@ DEMO_ROLES = ["city_admin", "city_leader", "xinfu_admin", "xinfu_clerk", "town_c
 NAV_URLS = {"home": "/", "dashboard": "/dashboard/", "plan": "/plan/", "dispatch": "/dispatch/",
             "compliance": "/compliance/", "households": "/households/", "catalog": "/procurement/catalog/",
             "contracts": "/procurement/contracts/", "subsidies": "/subsidies/", "declarations": "/subsidies/declarations/",
-            "household_create": "/households/new/",
+            "household_create": "/households/new/", "inspections": "/inspections/acceptance/",
             "imports": "/imports/", "users": "/accounts/users/", "region_changes": "/regions/changes/", "audit": "/audit/", "api_docs": "/api/docs",
             "help": "/help/"}
 # What the issue asks of the menu, written out per role (not read from the table it checks).
@@ -28,7 +28,7 @@ MUST_SEE = {
     "xinfu_energy": {"subsidies", "declarations", "households"},
     "finance_user": {"subsidies", "contracts", "households", "help"},
     "xinfu_admin": {"users", "audit", "imports", "contracts", "household_create", "region_changes"},
-    "inspector": {"compliance", "dashboard", "households"},
+    "inspector": {"compliance", "dashboard", "households", "inspections"},
 }
 MUST_NOT_SEE = {
     "village_clerk": {"contracts", "api_docs", "imports", "users", "audit", "dispatch", "catalog", "region_changes"},

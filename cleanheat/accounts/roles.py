@@ -83,3 +83,18 @@ def can_assign(manager_role: str, role_code: str) -> bool:
     if ROLES[role_code].city_only and not ROLES[manager_role].city_only:
         return False
     return permissions_of(role_code) <= permissions_of(manager_role)
+
+
+# 验收与督导检查 (issue #18): recording acceptance and inspections with evidence is a grant of its own;
+# the city edits the checklists. The read-only `inspector` role stays read-only; `field_inspector` is
+# the inspection team member who fills checklists in the field (county-wide, or city-wide for the
+# city's teams).
+INSPECT = "inspections.inspect"          # fill checklists: acceptance records, inspection visits, photos
+CHECKLISTS = "inspections.checklists"    # edit and load the checklists (a new version each time)
+ALL |= {INSPECT, CHECKLISTS}
+INSPECTION_GRANTS = {"city_admin": {INSPECT, CHECKLISTS}, "county_admin": {INSPECT}, "county_clerk": {INSPECT},
+                     "township_clerk": {INSPECT}}
+ROLES.update({code: replace(ROLES[code], permissions=ROLES[code].permissions | extra)
+              for code, extra in INSPECTION_GRANTS.items()})
+ROLES["field_inspector"] = Role("field_inspector", "检查验收人员", 6, frozenset({VIEW, SEE_ID, INSPECT}))
+ROLE_CHOICES = [(r.code, r.label) for r in ROLES.values()]

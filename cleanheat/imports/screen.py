@@ -366,7 +366,8 @@ def _unchanged(screen_: Screen, sheet: Sheet) -> list:
     if not candidates:
         return []
     texts = {f: sheet.values(f)
-             for f in ("householder_name", "address", *PII_FIELDS, "state", "plan_year", *LOCATION_FIELDS, *BY_VALUE)}
+             for f in ("householder_name", "address", *PII_FIELDS, "state", "plan_year", *LOCATION_FIELDS, *BY_VALUE,
+                       "acceptance_no")}
     texts["today"] = sheet.today
     scoped = scope_filter(Household.objects.filter(archived=False), sheet.user, "village_id").values_list(*STORED)
     index_of = {numbers[i]: i for i in candidates}
@@ -436,6 +437,8 @@ def _same_as_stored(row, i, path, screen_, texts, at) -> bool:
 def _stays(current, i, screen_, texts) -> bool:
     """The row's state and dates move the household nowhere, and nothing in them is refused."""
     state = None
+    if texts["acceptance_no"][i]:
+        return False  # the record it names is checked row by row
     if (text := texts["state"][i]) is not None:
         try:
             state = enum_value(text, LifecycleState, "改造状态")
@@ -451,7 +454,7 @@ def _stays(current, i, screen_, texts) -> bool:
             days[STEP_OF[name]] = column[i]
     planned = plan_row(current, state, days, state_day, today=texts["today"],
                        step_columns=any(name != "state_date" for name in screen_.days))
-    return not planned.errors and not planned.steps
+    return not planned.errors and not planned.steps and not planned.notes  # a note: 已验收 without a record
 
 
 def _same_secret(text, f, masked, stored_hash) -> bool:

@@ -9,6 +9,7 @@ from datetime import date
 from django.db.models import Sum
 from django.utils import timezone
 
+from cleanheat.inspections import evidence
 from cleanheat.ledger import lifecycle
 from cleanheat.ledger.choices import HeatingPath, LifecycleState
 from cleanheat.ledger.models import Household
@@ -144,13 +145,16 @@ def for_state(household, *, path, village_code, area, state, heat_source, consen
 
 
 def for_transition(household, to_state: str, today: date, *, from_state: str | None = None,
-                   commissioned: date | None = None) -> dict:
+                   commissioned: date | None = None, acceptance: str | None = None) -> dict:
     """The lifecycle rules of a move: 先立后破 for proven and removed, plus the state rules.
 
     For one move of several recorded at once (an import naming a later step): `from_state`, the
     step it moves from (default: the household's state), and `commissioned`, the day of a move into
-    已完工 recorded with it (default: the last one recorded)."""
+    已完工 recorded with it (default: the last one recorded). 已验收 needs the household's passed
+    acceptance record (`acceptance`: its number, when the caller names one; 《实施方案》六.1)."""
     errors = {}
+    if to_state == LifecycleState.ACCEPTED and (problem := evidence.acceptance_problem(household, acceptance)):
+        errors["to_state"] = problem
     if to_state in (LifecycleState.PROVEN, LifecycleState.REMOVED):
         config = config_for(household.village_id, today)
         outages = list(household.maintenance.filter(is_outage=True).values_list("reported_on", "resolved_on"))
