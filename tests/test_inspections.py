@@ -13,7 +13,7 @@ from PIL import Image
 from cleanheat.imports import ledger_import
 from cleanheat.inspections import checklists, files, loader
 from cleanheat.inspections import services as inspections
-from cleanheat.inspections.models import AcceptanceRecord, Checklist, EvidenceFile
+from cleanheat.inspections.models import AcceptanceRecord, Checklist, EvidenceFile, Finding
 from cleanheat.ledger import services
 from cleanheat.ledger.models import Household
 from cleanheat.regions.models import Region
@@ -173,6 +173,13 @@ def test_a_household_moved_back_needs_a_new_record(clerk):
     accept(h, user=clerk)
     h.refresh_from_db()
     assert h.state == "accepted" and h.acceptance_records.count() == 2
+
+
+def test_the_demo_has_a_self_inspection_round_with_findings_and_rectifications():
+    findings = Finding.objects.filter(round__name__contains="演示")
+    assert findings.filter(status="open").exists() and findings.filter(status="rectified").exists()
+    assert findings.filter(status="closed").exists()
+    assert all(f.steps.filter(action="rectify").exists() for f in findings.exclude(status="open"))
 
 
 def test_the_demo_households_at_accepted_or_later_all_have_a_record():

@@ -91,9 +91,10 @@ def can_assign(manager_role: str, role_code: str) -> bool:
 # city's teams).
 INSPECT = "inspections.inspect"          # fill checklists: acceptance records, inspection visits, photos
 CHECKLISTS = "inspections.checklists"    # edit and load the checklists (a new version each time)
-ALL |= {INSPECT, CHECKLISTS}
-INSPECTION_GRANTS = {"city_admin": {INSPECT, CHECKLISTS}, "county_admin": {INSPECT}, "county_clerk": {INSPECT},
-                     "township_clerk": {INSPECT}}
+CONFIRM = "inspections.confirm"          # confirm (approve) the ledger of the level below, or reopen it
+ALL |= {INSPECT, CHECKLISTS, CONFIRM}
+INSPECTION_GRANTS = {"city_admin": {INSPECT, CHECKLISTS, CONFIRM}, "county_admin": {INSPECT, CONFIRM},
+                     "county_clerk": {INSPECT}, "township_clerk": {INSPECT, CONFIRM}}
 ROLES.update({code: replace(ROLES[code], permissions=ROLES[code].permissions | extra)
               for code, extra in INSPECTION_GRANTS.items()})
 ROLES["field_inspector"] = Role("field_inspector", "检查验收人员", 6, frozenset({VIEW, SEE_ID, INSPECT}))

@@ -99,10 +99,19 @@ def check_row(row: list, number: int, context: RowContext) -> RowResult:
     if household is None:
         res.household = records.new_household(cleaned, state=state or lifecycle.FIRST, now=None)
         res.action = "new"
+        places = [(res.household.village_id, res.household.plan_year)]
     else:
+        places = [(household.village_id, household.plan_year)]
         res.household = household
         res.changes = records.set_values(household, cleaned)
         res.action = "updated" if res.changes or res.steps else "unchanged"
+        places.append((household.village_id, household.plan_year))
+    if res.action != "unchanged":
+        for village, year in places:
+            if problem := rules_engine.lock_problem(village, year):
+                res.refuse(None, problem)
+                res.action = "refused"
+                break
     return res
 
 
@@ -258,7 +267,8 @@ def _moves(values, row, household, context, res):
     if bad:
         return None
     current = household.state if household is not None else None
-    accepted_ok, number = _acceptance(values, household, context, res)
+    reaching = _reaches_acceptance(current, state, days)
+    accepted_ok, number = _acceptance(values, household, context, res, reaching=reaching)
     if number is False:
         return None
     planned = plan_row(current, state, days, state_day, today=context.today, step_columns=context.step_columns,
@@ -275,10 +285,20 @@ def _moves(values, row, household, context, res):
     return planned.target
 
 
-def _acceptance(values, household, context, res):
+def _reaches_acceptance(current, state, days) -> bool:
+    """The row would move the household into 已验收 (or past it): only then is its record looked up."""
+    at = lifecycle.index(LifecycleState.ACCEPTED)
+    if current is not None and lifecycle.index(current) >= at:
+        return False
+    return any(lifecycle.index(step) >= at for step in (state, *days) if step)
+
+
+def _acceptance(values, household, context, res, *, reaching=True):
     """(the household holds a passed acceptance record, the record number the row names or None);
     number False: the row names a number that is no passed record of this household (refused)."""
     number = plain(values.get("acceptance_no") or "").upper()
+    if household is not None and not number and not reaching:
+        return False, None
     if household is None:
         if number:
             res.refuse(context.col_of.get("acceptance_no"), f"验收记录编号“{number}”：新建档的户还没有验收记录，"

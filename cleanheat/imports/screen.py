@@ -137,6 +137,7 @@ def screen(data, columns, user, lookups, finder, defaults=None) -> Screen:
     days = _days(sheet)
     states, moves = _moves(sheet, days)
     gas = _rules(sheet, villages, cleaned, states, implied)
+    _locked(sheet, villages, cleaned["plan_year"])
     cleaned.update(householder_name=holder, address=addresses, state=states)
     gas_set = set(gas)
     slow = [i for i in range(sheet.n) if not sheet.ok[i] and i not in gas_set]
@@ -320,6 +321,19 @@ def _moves(sheet: Sheet, days: dict):
         targets[i] = plan.target
         moves["steps"][i], moves["notes"][i], moves["undated"][i] = plan.steps, plan.notes, plan.undated
     return targets, moves
+
+
+def _locked(sheet: Sheet, villages, years) -> None:
+    """Rows for a village whose ledger is approved (locked) go to the per-row checks, which refuse them."""
+    if not rules_engine.any_lock():
+        return
+    judged = {}
+    for i in itertools.compress(range(sheet.n), sheet.ok):
+        key = (villages[i], years[i])
+        if key not in judged:
+            judged[key] = rules_engine.lock_problem(*key) is not None
+        if judged[key]:
+            sheet.ok[i] = False
 
 
 def _rules(sheet: Sheet, villages, cleaned, states, implied) -> list:

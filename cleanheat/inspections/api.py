@@ -140,7 +140,8 @@ def record_visit(request):
     if at is not None and timezone.is_naive(at):
         at = timezone.make_aware(at)
     received = findings.record_visit(
-        sample, client_id=post.get("client_id"), answers={str(k): "" if v is None else str(v) for k, v in answers.items()},
+        sample, client_id=post.get("client_id"),
+        answers={str(k): "" if v is None else str(v) for k, v in answers.items()},
         photos={k.removeprefix("photo_"): request.FILES.getlist(k) for k in request.FILES if k.startswith("photo_")},
         visited_at=at, user=request.user)
     return Status(201 if received.created else 200, _visit_out(received.visit, received.created))

@@ -4,7 +4,7 @@ evidence). Read by `rules.engine.for_transition`, the door every write to the li
 from cleanheat.ledger import lifecycle
 from cleanheat.ledger.choices import LifecycleState
 
-from .models import AcceptanceRecord
+from .models import AcceptanceRecord, LedgerApproval
 
 BEFORE_ACCEPTED = lifecycle.STEPS[: lifecycle.index(LifecycleState.ACCEPTED)]
 MISSING = ("须先填写验收记录（检查清单、照片、验收人与户方代表签字）才能标记为“已验收”"
@@ -40,3 +40,29 @@ def valid_numbers(household_ids) -> dict:
                 .order_by("created_at").values_list("household_id", "number"):
             found[pk] = number
     return found
+
+
+def approved_units(year: int | None = None) -> set:
+    """(year, 12-digit code) of every unit whose ledger is approved (locked)."""
+    rows = LedgerApproval.objects.filter(approved=True)
+    if year is not None:
+        rows = rows.filter(year=year)
+    return set(rows.values_list("year", "region_code"))
+
+
+def units_of(village_code: str) -> list[str]:
+    """The village and the township, county and city above it, as 12-digit codes."""
+    return [village_code[:n].ljust(12, "0") for n in (12, 9, 6, 4)]
+
+
+def lock_problem(village_code: str, year, approved: set | None = None) -> str | None:
+    """Why the household data of this village and plan year may not change (None: it may): its ledger,
+    or a unit's above it, is approved for the city assessment (《实施方案》五(四))."""
+    if not village_code or year is None:
+        return None
+    approved = approved_units() if approved is None else approved
+    for code in units_of(village_code):
+        if (int(year), code) in approved:
+            return (f"{year}年度台账已确认（区划 {code}），数据已锁定；修改须由确认单位填写原因重新打开"
+                    "（《实施方案》五(四)：市级考核）")
+    return None

@@ -20,19 +20,21 @@ def read_checklists(path: Path = DATA) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+LIMITS = ("min", "max", "valid_min", "valid_max")
+
+
+def _value(key, value):
+    """A value as compared between the file and the stored items (limits as normalised decimals)."""
+    return str(Decimal(str(value)).normalize()) if key in LIMITS and value is not None else value
+
+
 def _normal(item: dict) -> tuple:
     full = {**DEFAULTS, **item}
-    return tuple((k, None if full[k] is None else str(full[k]) if k in ("min", "max", "valid_min", "valid_max")
-                  else full[k]) for k in ITEM_FIELDS)
+    return tuple((k, _value(k, full[k])) for k in ITEM_FIELDS)
 
 
 def _stored(checklist: Checklist) -> list:
-    out = []
-    for item in checklist.items.all():
-        spec = item.spec()
-        out.append(tuple((k, None if spec[k] is None else str(spec[k].normalize()) if k in ("min", "max", "valid_min", "valid_max")
-                          else spec[k]) for k in ITEM_FIELDS))
-    return out
+    return [tuple((k, _value(k, spec[k])) for k in ITEM_FIELDS) for spec in (i.spec() for i in checklist.items.all())]
 
 
 @transaction.atomic
@@ -47,7 +49,7 @@ def load_checklists(spec: dict | None = None, user=None) -> int:
                 InspectionKind(kind)  # a kind the system knows
                 items = [_normal(i) for i in entry["items"]]
                 current = latest.get((path, kind))
-                if current is not None and _stored(current) == [_canon(i) for i in items]:
+                if current is not None and _stored(current) == items:
                     continue
                 checklist = Checklist.objects.create(
                     heating_path=path, kind=kind, title=f"{entry['title']}（{InspectionKind(kind).label}）",
@@ -57,11 +59,6 @@ def load_checklists(spec: dict | None = None, user=None) -> int:
                     for n, item in enumerate(items)])
                 written += 1
     return written
-
-
-def _canon(item: tuple) -> tuple:
-    return tuple((k, str(Decimal(v).normalize()) if v is not None and k in ("min", "max", "valid_min", "valid_max")
-                  else v) for k, v in item)
 
 
 def current_checklist(path: str, kind: str) -> Checklist | None:

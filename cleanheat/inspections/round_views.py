@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -10,8 +11,8 @@ from cleanheat.access import has_perm, requires, scope_filter
 from cleanheat.accounts import roles
 from cleanheat.regions.scope import user_prefix
 
-from . import findings, notice, rounds
-from .models import Finding, InspectionKind, InspectionRound
+from . import approvals, findings, notice, rounds
+from .models import Finding, InspectionKind, InspectionRound, LedgerApproval
 
 
 def _rounds(user):
@@ -136,3 +137,40 @@ def finding_close(request, finding_id):
 @requires(roles.INSPECT)
 def finding_reopen(request, finding_id):
     return _act(request, finding_id, lambda f: findings.reopen(f, note=request.POST.get("note", ""), user=request.user))
+
+
+@requires(roles.VIEW)
+def approvals_page(request):
+    """The units one level below the user's own, with their confirmation for the year."""
+    try:
+        year = int(request.GET.get("year") or timezone.localdate().year)
+    except ValueError:
+        year = timezone.localdate().year
+    own = user_prefix(request.user) or "1409"
+    prefix = own if len(own) in approvals.BELOW else None
+    units = approvals.status(year, prefix) if prefix else []
+    own_code = own.ljust(12, "0") if prefix else None
+    mine = LedgerApproval.objects.filter(year=year, region_code=own_code).first() if own_code else None
+    return render(request, "inspections/approvals.html", {"year": year, "units": units, "own_code": own_code,
+                                                          "own": mine})
+
+
+@require_POST
+@requires(roles.CONFIRM)
+def approval_act(request):
+    post = request.POST
+    try:
+        year = int(post.get("year") or 0)
+        code = post.get("region_code", "")
+        if not (code.isdigit() and len(code) == 12):
+            raise ValidationError({"region_code": ["区划代码应为12位数字"]})
+        if post.get("action") == "reopen":
+            opened = approvals.reopen(year, code, reason=post.get("reason", ""), user=request.user)
+            messages.success(request, f"已重新打开：{'、'.join(opened)}")
+        else:
+            approvals.approve(year, code, user=request.user)
+            messages.success(request, "已确认，数据已锁定")
+    except (ValueError, ValidationError) as error:
+        for m in getattr(error, "messages", [str(error)]):
+            messages.error(request, m)
+    return redirect(f"{reverse('approvals')}?year={post.get('year', '')}")

@@ -28,6 +28,7 @@ class _Batch:
     def __init__(self):
         self.configs, self.source_problems, self.demand = {}, {}, {}
         self.contracts = None
+        self.locks = None   # approved (locked) units, read once
 
     def contracts_for(self, village_code):
         if self.contracts is None:
@@ -123,6 +124,25 @@ def heat_source_problem(source, village_code: str) -> str | None:
     if state is not None:
         state.source_problems[key] = problem
     return problem
+
+
+def lock_problem(village_code: str, year) -> str | None:
+    """The ledger of this village and plan year is approved for the city assessment (locked)."""
+    state = _batch.get()
+    if state is None:
+        return evidence.lock_problem(village_code, year)
+    if state.locks is None:
+        state.locks = evidence.approved_units()
+    return evidence.lock_problem(village_code, year, state.locks)
+
+
+def any_lock() -> bool:
+    state = _batch.get()
+    if state is not None:
+        if state.locks is None:
+            state.locks = evidence.approved_units()
+        return bool(state.locks)
+    return bool(evidence.approved_units())
 
 
 def retrofit_problem(retrofitted, gain, village_code: str) -> str | None:
