@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from cleanheat import inputs
@@ -184,22 +185,26 @@ def reopen(finding: Finding, *, note: str, user=None) -> Finding:
     return finding
 
 
-def overdue(user, today: date | None = None) -> list[dict]:
-    """Open findings past their deadline, most overdue first, with the days overdue."""
+def overdue(user, today: date | None = None, limit: int | None = None) -> list[dict]:
+    """Open findings past their deadline, most overdue first, with the days overdue (the first
+    `limit`, if given)."""
     today = today or timezone.localdate()
     rows = findings_for(user).filter(status=FindingStatus.OPEN, deadline__lt=today) \
         .order_by("deadline", "pk").values("pk", "region_code", "responsible_unit", "description", "severity",
                                            "deadline", "household__household_no")
+    rows = rows[:limit] if limit else rows
     return [{**r, "days_overdue": (today - r["deadline"]).days} for r in rows]
 
 
 def per_county(user, today: date | None = None) -> list[dict]:
-    """Findings per responsible county: open, of which overdue, rectified awaiting review, closed."""
+    """Findings per responsible county: open, of which overdue, rectified awaiting review, closed
+    (counted by the database)."""
     today = today or timezone.localdate()
     out = {}
-    for unit, status, deadline in findings_for(user).values_list("responsible_unit", "status", "deadline"):
-        row = out.setdefault(unit, {"county": unit, "open": 0, "overdue": 0, "rectified": 0, "closed": 0})
-        row[status] += 1
-        if status == FindingStatus.OPEN and deadline < today:
-            row["overdue"] += 1
+    scoped = findings_for(user)
+    for unit, status, n in scoped.values_list("responsible_unit", "status").annotate(n=Count("id")).order_by():
+        out.setdefault(unit, {"county": unit, "open": 0, "overdue": 0, "rectified": 0, "closed": 0})[status] = n
+    for unit, n in scoped.filter(status=FindingStatus.OPEN, deadline__lt=today).values_list("responsible_unit") \
+            .annotate(n=Count("id")).order_by():
+        out[unit]["overdue"] = n
     return [out[k] for k in sorted(out)]

@@ -87,7 +87,7 @@ def finding_dashboard(request):
     names = notice.county_names([r["county"] for r in counties])
     return render(request, "inspections/findings.html", {
         "counties": [{**r, "name": names.get(r["county"], r["county"])} for r in counties],
-        "overdue": findings.overdue(request.user, today)[:300], "today": today})
+        "overdue": findings.overdue(request.user, today, limit=300), "today": today})
 
 
 @requires(roles.VIEW)

@@ -69,12 +69,10 @@ def _seed() -> int:
 def _draw(round_: InspectionRound, *, user, reason: str) -> int:
     exclude = frozenset(round_.previous.samples.values_list("household_id", flat=True)) \
         if round_.exclude_previous and round_.previous else frozenset()
-    sample = sampling.draw(eligible(round_.region_code, round_.year), rule_of(round_), round_.seed, exclude)
-    villages = dict(Household.objects.filter(pk__in=[pk for pk, _, _ in sample]).values_list("id", "village_id")) \
-        if len(sample) < 5000 else None
-    if villages is None:  # a city-wide draw: one pass rather than a huge IN list
-        wanted = {pk for pk, _, _ in sample}
-        villages = {pk: v for pk, v, _ in eligible(round_.region_code, round_.year) if pk in wanted}
+    rows = eligible(round_.region_code, round_.year)
+    sample = sampling.draw(rows, rule_of(round_), round_.seed, exclude)
+    chosen = {pk for pk, _, _ in sample}
+    villages = {pk: village for pk, village, _ in rows if pk in chosen}
     db.insert_rows(SampledHousehold, ["round_id", "household_id", "region_code", "unit_code", "heating_path"],
                    [(round_.pk, pk, villages[pk], unit.ljust(12, "0"), path) for pk, unit, path in sample])
     SampleDraw.objects.create(round=round_, seed=round_.seed, size=len(sample), reason=reason, drawn_by=user)

@@ -76,7 +76,7 @@ def acceptance_record(request, number):
 
 @requires(roles.VIEW)
 def acceptance_list(request):
-    records = queries.acceptance_records(request.user).select_related("household").order_by("-created_at")[:200]
+    records = queries.acceptance_records(request.user).select_related("household").order_by("-id")[:200]
     return render(request, "inspections/acceptance_list.html", {"records": records})
 
 
