@@ -15,7 +15,7 @@ import statistics
 import time
 from datetime import timedelta
 
-import full_demo  # noqa: E402  (sits beside this script; puts the project on sys.path)
+import full_demo  # sits beside this script; puts the project on sys.path
 
 YEAR = 2022
 CITY = "140900000000"

@@ -60,10 +60,11 @@ def approve(year: int, region_code: str, *, user=None) -> LedgerApproval:
         if missing:
             names = dict(Region.objects.filter(code__in=missing[:10]).values_list("code", "name"))
             listed = "、".join(names.get(c, c) for c in missing[:10]) + ("等" if len(missing) > 10 else "")
-            raise ValidationError({"__all__": [f"还有{len(missing)}个{LEVEL_NAMES[BELOW[len(prefix)]]}未确认："
-                                               f"{listed}；下级全部确认后才能确认本级"]})
+            level = LEVEL_NAMES[BELOW[len(prefix)]]
+            message = f"还有{len(missing)}个{level}未确认：{listed}；下级全部确认后才能确认本级"
+            raise ValidationError({"__all__": [message]})
     figures = dict(Household.objects.filter(code_q("village_id", prefix), plan_year=year, archived=False)
-                   .values_list("state").annotate(n=Count("id")))
+                   .values_list("state").annotate(n=Count("id")).order_by())
     approval, _ = LedgerApproval.objects.update_or_create(year=year, region_code=code, defaults={
         "approved": True, "approved_by": user, "figures": figures, "reopen_reason": ""})
     return approval

@@ -3,7 +3,7 @@ from datetime import date
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -86,7 +86,10 @@ def evidence_file(request, evidence_id, variant="display"):
     kept as evidence (?original)."""
     found = queries.evidence_file(request.user, evidence_id)
     original = variant == "original" or not found.display_name
-    handle = files.evidence_storage().open(found.stored_name if original else found.display_name, "rb")
+    try:
+        handle = files.evidence_storage().open(found.stored_name if original else found.display_name, "rb")
+    except OSError:  # the row outlived its file (a storage restored from an older copy): say so, no 500
+        raise Http404("文件不存在") from None
     response = FileResponse(handle, content_type=found.content_type if original else "image/jpeg")
     response["Content-Disposition"] = "inline"
     response["X-Content-Type-Options"] = "nosniff"
