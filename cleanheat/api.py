@@ -22,6 +22,7 @@ from cleanheat.access import has_perm, requires
 from cleanheat.audit.services import record
 from cleanheat.accounts import roles
 from cleanheat.desk.api import router as desk_router
+from cleanheat.inspections.api import router as inspections_router
 from cleanheat.ledger import services
 from cleanheat.ledger.choices import Channel, LifecycleState
 from cleanheat.ledger.identity import looks_like_identifier
@@ -459,3 +460,4 @@ def restore(request, household_no: str, payload: ReasonIn):
 api.add_router("/procurement", procurement_router)
 api.add_router("/subsidies", subsidies_router)
 api.add_router("/desk", desk_router)
+api.add_router("/inspections", inspections_router)

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "cleanheat.imports",
     "cleanheat.plan",
     "cleanheat.rules",
+    "cleanheat.inspections",
     "cleanheat.procurement",
     "cleanheat.subsidies",
     "cleanheat.reports",
@@ -188,6 +189,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("CLEANHEAT_MAX_BODY_BYTES", 2_6
 CLEANHEAT_MAX_UPLOAD_BYTES = int(os.environ.get("CLEANHEAT_MAX_UPLOAD_BYTES", 60 * 1024 * 1024))
 # A declaration's photo (invoice, on-site): JPEG or PNG up to this size.
 CLEANHEAT_MAX_ATTACHMENT_BYTES = int(os.environ.get("CLEANHEAT_MAX_ATTACHMENT_BYTES", 5 * 1024 * 1024))
+# An inspection's photo or scan (acceptance, field visit, rectification): JPEG or PNG up to this size.
+# Kept through the storage named "evidence" in STORAGES when configured (django-storages S3 in
+# production), else DATA_DIR/evidence (cleanheat/inspections/files.py).
+CLEANHEAT_MAX_EVIDENCE_BYTES = int(os.environ.get("CLEANHEAT_MAX_EVIDENCE_BYTES", 15 * 1024 * 1024))
 # Notices' attachments (served only through a view that checks the reader's scope, never as /media/).
 MEDIA_ROOT = DATA_DIR / "media"
 CLEANHEAT_NOTICE_MAX_ATTACHMENT_BYTES = int(os.environ.get("CLEANHEAT_NOTICE_MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024))

@@ -16,6 +16,8 @@ from django.utils import timezone
 from cleanheat import pii
 from cleanheat.accounts.models import LoginThrottle
 from cleanheat.desk import services as desk
+from cleanheat.inspections.models import (AcceptanceRecord, EvidenceFile, Finding, InspectionRound,
+                                         SampledHousehold)
 from cleanheat.jobs.models import Job
 from cleanheat.ledger import services
 from cleanheat.ledger.models import Household
@@ -84,6 +86,17 @@ def county_b():
                             audience="all")
     b_change = RegionChange.objects.create(kind="rename", effective_on=timezone.localdate(),
                                            from_codes=[household.village_id], to_name="乙县改名村")
+    b_acceptance = AcceptanceRecord.objects.filter(region_code__startswith=B).first()  # the demo's
+    b_evidence = EvidenceFile.objects.create(region_code=household.village_id, stored_name="b.jpg",
+                                             original_name="b.jpg", content_type="image/jpeg", size=1, sha256="0")
+    b_round = InspectionRound.objects.create(kind="self", name="乙县自查", region_code=B.ljust(12, "0"), year=2022,
+                                             level="township", share="0.05", minimum=10, seed=1)
+    b_sample = SampledHousehold.objects.create(round=b_round, household=household, region_code=household.village_id,
+                                               unit_code=household.village_id[:9].ljust(12, "0"),
+                                               heating_path=household.heating_path)
+    b_finding = Finding.objects.create(round=b_round, household=household, region_code=household.village_id,
+                                       item_code="indoor_temp", description="室温不足", responsible_unit=B,
+                                       deadline=timezone.localdate())
     now = timezone.now()
     pause = LoginThrottle.objects.create(kind=LoginThrottle.USERNAME_AT_ADDRESS, username=b_user.username,
                                          ip="10.0.0.2", region_code=B, failures=5, started_at=now,
@@ -103,6 +116,8 @@ def county_b():
             "declaration_id": b_declaration.pk, "attachment_id": b_photo.pk, "village_code": household.village_id,
             "subsidy_notice_id": b_subsidy_notice.pk, "notice_line_id": b_notice_line.pk,
             "objection_id": b_objection.pk,
+            "number": b_acceptance.number, "evidence_id": b_evidence.pk, "round_id": b_round.pk,
+            "sample_id": b_sample.pk, "finding_id": b_finding.pk,
             "slug": B,  # help pages are not objects: none is named after a county-B code
         },
         "names": set(Region.objects.filter(code__startswith=B).values_list("name", flat=True)[:200]),

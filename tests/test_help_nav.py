@@ -18,8 +18,9 @@ DEMO_ROLES = ["city_admin", "city_leader", "xinfu_admin", "xinfu_clerk", "town_c
               "xinfu_energy", "xinfu_finance", "finance_user", "housing_user", "grid_user", "vendor_repair", "inspector"]
 NAV_URLS = {"home": "/", "dashboard": "/dashboard/", "plan": "/plan/", "dispatch": "/dispatch/",
             "compliance": "/compliance/", "households": "/households/", "catalog": "/procurement/catalog/",
-            "contracts": "/procurement/contracts/", "subsidies": "/subsidies/", "declarations": "/subsidies/declarations/", "notices": "/subsidies/notices/",
-            "household_create": "/households/new/",
+            "contracts": "/procurement/contracts/", "subsidies": "/subsidies/", "declarations": "/subsidies/declarations/",
+            "notices": "/subsidies/notices/", "household_create": "/households/new/",
+            "inspections": "/inspections/acceptance/",
             "imports": "/imports/", "users": "/accounts/users/", "region_changes": "/regions/changes/", "audit": "/audit/", "api_docs": "/api/docs",
             "help": "/help/", "reports": "/reports/"}
 # What the issue asks of the menu, written out per role (not read from the table it checks).
@@ -28,8 +29,8 @@ MUST_SEE = {
     "xinfu_energy": {"subsidies", "declarations", "households"},
     "finance_user": {"subsidies", "contracts", "households", "help"},
     "xinfu_admin": {"users", "audit", "imports", "contracts", "household_create", "region_changes"},
-    "inspector": {"compliance", "dashboard", "households"},
     "city_leader": {"reports"},
+    "inspector": {"compliance", "dashboard", "households", "inspections"},
 }
 MUST_NOT_SEE = {
     "village_clerk": {"contracts", "api_docs", "imports", "users", "audit", "dispatch", "catalog", "region_changes"},

@@ -15,7 +15,7 @@ from cleanheat.rules.models import GasContract, HeatSource, RuleConfig
 from cleanheat.regions.models import Region
 
 from .conftest import make_user
-from .factories import household_data
+from .factories import accept, household_data
 from .sheets import TEMPLATE_HEADER, template_row, write_sheet
 
 SEASONS = [(date(2022, 11, 3), date(2023, 3, 27)), (date(2023, 11, 3), date(2024, 3, 27))]
@@ -82,7 +82,10 @@ def clerk(db):
 def _walk(h, user, states_and_dates):
     h.lifecycle_events.update(occurred_on=date(2022, 3, 1))  # as if registered in spring 2022
     for state, day in states_and_dates:
-        services.transition(h, state, user=user, occurred_on=day)
+        if state == "accepted":  # 已验收 needs an acceptance record (issue #18)
+            accept(h, user=user, on=day)
+        else:
+            services.transition(h, state, user=user, occurred_on=day)
 
 
 def scenario(rule, clerk):

@@ -25,7 +25,7 @@ from cleanheat.subsidies import calc, calc_batch, facts, policy_sheet, services
 from cleanheat.subsidies.models import Entitlement, EnergyReading, Status, SubsidyItem, SubsidyPolicy, calc_labels
 
 from .conftest import make_user
-from .factories import household_data
+from .factories import accept, household_data
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
@@ -75,8 +75,9 @@ def accepted_household(county="140902", price="12800", **extra):
                           heated_area="96.5", **extra)
     household = ledger.create_household(data, channel=Channel.UI)
     procurement.allocate(household, contract_line(price, county))
-    for state in ("installing", "installed", "accepted"):
+    for state in ("installing", "installed"):
         ledger.transition(household, state, channel=Channel.UI)
+    accept(household)  # 已验收 through an acceptance record (issue #18)
     return Household.objects.get(pk=household.pk)
 
 

@@ -41,6 +41,8 @@ NAV_ITEMS = (
     NavItem("notices", _("补贴公示"), MANAGERS | CLERKS | FINANCE | {"county_energy", "inspector"}, "notices"),
     NavItem("reports", _("报表与减排"), MANAGERS | {"county_clerk", "bureau_staff", "inspector", "county_energy"},
             "reports"),
+    NavItem("acceptance_list", _("验收与检查"), MANAGERS | CLERKS - {"village_clerk"} | {"inspector", "field_inspector"},
+            "inspections"),
     NavItem("household_create", _("新建户"), CLERKS | {"city_admin", "county_admin"}, "household_create"),
     NavItem("imports", _("台账导入"), CLERKS - {"village_clerk"} | {"city_admin", "county_admin"}, "imports"),
     NavItem("users", _("用户管理"), frozenset({"city_admin", "county_admin"}), "users"),

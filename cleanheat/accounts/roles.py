@@ -109,3 +109,17 @@ NOTICE_GRANTS = {"city_admin": {NOTICE, OBJECTION, DECIDE_OBJECTION},
                  "village_clerk": {NOTICE, OBJECTION}}
 ROLES.update({code: replace(ROLES[code], permissions=ROLES[code].permissions | extra)
               for code, extra in NOTICE_GRANTS.items()})
+# 验收与督导检查 (issue #18): recording acceptance and inspections with evidence is a grant of its own;
+# the city edits the checklists. The read-only `inspector` role stays read-only; `field_inspector` is
+# the inspection team member who fills checklists in the field (county-wide, or city-wide for the
+# city's teams).
+INSPECT = "inspections.inspect"          # fill checklists: acceptance records, inspection visits, photos
+CHECKLISTS = "inspections.checklists"    # edit and load the checklists (a new version each time)
+CONFIRM = "inspections.confirm"          # confirm (approve) the ledger of the level below, or reopen it
+ALL |= {INSPECT, CHECKLISTS, CONFIRM}
+INSPECTION_GRANTS = {"city_admin": {INSPECT, CHECKLISTS, CONFIRM}, "county_admin": {INSPECT, CONFIRM},
+                     "county_clerk": {INSPECT}, "township_clerk": {INSPECT, CONFIRM}}
+ROLES.update({code: replace(ROLES[code], permissions=ROLES[code].permissions | extra)
+              for code, extra in INSPECTION_GRANTS.items()})
+ROLES["field_inspector"] = Role("field_inspector", "检查验收人员", 6, frozenset({VIEW, SEE_ID, INSPECT}))
+ROLE_CHOICES = [(r.code, r.label) for r in ROLES.values()]

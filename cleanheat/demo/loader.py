@@ -16,6 +16,7 @@ from django.db import connection, transaction
 
 from cleanheat import bulk, pii
 from cleanheat.accounts.models import Organisation
+from cleanheat.inspections.demo import load_demo_inspections, load_demo_round
 from cleanheat.ledger import demo, identity
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.models import Household, HouseholdChange, HouseholdNumberSequence, LifecycleEvent
@@ -157,6 +158,8 @@ def load_demo(cfg: dict, scale: float = 1.0, progress=None) -> int:
         load_plan(DATA_DIR / later["plan"])
     load_demo_procurement()
     load_demo_subsidies()
+    load_demo_inspections()
+    load_demo_round()
     analyze()
     return written
 

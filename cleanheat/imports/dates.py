@@ -40,11 +40,19 @@ class RowPlan:
     undated: bool = False                        # several steps in a sheet without step date columns
 
 
-def plan_row(current, state, days: dict, state_day, *, today, since=None, step_columns=True, names=None) -> RowPlan:
+ACCEPTED = lifecycle.index(LifecycleState.ACCEPTED)
+
+
+def plan_row(current, state, days: dict, state_day, *, today, since=None, step_columns=True, names=None,
+             accepted_ok: bool = False) -> RowPlan:
     """current: the household's step (None: a new one); state: the state column's step (None: not
     given); days: step → the day given; state_day: the row's 状态日期; since: the day of the
     household's last move; step_columns: the sheet has a date column for some step; names: the
-    steps' names (`step_labels()`, for a caller planning many rows).
+    steps' names (`step_labels()`, for a caller planning many rows); accepted_ok: the household holds
+    a passed acceptance record (a new one never does).
+
+    已验收 needs an acceptance record (《实施方案》六.1, checked by the rules on every door): a row
+    reaching it for a household without one stops at 已完工, with a note (not a refusal).
 
     A sheet without step date columns can only date the steps before the target by 状态日期 or the
     day of the import: that is said once for the file (`undated`), not on every row."""
@@ -53,12 +61,24 @@ def plan_row(current, state, days: dict, state_day, *, today, since=None, step_c
                                 since=since)
     if isinstance(plan, lifecycle.Refusal):
         return RowPlan(errors=[(_field_of(plan.field, state, days), plan.message)])
+    capped, day_of = [], dict(plan.steps)
+    if not accepted_ok and any(lifecycle.index(step) >= ACCEPTED for step, _ in plan.steps):
+        plan = lifecycle.Plan(tuple((s, d) for s, d in plan.steps if lifecycle.index(s) < ACCEPTED),
+                              tuple((s, src) for s, src in plan.borrowed if lifecycle.index(s) < ACCEPTED))
+        capped = [acceptance_note(names)]
     several = len(plan.steps) > 1
     if not step_columns:
+        if capped:
+            return RowPlan(target=plan.target or current, steps=plan.steps, undated=several, notes=capped)
         return RowPlan(target=plan.target, steps=plan.steps, undated=several)
     own = bool(state_day) or any(days.values())
-    notes = _notes(plan, days, names) if plan.borrowed and (own or several) else []
-    return RowPlan(target=plan.target, steps=plan.steps, notes=notes)
+    notes = _notes(plan, days, names, day_of) if plan.borrowed and (own or several) else []
+    return RowPlan(target=plan.target or current, steps=plan.steps, notes=notes + capped)
+
+
+def acceptance_note(names) -> str:
+    return (f"没有该户的验收记录，“{names[LifecycleState.ACCEPTED]}”及以后各步未登记，该户保留为“{names[LifecycleState.INSTALLED]}”"
+            "（已验收须有验收记录：验收后在“验收记录编号”列填写记录编号再导入，或在户页面填写验收记录）")
 
 
 def _field_of(refused, state, days) -> str:
@@ -72,9 +92,9 @@ def _field_of(refused, state, days) -> str:
     return "state" if refused == "to_state" else refused
 
 
-def _notes(plan: lifecycle.Plan, days: dict, names: dict) -> list[str]:
-    """One line: which steps took which later day (or the day of the import)."""
-    day_of = dict(plan.steps)
+def _notes(plan: lifecycle.Plan, days: dict, names: dict, day_of: dict) -> list[str]:
+    """One line: which steps took which later day (or the day of the import). day_of: each planned
+    step's day (also of the steps left out for want of an acceptance record)."""
     groups: dict = {}
     for step, source in plan.borrowed:
         groups.setdefault(source, []).append(step)

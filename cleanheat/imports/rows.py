@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from cleanheat import pii
 from cleanheat.audit.services import HolderElsewhere
+from cleanheat.inspections import evidence
 from cleanheat.ledger import identity, lifecycle, records, services
 from cleanheat.ledger.choices import LifecycleState
 from cleanheat.ledger.cleaning import Lookups, clean_field, enum_value, implied_device
@@ -98,10 +99,19 @@ def check_row(row: list, number: int, context: RowContext) -> RowResult:
     if household is None:
         res.household = records.new_household(cleaned, state=state or lifecycle.FIRST, now=None)
         res.action = "new"
+        places = [(res.household.village_id, res.household.plan_year)]
     else:
+        places = [(household.village_id, household.plan_year)]
         res.household = household
         res.changes = records.set_values(household, cleaned)
         res.action = "updated" if res.changes or res.steps else "unchanged"
+        places.append((household.village_id, household.plan_year))
+    if res.action != "unchanged":
+        for village, year in places:
+            if problem := rules_engine.lock_problem(village, year):
+                res.refuse(None, problem)
+                res.action = "refused"
+                break
     return res
 
 
@@ -257,8 +267,13 @@ def _moves(values, row, household, context, res):
     if bad:
         return None
     current = household.state if household is not None else None
+    reaching = _reaches_acceptance(current, state, days)
+    accepted_ok, number = _acceptance(values, household, context, res, reaching=reaching)
+    if number is False:
+        return None
     planned = plan_row(current, state, days, state_day, today=context.today, step_columns=context.step_columns,
-                       since=context.last_moved.get(household.pk) if household is not None else None)
+                       since=context.last_moved.get(household.pk) if household is not None else None,
+                       accepted_ok=accepted_ok)
     for name, message in planned.errors:
         res.refuse(col_of.get(name), message)
     if planned.errors:
@@ -266,11 +281,38 @@ def _moves(values, row, household, context, res):
     res.steps, res.undated = planned.steps, planned.undated
     res.notes = [*res.notes, *planned.notes]
     if household is not None:
-        _check_rules(household, planned.steps, days, values, res, context)
+        _check_rules(household, planned.steps, days, values, res, context, acceptance=number)
     return planned.target
 
 
-def _check_rules(household, steps, days, values, res, context) -> None:
+def _reaches_acceptance(current, state, days) -> bool:
+    """The row would move the household into 已验收 (or past it): only then is its record looked up."""
+    at = lifecycle.index(LifecycleState.ACCEPTED)
+    if current is not None and lifecycle.index(current) >= at:
+        return False
+    return any(lifecycle.index(step) >= at for step in (state, *days) if step)
+
+
+def _acceptance(values, household, context, res, *, reaching=True):
+    """(the household holds a passed acceptance record, the record number the row names or None);
+    number False: the row names a number that is no passed record of this household (refused)."""
+    number = plain(values.get("acceptance_no") or "").upper()
+    if household is not None and not number and not reaching:
+        return False, None
+    if household is None:
+        if number:
+            res.refuse(context.col_of.get("acceptance_no"), f"验收记录编号“{number}”：新建档的户还没有验收记录，"
+                                                            "请先建档，验收后再填写")
+            return False, False
+        return False, None
+    problem = evidence.acceptance_problem(household, number or None)
+    if number and problem:
+        res.refuse(context.col_of.get("acceptance_no"), problem)
+        return False, False
+    return problem is None, number or None
+
+
+def _check_rules(household, steps, days, values, res, context, acceptance=None) -> None:
     """The plan's rules for each move (先立后破, 以气定改, heat sources) on its own day; the first move
     they refuse is reported, on the state column or else the column its day came from. A residents'
     consent to removal given on the same row counts (a sheet gives it with the 拆除日期)."""
@@ -287,7 +329,8 @@ def _check_rules(household, steps, days, values, res, context) -> None:
         on = day or context.today
         if step == LifecycleState.INSTALLED:
             commissioned = on
-        problems = rules_engine.for_transition(household, step, on, from_state=before, commissioned=commissioned)
+        problems = rules_engine.for_transition(household, step, on, from_state=before, commissioned=commissioned,
+                                               acceptance=acceptance)
         if problems:
             column = _cell_of(step, days, values, context.col_of)
             for message in dict.fromkeys(problems.values()):

@@ -137,6 +137,7 @@ def screen(data, columns, user, lookups, finder, defaults=None) -> Screen:
     days = _days(sheet)
     states, moves = _moves(sheet, days)
     gas = _rules(sheet, villages, cleaned, states, implied)
+    _locked(sheet, villages, cleaned["plan_year"])
     cleaned.update(householder_name=holder, address=addresses, state=states)
     gas_set = set(gas)
     slow = [i for i in range(sheet.n) if not sheet.ok[i] and i not in gas_set]
@@ -322,6 +323,19 @@ def _moves(sheet: Sheet, days: dict):
     return targets, moves
 
 
+def _locked(sheet: Sheet, villages, years) -> None:
+    """Rows for a village whose ledger is approved (locked) go to the per-row checks, which refuse them."""
+    if not rules_engine.any_lock():
+        return
+    judged = {}
+    for i in itertools.compress(range(sheet.n), sheet.ok):
+        key = (villages[i], years[i])
+        if key not in judged:
+            judged[key] = rules_engine.lock_problem(*key) is not None
+        if judged[key]:
+            sheet.ok[i] = False
+
+
 def _rules(sheet: Sheet, villages, cleaned, states, implied) -> list:
     """The rules that read several fields, judged once per combination; returns the rows whose gas
     volume is left to count in file order."""
@@ -366,7 +380,8 @@ def _unchanged(screen_: Screen, sheet: Sheet) -> list:
     if not candidates:
         return []
     texts = {f: sheet.values(f)
-             for f in ("householder_name", "address", *PII_FIELDS, "state", "plan_year", *LOCATION_FIELDS, *BY_VALUE)}
+             for f in ("householder_name", "address", *PII_FIELDS, "state", "plan_year", *LOCATION_FIELDS, *BY_VALUE,
+                       "acceptance_no")}
     texts["today"] = sheet.today
     scoped = scope_filter(Household.objects.filter(archived=False), sheet.user, "village_id").values_list(*STORED)
     index_of = {numbers[i]: i for i in candidates}
@@ -436,6 +451,8 @@ def _same_as_stored(row, i, path, screen_, texts, at) -> bool:
 def _stays(current, i, screen_, texts) -> bool:
     """The row's state and dates move the household nowhere, and nothing in them is refused."""
     state = None
+    if texts["acceptance_no"][i]:
+        return False  # the record it names is checked row by row
     if (text := texts["state"][i]) is not None:
         try:
             state = enum_value(text, LifecycleState, "改造状态")
@@ -451,7 +468,7 @@ def _stays(current, i, screen_, texts) -> bool:
             days[STEP_OF[name]] = column[i]
     planned = plan_row(current, state, days, state_day, today=texts["today"],
                        step_columns=any(name != "state_date" for name in screen_.days))
-    return not planned.errors and not planned.steps
+    return not planned.errors and not planned.steps and not planned.notes  # a note: 已验收 without a record
 
 
 def _same_secret(text, f, masked, stored_hash) -> bool:

@@ -223,6 +223,13 @@ def _save_unique(household: Household):
         raise ValidationError({"id_number": ["该身份证号已是另一户的户主，同一人不能同时为两户户主"]}) from None
 
 
+def _check_lock(*places) -> None:
+    """Approved (locked) ledger data changes only after the approving level reopens it (issue #18)."""
+    for village, year in places:
+        if problem := engine.lock_problem(village, year):
+            raise ValidationError({"__all__": [problem]})
+
+
 def next_household_no(county_code: str) -> str:
     """County code + 7-digit serial, never reused (row lock serialises concurrent creators)."""
     return next_household_numbers(county_code)[0]
@@ -233,6 +240,7 @@ def next_household_no(county_code: str) -> str:
 def create_household(data: dict, *, user=None, channel=Channel.UI, source="") -> Household:
     cleaned = clean_household_data(data, user=user)
     household = new_household(cleaned, state=lifecycle.FIRST, now=timezone.now())
+    _check_lock((household.village_id, household.plan_year))
     household.household_no = next_household_no(household.village_id[:6])
     _save_unique(household)
     history.household_created(household=household, user=user, channel=channel, source=source)
@@ -252,8 +260,10 @@ def update_household(household: Household, data: dict, *, user=None, channel=Cha
     if household.archived:
         raise ValidationError({"__all__": ["该户已归档，请先恢复后再修改"]})
     cleaned = clean_household_data(data, instance=household, user=user)
+    before = (household.village_id, household.plan_year)
     changes = set_values(household, cleaned)
     if changes:
+        _check_lock(before, (household.village_id, household.plan_year))
         household.version += 1  # the row is locked until this transaction ends
         _save_unique(household)
         history.fields_changed(household=household, changes=changes, user=user, channel=channel, source=source)
@@ -275,6 +285,7 @@ def transition(household: Household, to_state: str, *, user=None, channel=Channe
     household = Household.objects.select_for_update().get(pk=household.pk)
     if household.archived:
         raise ValidationError({"__all__": ["该户已归档，不能变更改造状态"]})
+    _check_lock((household.village_id, household.plan_year))
     if not lifecycle.is_step(to_state):
         raise ValidationError({"to_state": [f"“{to_state}”不是有效的改造状态"]})
     reason = _reason(reason)
@@ -312,6 +323,7 @@ def archive_household(household: Household, *, reason: str, user=None, channel=C
         raise ValidationError({"__all__": ["该户已归档"]})
     if not reason:
         raise ValidationError({"reason": ["归档必须填写原因"]})
+    _check_lock((household.village_id, household.plan_year))
     household.archived, household.archived_at, household.archive_reason = True, timezone.now(), reason
     household.version += 1
     household.save(update_fields=["archived", "archived_at", "archive_reason", "updated_at", "version"])

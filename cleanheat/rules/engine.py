@@ -9,6 +9,7 @@ from datetime import date
 from django.db.models import Sum
 from django.utils import timezone
 
+from cleanheat.inspections import evidence
 from cleanheat.ledger import lifecycle
 from cleanheat.ledger.choices import HeatingPath, LifecycleState
 from cleanheat.ledger.models import Household
@@ -27,6 +28,7 @@ class _Batch:
     def __init__(self):
         self.configs, self.source_problems, self.demand = {}, {}, {}
         self.contracts = None
+        self.locks = None   # approved (locked) units, read once
 
     def contracts_for(self, village_code):
         if self.contracts is None:
@@ -124,6 +126,25 @@ def heat_source_problem(source, village_code: str) -> str | None:
     return problem
 
 
+def lock_problem(village_code: str, year) -> str | None:
+    """The ledger of this village and plan year is approved for the city assessment (locked)."""
+    state = _batch.get()
+    if state is None:
+        return evidence.lock_problem(village_code, year)
+    if state.locks is None:
+        state.locks = evidence.approved_units()
+    return evidence.lock_problem(village_code, year, state.locks)
+
+
+def any_lock() -> bool:
+    state = _batch.get()
+    if state is not None:
+        if state.locks is None:
+            state.locks = evidence.approved_units()
+        return bool(state.locks)
+    return bool(evidence.approved_units())
+
+
 def retrofit_problem(retrofitted, gain, village_code: str) -> str | None:
     return checks.retrofit_gain(retrofitted, gain, config_for(village_code).retrofit_min_gain_pct)
 
@@ -144,13 +165,16 @@ def for_state(household, *, path, village_code, area, state, heat_source, consen
 
 
 def for_transition(household, to_state: str, today: date, *, from_state: str | None = None,
-                   commissioned: date | None = None) -> dict:
+                   commissioned: date | None = None, acceptance: str | None = None) -> dict:
     """The lifecycle rules of a move: 先立后破 for proven and removed, plus the state rules.
 
     For one move of several recorded at once (an import naming a later step): `from_state`, the
     step it moves from (default: the household's state), and `commissioned`, the day of a move into
-    已完工 recorded with it (default: the last one recorded)."""
+    已完工 recorded with it (default: the last one recorded). 已验收 needs the household's passed
+    acceptance record (`acceptance`: its number, when the caller names one; 《实施方案》六.1)."""
     errors = {}
+    if to_state == LifecycleState.ACCEPTED and (problem := evidence.acceptance_problem(household, acceptance)):
+        errors["to_state"] = problem
     if to_state in (LifecycleState.PROVEN, LifecycleState.REMOVED):
         config = config_for(household.village_id, today)
         outages = list(household.maintenance.filter(is_outage=True).values_list("reported_on", "resolved_on"))

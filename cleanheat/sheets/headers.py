@@ -37,6 +37,7 @@ SYNONYMS = {
     "removal_consent_on": ["居民同意拆除日期", "拆除同意日期", "同意拆除日期"],
     "state": ["改造状态", "状态", "进度", "改造进度"],
     "plan_year": ["计划年度", "年度", "改造年度", "实施年度", "所属年度", "计划年份"],
+    "acceptance_no": ["验收记录编号", "验收编号", "验收单编号"],
     "state_date": ["状态日期", "完成日期", "变更日期", "日期"],
     # the day each lifecycle step was reached (the import records each step on its day)
     "confirmed_on": ["确户日期", "确村确户日期", "签约日期", "摸底日期", "建档日期"],
