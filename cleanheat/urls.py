@@ -98,6 +98,7 @@ urlpatterns = [
     path("help/", helpdocs.help_page, name="help_index"),
     path("help/<slug:slug>/", helpdocs.help_page, name="help_page"),
     path("desk/", include("cleanheat.desk.urls")),
+    path("service/", include("cleanheat.service.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),

@@ -187,6 +187,7 @@ def _progress(ticket: Ticket, rng: random.Random, now: datetime, live: bool, cau
     ticket.status = Status.RESOLVED if ticket.resolved_at else Status.ON_SITE if ticket.arrived_at else \
         Status.ACCEPTED if ticket.responded_at else Status.OPEN
     if ticket.resolved_at:
+        ticket.repair_minutes = int((ticket.resolved_at - ticket.opened_at).total_seconds() // 60)
         ticket.cause = causes[rng.choice(CAUSES[ticket.category])]
         ticket.resolution = "已处理（演示数据）"
         if not live or rng.random() < 0.5:

@@ -155,6 +155,7 @@ class Ticket(models.Model):
     resolved_at = models.DateTimeField(_("修复时间"), null=True, blank=True)
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("修复人"), null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="+")
+    repair_minutes = models.PositiveIntegerField(_("修复用时（分钟）"), null=True, blank=True)
     cause = models.ForeignKey(CauseCode, verbose_name=_("故障原因"), null=True, blank=True, on_delete=models.PROTECT)
     parts = models.CharField(_("更换配件"), max_length=200, blank=True)
     resolution = models.CharField(_("处理情况"), max_length=300, blank=True)
@@ -176,7 +177,8 @@ class Ticket(models.Model):
         ordering = ["-opened_at"]
         indexes = [models.Index(fields=["village_code", "status"], name="service_ticket_village_idx"),
                    models.Index(fields=["status", "due_fix"], name="service_ticket_open_idx"),
-                   models.Index(fields=["opened_at"], name="service_ticket_opened_idx")]
+                   models.Index(fields=["opened_at"], name="service_ticket_opened_idx"),
+                   models.Index(fields=["opened_at", "repair_minutes"], name="service_ticket_repair_idx")]
 
     def __str__(self):
         return self.number

@@ -7,7 +7,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,6 +18,7 @@ from cleanheat import inputs, pii
 from cleanheat.access import in_scope, require_in_scope, require_perm
 from cleanheat.accounts import roles
 from cleanheat.accounts.models import Organisation
+from cleanheat.audit.services import record
 from cleanheat.ledger import identity
 from cleanheat.ledger import services as ledger
 from cleanheat.ledger.choices import Channel
@@ -23,21 +27,9 @@ from cleanheat.ledger.queries import scoped_households
 from cleanheat.procurement.models import Allocation, CountyClimate
 from cleanheat.regions.models import Region
 
-from . import outbox, sla
-from .models import (
-    OPEN_STATUSES,
-    Category,
-    CauseCode,
-    RepairTeam,
-    Severity,
-    SlaStatus,
-    SlaTarget,
-    SmsTemplate,
-    Source,
-    Status,
-    Ticket,
-    TicketEvent,
-)
+from . import outbox, photos, sla
+from .models import (OPEN_STATUSES, Category, CauseCode, RepairTeam, Severity, SlaStatus, SlaTarget, SmsTemplate,
+                     Source, Status, Ticket, TicketEvent, TicketPhoto)
 
 DATA = Path(__file__).resolve().parent / "data" / "service.json"
 STALE = "该工单已被他人处理或修改（{what}），请刷新后再看"
@@ -379,7 +371,10 @@ def resolve(ticket: Ticket, user, *, cause: str, resolution: str = "", parts: st
             fields.append(stage)
     ticket.status, ticket.resolved_at, ticket.resolved_by = Status.RESOLVED, now, user
     ticket.cause, ticket.resolution, ticket.parts = cause_row, resolution, parts
-    _save(ticket, fields)
+    ticket.repair_minutes = int((now - ticket.opened_at).total_seconds() // 60)
+    ticket.sla_status, ticket.breached_at, level = evaluate(ticket, now)  # final: met or breached
+    ticket.escalation = max(ticket.escalation, level)
+    _save(ticket, [*fields, "repair_minutes", "sla_status", "breached_at", "escalation"])
     _event(ticket, "resolved", user, channel, now, f"{cause_row}" + (f"；{resolution}" if resolution else "")
            + (f"；更换：{parts}" if parts else ""))
     if ticket.outage_id:
@@ -417,16 +412,59 @@ def record_callback(ticket: Ticket, *, satisfied: bool, note: str = "", user=Non
             return ticket
         ticket.status, ticket.reopened = Status.OPEN, ticket.reopened + 1
         ticket.responded_at = ticket.arrived_at = ticket.resolved_at = ticket.resolved_by = ticket.cause = None
+        ticket.repair_minutes = None
         ticket.arrived_lat = ticket.arrived_lon = None
         ticket.sla_status, ticket.breached_at = SlaStatus.ON_TRACK, None
         apply_target(ticket, now)
         _save(ticket, ["status", "reopened", "responded_at", "arrived_at", "resolved_at", "resolved_by", "cause",
-                       "arrived_lat", "arrived_lon", "sla_status", "breached_at", "clock_start", "due_respond",
+                       "arrived_lat", "arrived_lon", "sla_status", "breached_at", "clock_start", "repair_minutes", "due_respond",
                        "due_onsite", "due_fix", "satisfied"])
         _event(ticket, "reopened", user, channel, now, "回访不满意，工单重开")
         if ticket.outage_id:
             ledger.reopen_outage(ticket.outage, user=user, channel=channel)
         return ticket
+
+
+
+PHOTO_DIR = "tickets"
+
+
+def photo_storage() -> FileSystemStorage:
+    """Where repair photos are kept (under DATA_DIR, never under a public URL)."""
+    return FileSystemStorage(location=Path(settings.DATA_DIR) / PHOTO_DIR)
+
+
+def add_photo(ticket: Ticket, user, *, stage: str, uploaded, channel=Channel.UI, now=None) -> TicketPhoto:
+    """A before/after photo: refused when not an image or larger than the limit; resized and stored, its
+    EXIF time and position kept."""
+    _require_worker(user, ticket)
+    now = now or timezone.now()
+    if stage not in dict(TicketPhoto.STAGES):
+        raise ValidationError({"stage": ["请选择维修前或维修后"]})
+    if uploaded is None:
+        raise ValidationError({"photo": ["请选择照片"]})
+    name = Path(uploaded.name or "photo").name[:120]
+    limit = settings.CLEANHEAT_TICKET_PHOTO_MAX_BYTES
+    if uploaded.size > limit:
+        raise ValidationError({"photo": [f"照片“{name}”过大（{uploaded.size / 1048576:.1f} MB），每张不超过"
+                                         f"{limit / 1048576:.0f} MB"]})
+    try:
+        photo = photos.process(uploaded.read(), settings.CLEANHEAT_TICKET_PHOTO_MAX_SIDE)
+    except photos.NotAnImage as exc:
+        raise ValidationError({"photo": [f"照片“{name}”：{exc}"]}) from None
+    with transaction.atomic():
+        ticket = _locked(ticket, None)
+        stored = photo_storage().save(f"{ticket.village_code}/{ticket.pk}-{stage}.jpg", ContentFile(photo.data))
+        taken = timezone.make_aware(photo.taken_at) if photo.taken_at else None
+        found = TicketPhoto.objects.create(
+            ticket=ticket, stage=stage, stored_name=stored, original_name=name, size=len(photo.data),
+            width=photo.width, height=photo.height, taken_at=taken,
+            lat=None if photo.lat is None else Decimal(f"{photo.lat:.6f}"),
+            lon=None if photo.lon is None else Decimal(f"{photo.lon:.6f}"), uploaded_by=user)
+        _event(ticket, "photo", user, channel, now, f"{found.get_stage_display()}照片“{name}”"
+               + (f"，拍摄于{taken:%Y-%m-%d %H:%M}" if taken else "") + ("，有定位" if photo.lat is not None else ""),
+               found.lat, found.lon)
+    return found
 
 
 # ---- SLA sweep and escalation -------------------------------------------------------------------
@@ -472,3 +510,17 @@ def sweep(now: datetime | None = None) -> dict:
                                         batch_size=2000)
         outbox.at_risk(at_risk, now)
     return {"checked_changed": len(changed), "escalated": len(escalated), "at_risk": len(at_risk)}
+
+
+def call_family(ticket: Ticket, user, *, request=None) -> str:
+    """The family's full number to call, for a user allowed to reveal phones: always audited."""
+    require_perm(user, roles.REVEAL_PHONE)
+    require_in_scope(user, ticket.village_code)
+    reason = f"热线工单{ticket.number}联系住户"
+    if ticket.household_id and ticket.household.phone_cipher:
+        return ledger.reveal(ticket.household, "phone", user=user, reason=reason, request=request)
+    if not ticket.caller_phone_cipher:
+        raise ValidationError({"phone": ["该工单没有联系电话"]})
+    record("pii_reveal", request=request, user=user, region_code=ticket.village_code, target=ticket.number,
+           detail=f"来电号码；事由：{reason}")
+    return pii.decrypt(ticket.caller_phone_cipher)
