@@ -329,3 +329,135 @@ def test_the_demo_winter_has_tickets_of_every_kind():
     assert Ticket.objects.filter(outage__isnull=False).exists()
     assert TicketEvent.objects.filter(kind="closed").exists()
     assert Status.CLOSED in set(Ticket.objects.values_list("status", flat=True))
+
+
+# ---- pages, photos, API, dashboard --------------------------------------------------------------
+
+def jpeg(size=(800, 600), *, gps=True) -> bytes:
+    """A JPEG with EXIF time taken and GPS position, as a phone camera writes it."""
+    import io
+
+    from PIL import Image
+    image = Image.new("RGB", size, (200, 80, 40))
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[36867] = "2026:01:10 09:15:00"
+    if gps:
+        exif.get_ifd(0x8825).update({1: "N", 2: (38.0, 24.0, 36.0), 3: "E", 4: (112.0, 44.0, 24.0)})
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def test_the_hotline_finds_the_household_by_phone_and_opens_a_ticket(client, hotline, allocated):
+    household, team = allocated
+    ledger.update_household(household, {"phone": "13811116666"}, user=None)
+    client.force_login(hotline)
+    page = client.get("/service/new/", {"caller_phone": "13811116666"}).content.decode()
+    assert household.household_no in page
+    unknown = client.get("/service/new/", {"caller_phone": "13000000009"}).content.decode()
+    assert "该号码没有对应的居民用户" in unknown
+    response = client.post("/service/new/", {"create": "1", "caller_phone": "13811116666",
+                                             "household_no": household.household_no, "category": "no_heat",
+                                             "severity": "urgent", "source": "hotline", "description": "暖气不热"})
+    ticket = Ticket.objects.get(household=household, description="暖气不热")
+    assert response.status_code == 302 and response.url == f"/service/tickets/{ticket.pk}/"
+    page = client.get(response.url).content.decode()
+    assert ticket.number in page and str(team) in page and "停暖记录" in page
+    refused = client.post("/service/new/", {"create": "1", "category": "no_heat", "severity": "urgent",
+                                            "source": "hotline", "description": ""}).content.decode()
+    assert "请选择所在村" in refused and "情况描述不能为空" in refused
+
+
+def test_lists_show_only_the_scope_and_a_team_only_its_own_tickets(client, hotline, allocated):
+    household, team = allocated
+    ticket = open_(hotline, household)
+    client.force_login(make_user("t_dx_admin", DAIXIAN, role="county_admin"))
+    assert ticket.number not in client.get("/service/", {"status": "open"}).content.decode()
+    assert client.get(f"/service/tickets/{ticket.pk}/").status_code == 404
+    other = RepairTeam.objects.filter(organisation__kind="vendor", region_code=XINFU).exclude(pk=team.pk).first()
+    client.force_login(repairer(other, "t_other_vendor"))
+    assert ticket.number not in client.get("/service/mine/").content.decode()
+    assert client.get(f"/service/tickets/{ticket.pk}/").status_code == 404
+    client.force_login(repairer(team))
+    assert ticket.number in client.get("/service/mine/").content.decode()
+
+
+def test_photos_keep_exif_time_and_position_are_resized_and_refused_when_not_images(client, hotline, allocated,
+                                                                                     settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    household, team = allocated
+    ticket = open_(hotline, household)
+    client.force_login(repairer(team))
+    client.post(f"/service/tickets/{ticket.pk}/photos/", {"stage": "before", "photo": SimpleUploadedFile(
+        "室外机.jpg", jpeg((4000, 3000)), content_type="image/jpeg")})
+    photo = ticket.photos.get()
+    assert (photo.width, photo.height) == (1600, 1200)
+    assert (str(photo.lat), str(photo.lon)) == ("38.410000", "112.740000")
+    assert photo.taken_at.astimezone(TZ).strftime("%Y-%m-%d %H:%M") == "2026-01-10 09:15"  # camera local time
+    served = client.get(f"/service/photos/{photo.pk}/")
+    assert served["Content-Type"] == "image/jpeg" and b"".join(served.streaming_content)[:2] == b"\xff\xd8"
+    response = client.post(f"/service/tickets/{ticket.pk}/photos/", {"stage": "after", "photo": SimpleUploadedFile(
+        "发票.pdf", b"%PDF-1.4 not an image", content_type="image/jpeg")}, follow=True)
+    assert "文件不是可识别的图片" in response.content.decode()
+    settings.CLEANHEAT_TICKET_PHOTO_MAX_BYTES = 1000
+    response = client.post(f"/service/tickets/{ticket.pk}/photos/", {"stage": "after", "photo": SimpleUploadedFile(
+        "大图.jpg", jpeg(), content_type="image/jpeg")}, follow=True)
+    assert "过大" in response.content.decode()
+    assert ticket.photos.count() == 1
+    client.force_login(make_user("t_dx_admin2", DAIXIAN, role="county_admin"))
+    assert client.get(f"/service/photos/{photo.pk}/").status_code == 404
+
+
+def test_calling_the_family_reveals_the_number_and_audits_it(client, hotline, allocated):
+    from cleanheat.audit.models import AuditEvent
+    household, team = allocated
+    ledger.update_household(household, {"phone": "13811117777"}, user=None)
+    ticket = open_(hotline, household)
+    client.force_login(repairer(team))
+    assert "13811117777" not in client.get(f"/service/tickets/{ticket.pk}/").content.decode()
+    page = client.post(f"/service/tickets/{ticket.pk}/call/").content.decode()
+    assert 'href="tel:13811117777"' in page
+    assert AuditEvent.objects.filter(action="pii_reveal", target=household.household_no,
+                                     detail__contains=ticket.number).exists()
+
+
+def test_the_api_opens_lists_and_works_tickets_within_the_scope(client, allocated):
+    import json
+    household, team = allocated
+    client.force_login(make_user("t_api_admin", XINFU, role="county_admin"))
+    made = client.post("/api/service/tickets", json.dumps({"household_no": household.household_no,
+                                                           "category": "device_fault", "description": "监测平台报警"}),
+                       content_type="application/json")
+    assert made.status_code == 201 and made.json()["team"] == str(team) and made.json()["source"] == "monitor"
+    pk = made.json()["id"]
+    other = Household.objects.filter(village__code__startswith=DAIXIAN, archived=False).first()
+    assert client.post("/api/service/tickets", json.dumps({"household_no": other.household_no, "category": "no_heat",
+                                                           "description": "x"}),
+                       content_type="application/json").status_code == 404
+    assert pk in [t["id"] for t in client.get("/api/service/tickets", {"status": "open"}).json()]
+    no_cause = client.post(f"/api/service/tickets/{pk}/actions", json.dumps({"action": "resolve"}),
+                           content_type="application/json")
+    assert no_cause.status_code == 422 and no_cause.json()["errors"]["cause"] == ["请选择故障原因"]
+    done = client.post(f"/api/service/tickets/{pk}/actions", json.dumps({"action": "resolve", "cause": "E03"}),
+                       content_type="application/json")
+    assert done.json()["status"] == "resolved"
+    again = client.post(f"/api/service/tickets/{pk}/actions", json.dumps({"action": "resolve", "cause": "E03",
+                                                                          "version": done.json()["version"]}),
+                        content_type="application/json")
+    assert again.status_code == 422 and "已被他人处理" in again.json()["errors"]["status"][0]
+
+
+def test_the_winter_dashboard_counts_drills_down_and_exports(client, city_admin):
+    import io
+
+    import openpyxl
+    client.force_login(city_admin)
+    page = client.get("/service/dashboard/", {"season": "2022"}).content.decode()
+    assert "2022—2023采暖季" in page and 'id="by-vendor"' in page and "时限达标率" in page
+    season = Ticket.objects.filter(opened_at__year__in=[2022, 2023], opened_at__lt=datetime(2023, 5, 1, tzinfo=TZ))
+    assert f"<dd>{season.count()}</dd>" in page
+    export = client.get("/service/dashboard/export.xlsx", {"season": "2022"})
+    book = openpyxl.load_workbook(io.BytesIO(b"".join(export.streaming_content)))
+    assert book.sheetnames == ["各县", "设备企业", "未修复按类别", "重复故障户"]
+    repeated = [r for r in book["重复故障户"].iter_rows(min_row=4, values_only=True) if r[0]]
+    assert repeated and all(r[3] >= 3 for r in repeated)

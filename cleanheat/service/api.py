@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from cleanheat.access import requires
 from cleanheat.accounts import roles
@@ -100,7 +100,7 @@ def open_ticket(request, payload: TicketIn):
     household = scoped_household(request.user, data.pop("household_no")) if payload.household_no else None
     data.update(household=household, village_code=data.pop("village") or "")
     ticket = services.open_ticket(request.user, data, channel=Channel.API)
-    return 201, _out(ticket)
+    return Status(201, _out(ticket))
 
 
 @router.get("/tickets", response=list[TicketOut])

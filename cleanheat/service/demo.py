@@ -118,8 +118,9 @@ def _tickets(count: int, rng: random.Random, now: datetime) -> dict:
     season_days = (SEASON[1] - SEASON[0]).days
     tickets, outages = [], {}
     for i, (pk, village, path, cipher, masked) in enumerate(plan):
-        live = i % 25 == 0  # one in 25 is open now
-        category = _pick(rng, CATEGORY_MIX)
+        repeat = i < 3 * len(repeated)  # three faults in the season: flagged for inspection
+        live = i % 25 == 0 and not repeat  # one in 25 is open now
+        category = rng.choice([Category.NO_HEAT, Category.DEVICE]) if repeat else _pick(rng, CATEGORY_MIX)
         severity = _pick(rng, SEVERITY_MIX)
         if (category, severity, False) not in rows:
             severity = "normal"

@@ -28,8 +28,21 @@ from cleanheat.procurement.models import Allocation, CountyClimate
 from cleanheat.regions.models import Region
 
 from . import outbox, photos, sla
-from .models import (OPEN_STATUSES, Category, CauseCode, RepairTeam, Severity, SlaStatus, SlaTarget, SmsTemplate,
-                     Source, Status, Ticket, TicketEvent, TicketPhoto)
+from .models import (
+    OPEN_STATUSES,
+    Category,
+    CauseCode,
+    RepairTeam,
+    Severity,
+    SlaStatus,
+    SlaTarget,
+    SmsTemplate,
+    Source,
+    Status,
+    Ticket,
+    TicketEvent,
+    TicketPhoto,
+)
 
 DATA = Path(__file__).resolve().parent / "data" / "service.json"
 STALE = "该工单已被他人处理或修改（{what}），请刷新后再看"

@@ -15,7 +15,16 @@ from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.queries import scoped_household
 
 from . import queries, services
-from .models import OPEN_STATUSES, Category, CauseCode, Severity, SlaStatus, Source, Status, TicketPhoto
+from .models import (
+    OPEN_STATUSES,
+    Category,
+    CauseCode,
+    Severity,
+    SlaStatus,
+    Source,
+    Status,
+    TicketPhoto,
+)
 
 PAGE = 50
 WORK_ACTIONS = ("accept", "arrive", "not_home", "resolve")
