@@ -459,8 +459,8 @@ def add_photo(ticket: Ticket, user, *, stage: str, uploaded, channel=Channel.UI,
     name = Path(uploaded.name or "photo").name[:120]
     limit = settings.CLEANHEAT_TICKET_PHOTO_MAX_BYTES
     if uploaded.size > limit:
-        raise ValidationError({"photo": [f"照片“{name}”过大（{uploaded.size / 1048576:.1f} MB），每张不超过"
-                                         f"{limit / 1048576:.0f} MB"]})
+        size = f"{uploaded.size / 1048576:.1f} MB"
+        raise ValidationError({"photo": [f"照片“{name}”过大（{size}），每张不超过{limit / 1048576:.0f} MB"]})
     try:
         photo = photos.process(uploaded.read(), settings.CLEANHEAT_TICKET_PHOTO_MAX_SIDE)
     except photos.NotAnImage as exc:
