@@ -1,5 +1,6 @@
 """Hotline tickets (issue #17): routing by allocation, SLA as data with statuses at the right minutes,
 escalation, outages feeding 先立后破, callbacks, the SMS outbox."""
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -461,3 +462,18 @@ def test_the_winter_dashboard_counts_drills_down_and_exports(client, city_admin)
     assert book.sheetnames == ["各县", "设备企业", "未修复按类别", "重复故障户"]
     repeated = [r for r in book["重复故障户"].iter_rows(min_row=4, values_only=True) if r[0]]
     assert repeated and all(r[3] >= 3 for r in repeated)
+
+
+def test_the_dashboard_is_fresh_after_every_ticket_write_and_sweep(client, city_admin, hotline, allocated):
+    household, team = allocated
+    client.force_login(city_admin)
+
+    def headline():
+        page = client.get("/service/dashboard/").content.decode()
+        return re.search(r'id="headline">.*?<dd>(\d+)</dd>.*?<dd><a[^>]*>(\d+)</a>', page, re.S).groups()
+    total, opened = map(int, headline())
+    ticket = services.open_ticket(hotline, {"household": household, "category": "device_fault", "severity": "normal",
+                                            "source": "hotline", "description": "看板"})
+    assert headline() == (str(total + 1), str(opened + 1))
+    services.resolve(ticket, repairer(team), cause="E01")
+    assert headline() == (str(total + 1), str(opened))

@@ -6,18 +6,23 @@ and category; SLA compliance (share of resolved tickets that met every deadline)
 (opening to resolution, the middle value); the vendors whose teams breach most; callback satisfaction per
 vendor and county; households with repeated faults (REPEAT_LIMIT or more no-heat / device tickets in the
 season), flagged for inspection."""
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from cleanheat.access import user_prefix
+from cleanheat.figures.cache import cached
+from cleanheat.ledger.models import Household
 from cleanheat.regions.models import Region
 
-from .models import OPEN_STATUSES, Category, SlaStatus, Status
+from .models import OPEN_STATUSES, Category, RepairTeam, SlaStatus, Status
+from .queries import TEAM_ROLES
 
 REPEAT_LIMIT = 3
 FAULTS = (Category.NO_HEAT, Category.DEVICE)
@@ -50,56 +55,78 @@ def _pct(part, whole):
 
 
 def figures(tickets, season: Season) -> dict:
-    """Everything the dashboard shows, for the tickets given (already scoped) in the season."""
+    """Everything the dashboard shows, for the tickets given (already scoped) in the season: one grouped
+    scan (county × team × category × status × breached × satisfied × SLA status, a few hundred groups,
+    summed here), the median's one row, and the repeated-fault households."""
     season_q = tickets.filter(opened_at__gte=season.start, opened_at__lt=season.end)
-    open_q = season_q.filter(status__in=OPEN_STATUSES)
-    county = Substr("village_code", 1, 6)
+    groups = season_q.annotate(c=Substr("village_code", 1, 6), late=ExpressionWrapper(
+        Q(breached_at__isnull=False), output_field=BooleanField())).values(
+        "c", "team_id", "category", "status", "late", "satisfied", "sla_status").annotate(
+        n=Count("pk"), repaired=Count("repair_minutes")).order_by()
     names = dict(Region.objects.filter(level=2).values_list("code", "name"))
+    org_of = {t: (o, name) for t, o, name in RepairTeam.objects.filter(organisation__kind="vendor")
+              .values_list("pk", "organisation_id", "organisation__name")}
+    counties, vendors, categories = defaultdict(Counter), defaultdict(Counter), Counter()
+    total = Counter()
+    for g in groups:
+        n, is_open, is_done = g["n"], g["status"] in OPEN_STATUSES, g["status"] in DONE
+        flags = {"total": n, "open": n if is_open else 0, "done": n if is_done else 0,
+                 "met": n if is_done and not g["late"] else 0, "breached": n if g["late"] else 0,
+                 "asked": n if g["satisfied"] is not None else 0, "happy": n if g["satisfied"] else 0,
+                 "open_no_heat": n if is_open and g["category"] == Category.NO_HEAT else 0,
+                 "at_risk": n if is_open and g["sla_status"] == SlaStatus.AT_RISK else 0,
+                 "breached_open": n if is_open and g["sla_status"] == SlaStatus.BREACHED else 0,
+                 "repaired": g["repaired"]}
+        counties[g["c"]].update(flags)
+        total.update(flags)
+        if g["team_id"] in org_of:
+            vendors[org_of[g["team_id"]]].update(flags)
+        if is_open:
+            categories[g["category"]] += n
+    median = None
+    if total["repaired"]:
+        median = season_q.filter(repair_minutes__isnull=False).order_by("repair_minutes") \
+            .values_list("repair_minutes", flat=True)[total["repaired"] // 2]
+    repeated = list(season_q.filter(category__in=FAULTS, household__isnull=False).values("household_id")
+                    .annotate(n=Count("pk")).filter(n__gte=REPEAT_LIMIT).order_by("-n", "household_id")
+                    .values_list("household_id", "n")[:200])
+    homes = {pk: (no, name, v) for pk, no, name, v in Household.objects.filter(pk__in=[h for h, _ in repeated])
+             .values_list("pk", "household_no", "householder_name", "village_id")}
 
     def county_name(code):
         return names.get(code.ljust(12, "0"), code)
 
-    by_county = {r["c"]: r for r in season_q.annotate(c=county).values("c").annotate(
-        total=Count("pk"), open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
-        open_no_heat=Count("pk", filter=Q(status__in=OPEN_STATUSES, category=Category.NO_HEAT)),
-        done=Count("pk", filter=Q(status__in=DONE)),
-        met=Count("pk", filter=Q(status__in=DONE, breached_at__isnull=True)),
-        asked=Count("pk", filter=Q(satisfied__isnull=False)), happy=Count("pk", filter=Q(satisfied=True)))}
-    counties = [{"code": c, "name": county_name(c), "total": r["total"], "open": r["open"],
-                 "open_no_heat": r["open_no_heat"], "sla_pct": _pct(r["met"], r["done"]),
-                 "satisfaction_pct": _pct(r["happy"], r["asked"])} for c, r in sorted(by_county.items())]
-    vendors = [{"id": r["team__organisation"], "name": r["team__organisation__name"], "total": r["total"],
-                "open": r["open"], "breached": r["breached"], "breach_pct": _pct(r["breached"], r["total"]),
-                "satisfaction_pct": _pct(r["happy"], r["asked"])}
-               for r in season_q.filter(team__organisation__kind="vendor")
-               .values("team__organisation", "team__organisation__name").annotate(
-                   total=Count("pk"), open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
-                   breached=Count("pk", filter=Q(breached_at__isnull=False)),
-                   asked=Count("pk", filter=Q(satisfied__isnull=False)), happy=Count("pk", filter=Q(satisfied=True)))]
-    vendors.sort(key=lambda v: (-(v["breach_pct"] or 0), -v["breached"], v["name"]))
     labels = dict(Category.choices)
-    categories = [{"code": r["category"], "name": str(labels.get(r["category"], r["category"])), "open": r["n"]}
-                  for r in open_q.values("category").annotate(n=Count("pk")).order_by("-n")]
-    done = season_q.filter(status__in=DONE)
-    done_count = sum(c["total"] - c["open"] for c in counties) if counties else 0
-    met = done.filter(breached_at__isnull=True).count() if done_count else 0
-    repaired = season_q.filter(repair_minutes__isnull=False)
-    middle = repaired.count()
-    median = repaired.order_by("repair_minutes").values_list("repair_minutes", flat=True)[middle // 2] \
-        if middle else None
-    repeated = list(season_q.filter(category__in=FAULTS, household__isnull=False).values(
-        "household_id", "household__household_no", "household__householder_name", "village_code")
-        .annotate(n=Count("pk")).filter(n__gte=REPEAT_LIMIT).order_by("-n", "household__household_no")[:200])
+    vendor_rows = [{"id": org, "name": name, "total": v["total"], "open": v["open"], "breached": v["breached"],
+                    "breach_pct": _pct(v["breached"], v["total"]), "satisfaction_pct": _pct(v["happy"], v["asked"])}
+                   for (org, name), v in vendors.items()]
+    vendor_rows.sort(key=lambda v: (-(v["breach_pct"] or 0), -v["breached"], v["name"]))
     return {
-        "season": season.label, "total": sum(c["total"] for c in counties),
-        "open": sum(c["open"] for c in counties),
-        "at_risk": open_q.filter(sla_status=SlaStatus.AT_RISK).count(),
-        "breached_open": open_q.filter(sla_status=SlaStatus.BREACHED).count(),
-        "sla_pct": _pct(met, done_count), "median_repair_hours": round(median / 60, 1) if median is not None else None,
-        "counties": counties, "vendors": vendors, "categories": categories,
-        "repeated": [{"household_no": r["household__household_no"], "name": r["household__householder_name"],
-                      "county": county_name(r["village_code"][:6]), "faults": r["n"]} for r in repeated],
+        "season": season.label, "total": total["total"], "open": total["open"], "at_risk": total["at_risk"],
+        "breached_open": total["breached_open"], "sla_pct": _pct(total["met"], total["done"]),
+        "median_repair_hours": round(median / 60, 1) if median is not None else None,
+        "counties": [{"code": c, "name": county_name(c), "total": v["total"], "open": v["open"],
+                      "open_no_heat": v["open_no_heat"], "sla_pct": _pct(v["met"], v["done"]),
+                      "satisfaction_pct": _pct(v["happy"], v["asked"])} for c, v in sorted(counties.items())],
+        "vendors": vendor_rows,
+        "categories": [{"code": c, "name": str(labels.get(c, c)), "open": n} for c, n in categories.most_common()],
+        "repeated": [{"household_no": homes[h][0], "name": homes[h][1], "county": county_name(homes[h][2][:6]),
+                      "faults": n} for h, n in repeated if h in homes],
     }
+
+
+def generation(tickets) -> tuple:
+    """What the figures of these tickets depend on: how many there are and their last change (every
+    write of a ticket, the SLA sweep's included, moves `changed_at`). One index lookup."""
+    found = tickets.aggregate(n=Count("pk"), last=Max("changed_at"))
+    return found["n"], found["last"].isoformat() if found["last"] else ""
+
+
+def cached_figures(user, tickets, season: Season) -> dict:
+    """figures(), kept in the figures cache until a ticket in the user's view changes."""
+    n, last = generation(tickets)
+    parts = (user_prefix(user), user.organisation_id if user.role in TEAM_ROLES else "", season.year, n, last)
+    return cached("service.dashboard", parts, lambda: figures(tickets, season))
 
 
 def today_season() -> Season:

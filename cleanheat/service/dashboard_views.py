@@ -22,7 +22,7 @@ def _season(request) -> dashboard.Season:
 @requires(roles.SERVICE_MANAGE)
 def dashboard_page(request):
     season = _season(request)
-    data = dashboard.figures(queries.visible_tickets(request.user), season)
+    data = dashboard.cached_figures(request.user, queries.visible_tickets(request.user), season)
     plan = Plan.objects.order_by("-year").first()
     return render(request, "service/dashboard.html", {
         "d": data, "season": season, "seasons": range(dashboard.today_season().year, 2020, -1),
@@ -36,7 +36,7 @@ def dashboard_page(request):
 @requires(roles.SERVICE_MANAGE)
 def map_data(request):
     season = _season(request)
-    data = dashboard.figures(queries.visible_tickets(request.user), season)
+    data = dashboard.cached_figures(request.user, queries.visible_tickets(request.user), season)
     return JsonResponse({"season": season.year, "counties": [{"name": c["name"], "code": c["code"],
                                                               "open_no_heat": c["open_no_heat"]}
                                                              for c in data["counties"]]})
@@ -45,7 +45,7 @@ def map_data(request):
 @requires(roles.SERVICE_MANAGE)
 def export(request):
     season = _season(request)
-    d = dashboard.figures(queries.visible_tickets(request.user), season)
+    d = dashboard.cached_figures(request.user, queries.visible_tickets(request.user), season)
     tmp = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115 (its file is handed to the response)
     wb = xlsxwriter.Workbook(tmp.name)
     head = wb.add_format({"bold": True, "bg_color": "#DDE6F0", "border": 1})

@@ -95,7 +95,7 @@ def resolved(ticket: Ticket) -> None:
 
 
 def at_risk(ticket_ids: list[int], now) -> None:
-    for ticket in Ticket.objects.filter(pk__in=ticket_ids).select_related("team"):
+    for ticket in Ticket.objects.filter(pk__in=ticket_ids).order_by().select_related("team"):
         stage = next((label for label, due, done in (("响应", ticket.due_respond, ticket.responded_at),
                                                      ("到场", ticket.due_onsite, ticket.arrived_at),
                                                      ("修复", ticket.due_fix, ticket.resolved_at)) if done is None),

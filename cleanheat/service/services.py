@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from cleanheat import inputs, pii
@@ -267,7 +267,7 @@ def open_ticket(user, data: dict, *, channel=Channel.UI, now: datetime | None = 
         ticket.outage = ledger.record_outage(ticket.household, reported_on=timezone.localdate(now), resolved_on=None,
                                              description=f"热线工单{ticket.number}：{ticket.description}"[:200],
                                              user=user, channel=channel)
-    ticket.save(update_fields=["number", "outage"])
+    ticket.save(update_fields=["number", "outage", "changed_at"])
     _event(ticket, "opened", user, channel, now, f"{ticket.get_source_display()}：{ticket.description}")
     _event(ticket, "routed", user, channel, now, f"{ticket.team or '未派单'}（{ticket.route_note}）")
     outbox.ticket_opened(ticket)
@@ -302,7 +302,7 @@ def _point(lat, lon) -> tuple[Decimal | None, Decimal | None]:
 
 def _save(ticket: Ticket, fields: list[str]) -> None:
     ticket.version += 1
-    ticket.save(update_fields=[*fields, "version"])
+    ticket.save(update_fields=[*fields, "version", "changed_at"])
 
 
 @transaction.atomic
@@ -504,7 +504,8 @@ def sweep(now: datetime | None = None) -> dict:
               "resolved_at", "at_risk_fraction", "escalate_county_minutes", "escalate_city_minutes", "sla_status",
               "breached_at", "escalation")
     changed, escalated, at_risk = [], [], []
-    for row in Ticket.objects.filter(status__in=OPEN_STATUSES).values_list(*fields).iterator(chunk_size=5000):
+    rows = Ticket.objects.filter(status__in=OPEN_STATUSES).order_by().values_list(*fields)  # no sort: its index
+    for row in rows.iterator(chunk_size=5000):
         pk, start, d_r, d_o, d_f, r, a, f, frac, esc_c, esc_city, old_status, old_breach, old_level = row
         due, done = {"respond": d_r, "onsite": d_o, "fix": d_f}, {"respond": r, "onsite": a, "fix": f}
         status = sla.status(now, start, due, done, float(frac))
@@ -516,8 +517,14 @@ def sweep(now: datetime | None = None) -> dict:
                 escalated.append((pk, level))
             if status == SlaStatus.AT_RISK and old_status == SlaStatus.ON_TRACK:
                 at_risk.append(pk)
+    adapt = connection.ops.adapt_datetimefield_value
+    table = connection.ops.quote_name(Ticket._meta.db_table)
     with transaction.atomic():
-        Ticket.objects.bulk_update(changed, ["sla_status", "breached_at", "escalation"], batch_size=2000)
+        with connection.cursor() as cursor:  # one prepared statement (bulk_update's CASE is far slower)
+            stamp = adapt(timezone.now())
+            cursor.executemany(f"UPDATE {table} SET sla_status = %s, breached_at = %s, escalation = %s, "
+                               f"changed_at = %s WHERE id = %s",
+                               [(t.sla_status, adapt(t.breached_at), t.escalation, stamp, t.pk) for t in changed])
         TicketEvent.objects.bulk_create([TicketEvent(ticket_id=pk, kind="escalated", at=now, channel=Channel.SYSTEM,
                                                      note=f"超时升级至{LEVELS[level]}") for pk, level in escalated],
                                         batch_size=2000)
