@@ -470,10 +470,29 @@ def test_the_dashboard_is_fresh_after_every_ticket_write_and_sweep(client, city_
 
     def headline():
         page = client.get("/service/dashboard/").content.decode()
-        return re.search(r'id="headline">.*?<dd>(\d+)</dd>.*?<dd><a[^>]*>(\d+)</a>', page, re.S).groups()
+        return re.search(r'id="headline">.*?<dd>(\d+)</dd>.*?<dd><a[^>]*>(\d+)</a>', page, re.DOTALL).groups()
     total, opened = map(int, headline())
     ticket = services.open_ticket(hotline, {"household": household, "category": "device_fault", "severity": "normal",
                                             "source": "hotline", "description": "看板"})
     assert headline() == (str(total + 1), str(opened + 1))
     services.resolve(ticket, repairer(team), cause="E01")
     assert headline() == (str(total + 1), str(opened))
+
+
+def test_a_family_replying_by_sms_closes_or_reopens(client, hotline, allocated):
+    import json
+    household, team = allocated
+    ledger.update_household(household, {"phone": "13811118888"}, user=None)
+    ticket = open_(hotline, household)
+    services.resolve(ticket, repairer(team), cause="E01", now=T0 + timedelta(hours=2))
+    client.force_login(hotline)
+    unclear = client.post("/api/service/sms-replies", json.dumps({"phone": "13811118888", "text": "收到"}),
+                          content_type="application/json")
+    assert unclear.status_code == 422 and "无法识别的回复" in unclear.json()["errors"]["text"][0]
+    reply = client.post("/api/service/sms-replies", json.dumps({"phone": "13811118888", "text": "不满意，还是不热"}),
+                        content_type="application/json")
+    assert reply.status_code == 200 and reply.json()["status"] == "open" and reply.json()["id"] == ticket.pk
+    assert ticket.events.filter(kind="callback", note__contains="短信回复").exists()
+    none_left = client.post("/api/service/sms-replies", json.dumps({"phone": "13811118888", "text": "满意"}),
+                            content_type="application/json")
+    assert none_left.status_code == 422 and none_left.json()["errors"]["phone"] == ["该号码没有待回访的工单"]

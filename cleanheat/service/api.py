@@ -68,6 +68,11 @@ class ActionIn(Schema):
     satisfied: bool | None = None
 
 
+class SmsReplyIn(Schema):
+    phone: str = ""
+    text: str = ""
+
+
 class OutageOut(Schema):
     ticket: str
     household_no: str
@@ -151,3 +156,12 @@ def outages(request):
     rows = [{"ticket": t.number, "household_no": t.household.household_no, "reported_on": t.outage.reported_on,
              "resolved_on": t.outage.resolved_on} for t in tickets]
     return sorted(rows, key=lambda r: r["resolved_on"] is not None)
+
+
+@router.post("/sms-replies", response=TicketOut)
+@requires(roles.SERVICE_CALLBACK)
+def sms_reply(request, payload: SmsReplyIn):
+    """A family's SMS reply forwarded by the SMS gateway: “满意” closes, “不满意” reopens the latest resolved
+    ticket of that number in the scope."""
+    ticket = services.sms_reply(request.user, payload.phone, payload.text)
+    return _out(queries.scoped_ticket(request.user, ticket.pk))

@@ -128,6 +128,7 @@ class Ticket(models.Model):
     village_code = models.CharField(_("村（社区）代码"), max_length=12)
     caller_name = models.CharField(_("来电人"), max_length=40, blank=True)
     caller_phone_cipher = models.TextField(blank=True, editable=False)
+    caller_phone_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
     caller_phone_masked = models.CharField(_("来电号码"), max_length=20, blank=True)
     category = models.CharField(_("类别"), max_length=20, choices=Category.choices)
     severity = models.CharField(_("紧急程度"), max_length=10, choices=Severity.choices, default=Severity.NORMAL)

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from cleanheat import inputs, pii
@@ -27,7 +28,7 @@ from cleanheat.ledger.queries import scoped_households
 from cleanheat.procurement.models import Allocation, CountyClimate
 from cleanheat.regions.models import Region
 
-from . import outbox, photos, sla
+from . import outbox, photos, queries, sla
 from .models import (
     OPEN_STATUSES,
     Category,
@@ -242,6 +243,7 @@ def build_ticket(cleaned: dict, *, user, channel, now: datetime, route_: Route, 
     phone = cleaned["caller_phone"]
     ticket = Ticket(household=household, village_code=cleaned["village_code"], caller_name=cleaned["caller_name"],
                     caller_phone_cipher=pii.encrypt(phone) if phone else "",
+                    caller_phone_hash=pii.blind_index(phone, "phone") if phone else "",
                     caller_phone_masked=identity.mask_mobile(phone) if phone else "",
                     category=cleaned["category"], severity=cleaned["severity"], source=cleaned["source"],
                     channel=channel, description=cleaned["description"], outdoor_temp_c=cleaned["outdoor_temp_c"],
@@ -403,6 +405,31 @@ def callback(ticket: Ticket, user, *, satisfied: bool, note: str = "", channel=C
     require_perm(user, roles.SERVICE_CALLBACK)
     require_in_scope(user, ticket.village_code)
     return record_callback(ticket, satisfied=satisfied, note=note, user=user, channel=channel, now=now)
+
+
+def sms_reply(user, phone: str, text: str, *, now=None) -> Ticket:
+    """The family's SMS reply to "resolved": satisfied closes, not satisfied reopens the latest resolved
+    ticket of that number in the user's scope (the SMS gateway's user). Reply words are data."""
+    require_perm(user, roles.SERVICE_CALLBACK)
+    try:
+        phone = identity.normalise_mobile(phone)
+    except ValueError as exc:
+        raise ValidationError({"phone": [str(exc)]}) from None
+    words = read_config()["sms_replies"]
+    reply = inputs.normalise_text(text or "").strip("。.! ！")
+    if reply in words["unsatisfied"] or any(w in reply for w in words["unsatisfied_contains"]):
+        satisfied = False
+    elif reply in words["satisfied"]:
+        satisfied = True
+    else:
+        raise ValidationError({"text": [f"无法识别的回复“{inputs.shown(reply)}”：请回复“满意”或“不满意”"]})
+    key = pii.blind_index(phone, "phone")
+    ticket = queries.visible_tickets(user).filter(Q(household__phone_hash=key) | Q(caller_phone_hash=key),
+                                          status=Status.RESOLVED).order_by("-resolved_at").first()
+    if ticket is None:
+        raise ValidationError({"phone": ["该号码没有待回访的工单"]})
+    return record_callback(ticket, satisfied=satisfied, note=f"短信回复：{reply}", user=user, channel=Channel.API,
+                           now=now)
 
 
 def record_callback(ticket: Ticket, *, satisfied: bool, note: str = "", user=None, channel=Channel.UI,
