@@ -156,6 +156,12 @@ def test_escalation_to_the_county_then_the_city_on_schedule(hotline, allocated):
     assert ticket.escalation == 2
     notes = list(ticket.events.filter(kind="escalated").values_list("note", flat=True))
     assert notes == ["超时升级至县级清洁取暖办", "超时升级至市清洁取暖办"]
+    county, city = RepairTeam.objects.get(organisation__kind="county_gov", region_code=XINFU), \
+        RepairTeam.objects.get(organisation__kind="city_office")
+    sent = SmsMessage.objects.filter(ticket=ticket, template="escalated").order_by("pk")
+    assert [m.to_masked for m in sent] == [county.phone[:3] + "****" + county.phone[-4:],
+                                           city.phone[:3] + "****" + city.phone[-4:]]
+    assert str(county) in sent[0].body and ticket.number in sent[0].body
 
 
 def test_sla_data_with_a_negative_duration_is_refused():

@@ -63,9 +63,10 @@ def load_teams(seed: int = 17) -> int:
             _, created = RepairTeam.objects.get_or_create(organisation=org, region_code="1409", defaults={
                 "name": f"{name.removesuffix('（演示）')}抢修班", "phone": _phone(rng)})
             made += created
-    for org in Organisation.objects.filter(kind="county_gov"):
+    for org in Organisation.objects.filter(kind__in=["county_gov", "city_office"]):
         _, created = RepairTeam.objects.get_or_create(organisation=org, region_code=org.region_code, defaults={
-            "name": f"{org.name.removesuffix('人民政府')}清洁取暖办", "phone": _phone(rng)})
+            "name": f"{org.name.removesuffix('人民政府')}清洁取暖办" if org.kind == "county_gov" else org.name,
+            "phone": _phone(rng)})
         made += created
     return made
 

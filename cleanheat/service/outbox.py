@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from cleanheat import pii
 
-from .models import SmsMessage, SmsTemplate, Ticket
+from .models import RepairTeam, SmsMessage, SmsTemplate, Ticket
 
 log = logging.getLogger("cleanheat.sms")
 
@@ -102,6 +102,22 @@ def at_risk(ticket_ids: list[int], now) -> None:
                      "修复")
         due = {"响应": ticket.due_respond, "到场": ticket.due_onsite}.get(stage, ticket.due_fix)
         _to_team(ticket, "team_at_risk", now, stage=stage, due=f"{timezone.localtime(due):%m-%d %H:%M}")
+
+
+def escalated(pairs: list[tuple[int, int]], now) -> None:
+    """An SMS to the office a breached ticket escalates to: the county office's team (level 1), the city
+    office's (level 2), each once per level."""
+    offices = {t.region_code: t for t in RepairTeam.objects.filter(organisation__kind__in=["county_gov", "city_office"])
+               .exclude(phone="")}
+    for ticket in Ticket.objects.filter(pk__in=[pk for pk, _ in pairs]).order_by():
+        level = dict(pairs)[ticket.pk]
+        office = offices.get(ticket.village_code[:6] if level == 1 else ticket.village_code[:4])
+        if office is None:
+            continue
+        queue(key="escalated", dedupe=f"t{ticket.pk}:escalated:{ticket.reopened}:{level}",
+              phone_cipher=pii.encrypt(office.phone), masked=office.phone[:3] + "****" + office.phone[-4:],
+              region_code=ticket.village_code, ticket=ticket, now=now,
+              values=_values(ticket, office=str(office), team=str(ticket.team or "")))
 
 
 # ---- sending ------------------------------------------------------------------------------------

@@ -556,6 +556,7 @@ def sweep(now: datetime | None = None) -> dict:
                                                      note=f"超时升级至{LEVELS[level]}") for pk, level in escalated],
                                         batch_size=2000)
         outbox.at_risk(at_risk, now)
+        outbox.escalated(escalated, now)
     return {"checked_changed": len(changed), "escalated": len(escalated), "at_risk": len(at_risk)}
 
 
