@@ -502,3 +502,43 @@ def test_a_family_replying_by_sms_closes_or_reopens(client, hotline, allocated):
     none_left = client.post("/api/service/sms-replies", json.dumps({"phone": "13811118888", "text": "满意"}),
                             content_type="application/json")
     assert none_left.status_code == 422 and none_left.json()["errors"]["phone"] == ["该号码没有待回访的工单"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_phones_resolving_at_the_same_moment_exactly_one_wins(demo_cfg):
+    import threading
+
+    from django.db import connection
+
+    from cleanheat.demo.loader import load_demo
+    if connection.vendor != "postgresql":
+        pytest.skip("real concurrent transactions need PostgreSQL")
+    if not Household.objects.exists():  # transactional tests start from an empty database
+        load_demo(demo_cfg, scale=0.002)
+    allocation = Allocation.objects.filter(released_at__isnull=True, household__village__code__startswith=XINFU,
+                                           household__archived=False).select_related("line__contract").first()
+    team = RepairTeam.objects.get(organisation__name=allocation.line.contract.vendor, region_code=XINFU)
+    hotline = make_user("race_hotline", "1409", role="hotline_operator")
+    ticket = open_(hotline, allocation.household, category="no_heat")
+    phones = [repairer(team, "race_r1"), repairer(team, "race_r2")]
+    start, outcomes = threading.Barrier(2), []
+
+    def resolve(user, cause):
+        try:
+            start.wait()
+            services.resolve(ticket, user, cause=cause, version=ticket.version)
+            outcomes.append("resolved")
+        except ValidationError as error:
+            outcomes.append(error.message_dict["status"][0] if "status" in error.message_dict
+                            else error.message_dict["version"][0])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=resolve, args=a) for a in ((phones[0], "E01"), (phones[1], "E03"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("resolved") == 1 and any("已被他人处理" in o for o in outcomes)
+    ticket.refresh_from_db()
+    assert ticket.events.filter(kind="resolved").count() == 1 and ticket.outage.resolved_on is not None
