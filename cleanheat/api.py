@@ -33,6 +33,7 @@ from cleanheat.plan import years
 from cleanheat.procurement.api import router as procurement_router
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
+from cleanheat.service.api import router as service_router
 from cleanheat.subsidies.api import router as subsidies_router
 from cleanheat.regions.scope import require_in_scope, user_prefix
 from cleanheat.versions import StaleEdit, etag, expected_version
@@ -461,3 +462,4 @@ api.add_router("/procurement", procurement_router)
 api.add_router("/subsidies", subsidies_router)
 api.add_router("/desk", desk_router)
 api.add_router("/inspections", inspections_router)
+api.add_router("/service", service_router)

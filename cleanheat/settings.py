@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "cleanheat.subsidies",
     "cleanheat.reports",
     "cleanheat.desk",
+    "cleanheat.service",
     "cleanheat.overview",
     "cleanheat.demo",
     "cleanheat.figures",
@@ -198,6 +199,14 @@ MEDIA_ROOT = DATA_DIR / "media"
 CLEANHEAT_NOTICE_MAX_ATTACHMENT_BYTES = int(os.environ.get("CLEANHEAT_NOTICE_MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024))
 # A second 催报 to the same county for the same period within this many minutes adds nothing.
 CLEANHEAT_REMIND_COOLDOWN_MINUTES = int(os.environ.get("CLEANHEAT_REMIND_COOLDOWN_MINUTES", 60))
+# SMS outbox (cleanheat/service/outbox.py): console | file (DATA_DIR/sms/outbox.jsonl) | http (a real gateway)
+CLEANHEAT_SMS_BACKEND = os.environ.get("CLEANHEAT_SMS_BACKEND", "file")
+CLEANHEAT_SMS_URL = os.environ.get("CLEANHEAT_SMS_URL", "")
+CLEANHEAT_SMS_TOKEN = os.environ.get("CLEANHEAT_SMS_TOKEN", "")
+CLEANHEAT_SMS_MAX_ATTEMPTS = int(os.environ.get("CLEANHEAT_SMS_MAX_ATTEMPTS", 5))
+# ticket photos: larger uploads are refused; accepted ones are resized to at most this many pixels a side
+CLEANHEAT_TICKET_PHOTO_MAX_BYTES = int(os.environ.get("CLEANHEAT_TICKET_PHOTO_MAX_BYTES", 15 * 1024 * 1024))
+CLEANHEAT_TICKET_PHOTO_MAX_SIDE = int(os.environ.get("CLEANHEAT_TICKET_PHOTO_MAX_SIDE", 1600))
 # An upload larger than this is spooled to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -100,6 +100,7 @@ urlpatterns = [
     path("help/<slug:slug>/", helpdocs.help_page, name="help_page"),
     path("desk/", include("cleanheat.desk.urls")),
     path("inspections/", include("cleanheat.inspections.urls")),
+    path("service/", include("cleanheat.service.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),

@@ -23,6 +23,8 @@ from cleanheat.ledger import services
 from cleanheat.ledger.models import Household
 from cleanheat.plan.models import DispatchReport, Plan
 from cleanheat.regions.models import Region, RegionChange
+from cleanheat.service import services as service
+from cleanheat.service.models import TicketPhoto
 from cleanheat.subsidies.models import (
     Declaration,
     DeclarationAttachment,
@@ -97,6 +99,10 @@ def county_b():
     b_finding = Finding.objects.create(round=b_round, household=household, region_code=household.village_id,
                                        item_code="indoor_temp", description="室温不足", responsible_unit=B,
                                        deadline=timezone.localdate())
+    b_ticket = service.open_ticket(b_user, {"household": household, "category": "device_fault", "severity": "normal",
+                                            "source": "hotline", "description": "乙县报修"})
+    b_ticket_photo = TicketPhoto.objects.create(ticket=b_ticket, stage="before", stored_name="b.jpg",
+                                                original_name="b.jpg", size=1)
     now = timezone.now()
     pause = LoginThrottle.objects.create(kind=LoginThrottle.USERNAME_AT_ADDRESS, username=b_user.username,
                                          ip="10.0.0.2", region_code=B, failures=5, started_at=now,
@@ -113,6 +119,7 @@ def county_b():
             "model_id": b_model.pk, "contract_id": b_contract.pk, "allocation_id": b_allocation.pk,
             "line_id": b_line.pk,
             "throttle_id": pause.pk, "policy_id": b_policy.pk, "notice_id": b_notice.pk, "change_id": b_change.pk,
+            "ticket_id": b_ticket.pk, "photo_id": b_ticket_photo.pk,
             "declaration_id": b_declaration.pk, "attachment_id": b_photo.pk, "village_code": household.village_id,
             "subsidy_notice_id": b_subsidy_notice.pk, "notice_line_id": b_notice_line.pk,
             "objection_id": b_objection.pk,

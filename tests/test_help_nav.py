@@ -15,14 +15,16 @@ from .conftest import make_user
 pytestmark = pytest.mark.django_db
 
 DEMO_ROLES = ["city_admin", "city_leader", "xinfu_admin", "xinfu_clerk", "town_clerk", "village_clerk",
-              "xinfu_energy", "xinfu_finance", "finance_user", "housing_user", "grid_user", "vendor_repair", "inspector"]
+              "xinfu_energy", "xinfu_finance", "finance_user", "housing_user", "grid_user", "vendor_repair", "inspector",
+              "hotline"]
 NAV_URLS = {"home": "/", "dashboard": "/dashboard/", "plan": "/plan/", "dispatch": "/dispatch/",
             "compliance": "/compliance/", "households": "/households/", "catalog": "/procurement/catalog/",
             "contracts": "/procurement/contracts/", "subsidies": "/subsidies/", "declarations": "/subsidies/declarations/",
             "notices": "/subsidies/notices/", "household_create": "/households/new/",
             "inspections": "/inspections/acceptance/",
             "imports": "/imports/", "users": "/accounts/users/", "region_changes": "/regions/changes/", "audit": "/audit/", "api_docs": "/api/docs",
-            "help": "/help/", "reports": "/reports/"}
+            "help": "/help/", "reports": "/reports/", "service": "/service/", "service_mine": "/service/mine/",
+            "service_dashboard": "/service/dashboard/"}
 # What the issue asks of the menu, written out per role (not read from the table it checks).
 MUST_SEE = {
     "village_clerk": {"home", "households", "household_create", "subsidies", "declarations", "help"},
@@ -31,6 +33,8 @@ MUST_SEE = {
     "xinfu_admin": {"users", "audit", "imports", "contracts", "household_create", "region_changes"},
     "city_leader": {"reports"},
     "inspector": {"compliance", "dashboard", "households", "inspections"},
+    "hotline": {"service", "households"},
+    "vendor_repair": {"service_mine"},
 }
 MUST_NOT_SEE = {
     "village_clerk": {"contracts", "api_docs", "imports", "users", "audit", "dispatch", "catalog", "region_changes"},

@@ -49,6 +49,10 @@ NAV_ITEMS = (
     NavItem("region_changes", _("区划调整"), frozenset({"city_admin", "county_admin"}), "region_changes"),
     NavItem("audit", _("安全审计"), frozenset({"city_admin", "county_admin"}), "audit"),
     NavItem("/api/docs", _("接口文档"), frozenset({"city_admin", "county_admin", "county_clerk"}), "api_docs"),
+    # 热线与维修 (issue #17)
+    NavItem("service", _("热线工单"), MANAGERS | CLERKS | {"hotline_operator", "inspector"}, "service"),
+    NavItem("service_mine", _("我的工单"), frozenset({"vendor_repair", "utility_staff", "city_admin"}), "service_mine"),
+    NavItem("service_dashboard", _("冬季运行看板"), frozenset({"city_admin", "county_admin"}), "service_dashboard"),
     NavItem("help_index", _("帮助"), EVERYONE, "help"),
 )
 

@@ -122,4 +122,23 @@ INSPECTION_GRANTS = {"city_admin": {INSPECT, CHECKLISTS, CONFIRM}, "county_admin
 ROLES.update({code: replace(ROLES[code], permissions=ROLES[code].permissions | extra)
               for code, extra in INSPECTION_GRANTS.items()})
 ROLES["field_inspector"] = Role("field_inspector", "检查验收人员", 6, frozenset({VIEW, SEE_ID, INSPECT}))
-ROLE_CHOICES = [(r.code, r.label) for r in ROLES.values()]
+# 热线与维修 (issue #17): the hotline, repair teams and their tickets; a new role for the hotline operator
+SERVICE_VIEW = "service.tickets"         # see tickets (工单) in the scope
+SERVICE_OPEN = "service.open_ticket"         # open a ticket (hotline, village clerk)
+SERVICE_WORK = "service.repair"         # work a ticket on site: arrive, photos, resolve (repair team)
+SERVICE_CALLBACK = "service.callback"   # call the family back after resolution (回访)
+SERVICE_MANAGE = "service.sla"       # SLA targets, teams, escalation, winter dashboard
+SERVICE_ALL = {SERVICE_VIEW, SERVICE_OPEN, SERVICE_WORK, SERVICE_CALLBACK, SERVICE_MANAGE}
+ALL |= SERVICE_ALL
+ROLES["hotline_operator"] = Role("hotline_operator", "热线坐席", 4,
+                                 frozenset({VIEW, REVEAL_PHONE, SERVICE_VIEW, SERVICE_OPEN, SERVICE_CALLBACK}))
+SERVICE_GRANTS = {
+    "city_admin": SERVICE_ALL, "county_admin": SERVICE_ALL,
+    "city_viewer": {SERVICE_VIEW}, "inspector": {SERVICE_VIEW},
+    "county_clerk": {SERVICE_VIEW, SERVICE_OPEN, SERVICE_CALLBACK},
+    "township_clerk": {SERVICE_VIEW, SERVICE_OPEN}, "village_clerk": {SERVICE_VIEW, SERVICE_OPEN},
+    "vendor_repair": {SERVICE_VIEW, SERVICE_WORK}, "utility_staff": {SERVICE_VIEW, SERVICE_WORK},
+}
+ROLES.update({code: replace(ROLES[code], permissions=ROLES[code].permissions | extra)
+              for code, extra in SERVICE_GRANTS.items()})
+ROLE_CHOICES[:] = [(r.code, r.label) for r in ROLES.values()]

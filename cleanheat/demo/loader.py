@@ -25,6 +25,7 @@ from cleanheat.procurement.demo import load_demo_procurement
 from cleanheat.regions.codes import VILLAGE
 from cleanheat.regions.loader import load_city, read_city
 from cleanheat.rules.loader import demo_breaches, demo_gas_contracts, demo_heat_sources, load_rules, read_rules
+from cleanheat.service.demo import load_demo_service
 from cleanheat.subsidies.demo import load_demo_subsidies
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -160,6 +161,7 @@ def load_demo(cfg: dict, scale: float = 1.0, progress=None) -> int:
     load_demo_subsidies()
     load_demo_inspections()
     load_demo_round()
+    load_demo_service(scale)
     analyze()
     return written
 

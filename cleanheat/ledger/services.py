@@ -370,7 +370,7 @@ def reveal(household: Household, field: str, *, user, reason: str, request=None)
 @transaction.atomic
 def record_outage(household: Household, *, reported_on: date, resolved_on: date | None, description: str,
                   user=None, channel=Channel.UI):
-    """An interruption of heating (停暖) on the household, until the hotline module records them."""
+    """An interruption of heating (停暖) on the household: typed on its page, or opened by a hotline ticket."""
     household = Household.objects.select_for_update().get(pk=household.pk)
     description = _reason(description, "停暖情况", field="description")
     if not description:
@@ -385,6 +385,35 @@ def record_outage(household: Household, *, reported_on: date, resolved_on: date 
     outage = MaintenanceRecord.objects.create(household=household, reported_on=reported_on, resolved_on=resolved_on,
                                               description=description, is_outage=True)
     history.outage_recorded(household=household, summary=f"{reported_on}至{resolved_on or '未修复'}：{description}",
+                            user=user, channel=channel)
+    return outage
+
+
+@transaction.atomic
+def resolve_outage(outage: MaintenanceRecord, *, resolved_on: date, user=None, channel=Channel.UI) -> MaintenanceRecord:
+    """Close an open outage (the hotline's ticket resolved): the day heating came back."""
+    outage = MaintenanceRecord.objects.select_for_update().get(pk=outage.pk)
+    if outage.resolved_on is not None:
+        return outage
+    if resolved_on < outage.reported_on:
+        raise ValidationError({"resolved_on": ["修复日期不能早于停暖日期"]})
+    outage.resolved_on = resolved_on
+    outage.save(update_fields=["resolved_on"])
+    history.outage_recorded(household=outage.household,
+                            summary=f"{outage.reported_on}至{resolved_on}：{outage.description}（已修复）",
+                            user=user, channel=channel)
+    return outage
+
+
+@transaction.atomic
+def reopen_outage(outage: MaintenanceRecord, *, user=None, channel=Channel.UI) -> MaintenanceRecord:
+    """An outage closed too early (the family says heating is still off): it runs on from its start."""
+    outage = MaintenanceRecord.objects.select_for_update().get(pk=outage.pk)
+    if outage.resolved_on is None:
+        return outage
+    outage.resolved_on = None
+    outage.save(update_fields=["resolved_on"])
+    history.outage_recorded(household=outage.household, summary=f"{outage.reported_on}起：{outage.description}（重开）",
                             user=user, channel=channel)
     return outage
 

@@ -30,6 +30,25 @@ def proven_season(commissioned_on: date | None, seasons: list[tuple[date, date]]
     return None
 
 
+
+def season_voided(commissioned_on: date | None, seasons: list[tuple[date, date]],
+                  outages: list[tuple[date, date | None]], limit_days: int, today: date) -> str | None:
+    """先立后破, seen during the season: the first season after commissioning (begun by today) already
+    holds an outage longer than the limit, so it cannot count as the stable season whatever follows."""
+    if commissioned_on is None:
+        return None
+    season = next(((s, e) for s, e in sorted(seasons) if s > commissioned_on), None)
+    if season is None or season[0] > today:
+        return None
+    start, end = season
+    for reported, resolved in outages:
+        stop = min(resolved or today, end)
+        begin = max(reported, start)
+        if begin <= stop and (stop - begin).days + 1 > limit_days:
+            return (f"采暖季{start}至{end}内有停暖{(stop - begin).days + 1}天（{reported}起），超过允许的{limit_days}天，"
+                    f"该户本采暖季已不能认定为稳定运行{SECTION_REMOVAL}")
+    return None
+
 def removal_consent(consent_on: date | None) -> str | None:
     if consent_on is None:
         return f"拆除原取暖设施须先登记居民同意（不得强行拆除）{SECTION_REMOVAL}"

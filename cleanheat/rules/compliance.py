@@ -65,6 +65,7 @@ def _removal(households, config, today):
     done = households.filter(state__in=[LifecycleState.PROVEN, LifecycleState.REMOVED])
     rows = {pk: (no, v, st, consent) for pk, no, v, st, consent in
             done.values_list("pk", "household_no", "village_id", "state", "removal_consent_on")}
+    out += _voided_seasons(households, config, today)
     if not rows:
         return out
     commissioned = dict(LifecycleEvent.objects.filter(household__in=done, to_state=LifecycleState.INSTALLED,
@@ -86,6 +87,33 @@ def _removal(households, config, today):
             out.append(Finding("removal", "breach", pk, no, village, problem))
     return out
 
+
+
+def _voided_seasons(households, config, today):
+    """Households in their first season (installed or accepted) whose season is already voided by an
+    outage over the limit: typed on the household page or opened by a hotline ticket."""
+    running = households.filter(state__in=[LifecycleState.INSTALLED, LifecycleState.ACCEPTED])
+    outages = defaultdict(list)
+    for pk, reported, resolved in MaintenanceRecord.objects.filter(household__in=running, is_outage=True) \
+            .values_list("household_id", "reported_on", "resolved_on"):
+        outages[pk].append((reported, resolved))
+    if not outages:
+        return []
+    rows = dict((pk, (no, v)) for pk, no, v in running.filter(pk__in=list(outages))
+                .values_list("pk", "household_no", "village_id"))
+    commissioned = dict(LifecycleEvent.objects.filter(household__in=list(rows), to_state=LifecycleState.INSTALLED,
+                                                      is_backstep=False)
+                        .values("household_id").annotate(d=Max("occurred_on")).values_list("household_id", "d"))
+    seasons = defaultdict(list)
+    for county, start, end in HeatingSeason.objects.values_list("county_code", "start", "end"):
+        seasons[county].append((start, end))
+    out = []
+    for pk, (no, village) in rows.items():
+        problem = checks.season_voided(commissioned.get(pk), seasons.get(village[:6]) or seasons.get("", []),
+                                       outages[pk], config.outage_limit_days, today)
+        if problem:
+            out.append(Finding("removal", "warning", pk, no, village, problem))
+    return out
 
 def _gas(households, config):
     out = []

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='user',
             name='role',
-            field=models.CharField(blank=True, choices=[('city_admin', '市级管理员'), ('city_viewer', '市级领导/查看'), ('county_admin', '县级管理员'), ('county_clerk', '县级业务员'), ('township_clerk', '乡镇业务员'), ('village_clerk', '村级信息员'), ('bureau_staff', '市直部门人员'), ('finance_staff', '市级财政部门人员'), ('county_finance', '县级财政部门人员'), ('utility_staff', '供电/燃气/热力企业人员'), ('vendor_repair', '设备企业维修专班'), ('inspector', '督查人员（只读）'), ('county_energy', '县级住建/能源部门人员'), ('field_inspector', '检查验收人员')], max_length=30, verbose_name='角色'),
+            field=models.CharField(blank=True, choices=[('city_admin', '市级管理员'), ('city_viewer', '市级领导/查看'), ('county_admin', '县级管理员'), ('county_clerk', '县级业务员'), ('township_clerk', '乡镇业务员'), ('village_clerk', '村级信息员'), ('bureau_staff', '市直部门人员'), ('finance_staff', '市级财政部门人员'), ('county_finance', '县级财政部门人员'), ('utility_staff', '供电/燃气/热力企业人员'), ('vendor_repair', '设备企业维修专班'), ('inspector', '督查人员（只读）'), ('county_energy', '县级住建/能源部门人员'), ('field_inspector', '检查验收人员'), ('hotline_operator', '热线坐席')], max_length=30, verbose_name='角色'),
         ),
     ]
