@@ -26,7 +26,7 @@ from cleanheat.service.models import (
 )
 
 from .conftest import make_user
-from .factories import household_data
+from .factories import accept, household_data
 
 pytestmark = pytest.mark.django_db
 XINFU, DAIXIAN = "140902", "140923"
@@ -218,8 +218,9 @@ def _commissioned_2025(clerk):
     h = ledger.create_household(household_data(county="140928", village=village), user=clerk)
     h.lifecycle_events.update(occurred_on=date(2025, 3, 1))
     for state, day in [("selected", date(2025, 6, 1)), ("installing", date(2025, 7, 1)),
-                       ("installed", date(2025, 10, 1)), ("accepted", date(2025, 10, 20))]:
+                       ("installed", date(2025, 10, 1))]:
         ledger.transition(h, state, user=clerk, occurred_on=day)
+    accept(Household.objects.get(pk=h.pk), user=clerk, on=date(2025, 10, 20))
     return Household.objects.get(pk=h.pk)
 
 
