@@ -298,7 +298,7 @@ def _acceptance(values, household, context, res, *, reaching=True):
     number False: the row names a number that is no passed record of this household (refused)."""
     number = plain(values.get("acceptance_no") or "").upper()
     if household is not None and not number and not reaching:
-        return False, None
+        return True, None  # already at 已验收 or past it: later steps need no new record
     if household is None:
         if number:
             res.refuse(context.col_of.get("acceptance_no"), f"验收记录编号“{number}”：新建档的户还没有验收记录，"
