@@ -1,0 +1,156 @@
+"""The bank payment file of 惠民惠农财政补贴资金“一卡通” and the bank's return file. Pure, no Django.
+
+Layout (as county finance bureaus hand it to the agent bank; the columns the provincial 一卡通
+templates share): a title row, a row with
+the batch number, county, count and total, then one row per payment with 序号, 姓名, 身份证号码,
+银行卡号（一卡通账号）, 发放金额（元）, 补贴项目, 所属区划, 备注. The bank returns the same rows with
+发放结果 (成功 / 失败) and 失败原因 added; rows are matched by 序号, and name, card and amount
+must be those sent. Amounts are whole fen inside, yuan with two decimals in the files.
+"""
+import io
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+import xlsxwriter
+
+TITLE = "惠民惠农财政补贴资金“一卡通”发放明细表"
+HEADERS = ["序号", "姓名", "身份证号码", "银行卡号（一卡通账号）", "发放金额（元）", "补贴项目", "所属区划", "备注"]
+RESULT, REASON = "发放结果", "失败原因"
+RETURN_HEADERS = [*HEADERS, RESULT, REASON]
+PAID_WORDS = {"成功", "已发放", "发放成功", "入账成功"}
+FAILED_WORDS = {"失败", "发放失败", "入账失败", "退回"}
+# the columns the return file must have, and other names banks give them
+NEEDED = {"row_no": ["序号"], "name": ["姓名", "户名"], "card": ["银行卡号（一卡通账号）", "银行卡号", "一卡通账号", "账号"],
+          "amount": ["发放金额（元）", "发放金额", "金额（元）", "金额"], "result": [RESULT, "处理结果", "状态"],
+          "reason": [REASON, "失败说明", "备注说明"]}
+_EPOCH = datetime(2000, 1, 1)
+LABELS = {"row_no": "序号", "name": "姓名", "card": "银行卡号", "amount": "发放金额（元）", "result": RESULT,
+          "reason": REASON}
+
+
+@dataclass(frozen=True)
+class Payee:
+    row_no: int
+    name: str
+    id_number: str
+    card: str
+    amount_fen: int
+    item: str
+    region: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Returned:
+    """One row of a return file: its row in the sheet (1-based), the cells as text, and the column
+    letter of each needed column (for the messages)."""
+    sheet_row: int
+    values: dict
+    letters: dict
+
+
+def yuan_text(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def fen_of(text) -> int | None:
+    """"1280", "1,280.5", "1280.50" → fen; None if not an amount with at most two decimals."""
+    cleaned = str(text).replace(",", "").replace("，", "").strip()
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
+        return None
+    return int(value * 100)
+
+
+def workbook(batch_number: str, county: str, payees: list[Payee]) -> bytes:
+    """The payment file as .xlsx bytes; the same payees give the same bytes (a fixed creation date),
+    so its hash identifies the content."""
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+                                     "strings_to_urls": False})
+    book.set_properties({"title": TITLE, "created": _EPOCH})
+    sheet = book.add_worksheet("发放明细")
+    text = book.add_format({"num_format": "@"})
+    money = book.add_format({"num_format": "0.00"})
+    bold = book.add_format({"bold": True})
+    total = sum(p.amount_fen for p in payees)
+    sheet.write_string(0, 0, TITLE, bold)
+    sheet.write_string(1, 0, f"批次号：{batch_number}　县（市、区）：{county}　笔数：{len(payees)}　金额合计：{yuan_text(total)}元")
+    for c, h in enumerate(HEADERS):
+        sheet.write_string(2, c, h, bold)
+    write_string, write_number = sheet.write_string, sheet.write_number
+    for r, p in enumerate(payees, start=3):
+        write_number(r, 0, p.row_no)
+        write_string(r, 1, p.name)
+        write_string(r, 2, p.id_number, text)
+        write_string(r, 3, p.card, text)
+        write_number(r, 4, p.amount_fen / 100, money)
+        write_string(r, 5, p.item)
+        write_string(r, 6, p.region)
+        if p.note:
+            write_string(r, 7, p.note)
+    sheet.set_column(0, 0, 6)
+    sheet.set_column(1, 1, 10)
+    sheet.set_column(2, 3, 22)
+    sheet.set_column(4, 4, 14)
+    sheet.set_column(5, 6, 24)
+    book.close()
+    return out.getvalue()
+
+
+def _normal(text) -> str:
+    return re.sub(r"\s+", "", str(text or "")).replace("(", "（").replace(")", "）")
+
+
+def column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def parse_return(rows: list[list], as_text) -> tuple[list[Returned], list[str]]:
+    """The rows of a return file (cells as the reader gives them; as_text turns a cell into text):
+    the header row is the first of the first 10 with 序号; every needed column must be there."""
+    header_at = next((i for i, row in enumerate(rows[:10]) if any(_normal(c) == "序号" for c in row)), None)
+    if header_at is None:
+        return [], ["未找到表头：回盘文件前10行中应有“序号”列（请使用本系统导出的发放文件，由银行填写发放结果后上传）"]
+    header = [_normal(c) for c in rows[header_at]]
+    columns, problems = {}, []
+    for key, names in NEEDED.items():
+        found = next((header.index(n) for n in names if n in header), None)
+        if found is None:
+            problems.append(f"第{header_at + 1}行表头缺少“{LABELS[key]}”列")
+        else:
+            columns[key] = found
+    if problems:
+        return [], problems
+    returned = []
+    for i, row in enumerate(rows[header_at + 1:], start=header_at + 2):
+        values = {k: as_text(row[c]) if c < len(row) else "" for k, c in columns.items()}
+        if not any(values.values()):
+            continue
+        returned.append(Returned(i, values, {k: column_letter(c) for k, c in columns.items()}))
+    if not returned:
+        problems.append("回盘文件没有数据行")
+    return returned, problems
+
+
+def outcome(text: str) -> str | None:
+    """"paid", "failed" or None (not a result the file may give)."""
+    word = _normal(text)
+    return "paid" if word in PAID_WORDS else "failed" if word in FAILED_WORDS else None
+
+
+def cell(r: Returned, key: str) -> str:
+    """"第12行D列（银行卡号）" for a message."""
+    return f"第{r.sheet_row}行{r.letters[key]}列（{LABELS[key]}）"
+
+
