@@ -3,6 +3,7 @@ approves only within its funds (or a recorded override of the city); a batch's b
 (paid, failed with the bank's reason and back in the queue, never paid twice, a recovery); bad
 return files refused naming the row and cell with nothing written; the clearing adds up to its lines."""
 import hashlib
+import json
 import io
 import tempfile
 
@@ -268,3 +269,78 @@ def test_the_clearing_adds_up_to_its_lines(two, finance):  # noqa: F811
     assert sheet[2][:3] == ["层级", "到位资金（元）", "已审核补贴（元）"]
     assert sheet[7][0] == "合计" and sheet[7][3] == 8000.0 and sheet[7][4] == 1000.01
     assert name.endswith("年度清洁取暖补贴资金清算表.xlsx")
+
+
+# ---- pages and API
+
+def test_the_pages_make_a_batch_give_the_bank_file_and_check_the_return(client, two):
+    (h1, e1), (h2, e2), cf = two
+    client.force_login(cf)
+    page = client.get(f"/subsidies/batches/?year={YEAR}").content.decode()
+    assert "组成发放批次" in page and "16,000" in page
+    made = client.post("/subsidies/batches/new/", {"county": "140902000000", "year": YEAR})
+    batch = PaymentBatch.objects.get(county_code="140902000000", year=YEAR)
+    assert made.status_code == 302 and made["Location"] == f"/subsidies/batches/{batch.pk}/"
+    page = client.get(made["Location"]).content.decode()
+    assert "6217***********2333" in page and CARDS[0] not in page
+
+    assert client.get(f"/subsidies/batches/{batch.pk}/bank-file/").status_code == 405    # a download that decrypts: POST
+    download = client.post(f"/subsidies/batches/{batch.pk}/bank-file/")
+    assert download.status_code == 200 and download["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert AuditEvent.objects.filter(action="export", user=cf, target__contains=batch.number).count() == 1
+
+    def other_amount(row):
+        return [*row[:4], "1.00", *row[5:]] if row[0] == 1 else row
+    bad = returned(download.content, {}, other_amount)
+    bad.name = "回盘.xlsx"
+    checked = client.post(f"/subsidies/batches/{batch.pk}/return/", {"file": bad, "dry_run": "1"}, follow=True)
+    text = checked.content.decode()
+    assert "第4行E列（发放金额（元））：金额“1.00”与发出的8000.00元不符" in text and "未导入任何内容" in text
+    good = returned(download.content, {2: ("失败", "卡号不存在")})
+    good.name = "回盘.xlsx"
+    done = client.post(f"/subsidies/batches/{batch.pk}/return/", {"file": good, "dry_run": "0"}, follow=True)
+    assert "已导入回盘文件：成功1笔，失败1笔" in done.content.decode()
+
+    village = make_user("p_village", h2.village_id, role="village_clerk")
+    client.force_login(village)
+    household_page = client.get(f"/households/{h2.household_no}/").content.decode()
+    assert f"发放失败（批次{batch.number}）：卡号不存在" in household_page
+
+
+def test_funds_and_clearing_pages_by_role(client, two, finance):  # noqa: F811
+    _, _, cf = two
+    client.force_login(finance)
+    answer = client.post("/subsidies/funds/", {"what": "fund", "year": YEAR, "county": "140902000000",
+                                              "level": "city", "source": "市级配套资金", "document_no": "忻财〔2026〕8号",
+                                              "received_on": TODAY.isoformat(), "amount": "2500.5"}, follow=True)
+    assert "已录入到位资金" in answer.content.decode()
+    assert funds.standing("140902000000", YEAR)["received"]["city"] == 250_050
+    page = client.get(f"/subsidies/clearing/?county=140902000000&year={YEAR}").content.decode()
+    assert "2,500.50" in page
+    book = client.get(f"/subsidies/clearing/export.xlsx?county=140902000000&year={YEAR}")
+    assert book.status_code == 200 and "清算表" in read_sheets(_tmp(book.content))
+    client.force_login(cf)                           # county finance reads funds but records none
+    assert client.get(f"/subsidies/funds/?year={YEAR}").status_code == 200
+    assert client.post("/subsidies/funds/", {"what": "fund", "year": YEAR}).status_code == 403
+    client.force_login(make_user("p_vc", "140902001002", role="village_clerk"))
+    assert client.get("/subsidies/clearing/").status_code == 403
+
+
+def test_the_api_lists_and_creates_batches_in_scope(client, two):
+    (_, e1), (_, e2), cf = two
+    client.force_login(cf)
+    made = client.post("/api/subsidies/batches", {"county": "140902", "year": YEAR, "entitlement_ids": [e1.pk]},
+                       content_type="application/json")
+    assert made.status_code == 201 and made.json()["batch"]["line_count"] == 1
+    again = client.post("/api/subsidies/batches", {"county": "140902", "year": YEAR, "entitlement_ids": [e1.pk]},
+                        content_type="application/json")
+    assert again.status_code == 422 and "已在未关闭的批次" in json.dumps(again.json(), ensure_ascii=False)
+    listed = client.get(f"/api/subsidies/batches?year={YEAR}").json()
+    assert [b["number"] for b in listed["items"]] == [f"140902-{YEAR}-001"]
+    one = client.get(f"/api/subsidies/batches/{listed['items'][0]['id']}").json()
+    assert one["lines"][0]["card_masked"] == "6217***********2333" and one["totals"]["pending"]["n"] == 1
+    assert CARDS[0] not in json.dumps(one)
+    standing = client.get(f"/api/subsidies/funds?year={YEAR}").json()
+    assert standing["counties"][0]["committed_fen"] >= 1_600_000
+    client.force_login(make_user("p_cf921b", "140921", role="county_finance"))
+    assert client.get(f"/api/subsidies/batches/{listed['items'][0]['id']}").status_code == 404

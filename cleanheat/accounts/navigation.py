@@ -38,6 +38,8 @@ NAV_ITEMS = (
     NavItem("subsidies", _("补贴资金"), MANAGERS | CLERKS | FINANCE | {"county_energy", "inspector"}, "subsidies"),
     NavItem("declarations", _("补贴申报审核"), frozenset({"city_admin", "county_admin", "county_energy"}) | CLERKS | FINANCE,
             "declarations"),
+    NavItem("payment_batches", _("补贴发放"), FINANCE | {"city_admin", "county_admin", "inspector"}, "payments"),
+    NavItem("clearing", _("资金清算"), FINANCE | {"city_admin", "county_admin", "inspector"}, "clearing"),
     NavItem("household_create", _("新建户"), CLERKS | {"city_admin", "county_admin"}, "household_create"),
     NavItem("imports", _("台账导入"), CLERKS - {"village_clerk"} | {"city_admin", "county_admin"}, "imports"),
     NavItem("users", _("用户管理"), frozenset({"city_admin", "county_admin"}), "users"),

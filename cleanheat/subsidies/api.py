@@ -1,7 +1,7 @@
 """JSON API of the subsidies module, mounted on the main API: computing entitlements as a job, and
 declaration and review (申报审核): list and read declarations in scope, declare (JSON, then photos
 as multipart), correct, and the moves (submit, review, return with opinions, resubmit, approve).
-(The API for policies, entitlements per household and batches comes with the later parts.)"""
+Funds and payment batches: payment_api."""
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -17,9 +17,11 @@ from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.queries import scoped_household
 
 from . import batch, services
+from .payment_api import router as payment_router
 from . import declaration_flow as flow
 
 router = Router(tags=["补贴资金 subsidies"])
+router.add_router("", payment_router)   # funds and payment batches (payment_api)
 
 
 class ComputeIn(Schema):

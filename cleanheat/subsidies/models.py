@@ -560,3 +560,7 @@ class PaymentLine(models.Model):
     @property
     def amount(self) -> str:
         return terms.yuan(self.amount_fen)
+
+    @property
+    def recovered(self) -> str:
+        return terms.yuan(self.recovered_fen)
