@@ -21,7 +21,14 @@ from cleanheat.ledger import services
 from cleanheat.ledger.models import Household
 from cleanheat.plan.models import DispatchReport, Plan
 from cleanheat.regions.models import Region, RegionChange
-from cleanheat.subsidies.models import Declaration, DeclarationAttachment, SubsidyPolicy
+from cleanheat.subsidies.models import (
+    Declaration,
+    DeclarationAttachment,
+    Entitlement,
+    PaymentBatch,
+    PaymentLine,
+    SubsidyPolicy,
+)
 
 from .conftest import make_user
 from .factories import household_data
@@ -70,6 +77,12 @@ def county_b():
                             audience="all")
     b_change = RegionChange.objects.create(kind="rename", effective_on=timezone.localdate(),
                                            from_codes=[household.village_id], to_name="乙县改名村")
+    b_entitlement = Entitlement.objects.filter(village_code__startswith=B).order_by("pk").first()
+    b_batch = PaymentBatch.objects.create(county_code=B.ljust(12, "0"), year=2030, number="B-2030-001")
+    b_payment = PaymentLine.objects.create(batch=b_batch, row_no=1, entitlement=b_entitlement, in_open_batch=False,
+                                           household_id=b_entitlement.household_id, status="paid",
+                                           village_code=b_entitlement.village_code, amount_fen=1, name="乙县户主",
+                                           id_cipher="", card_cipher="", card_hash="", card_masked="", item="乙")
     now = timezone.now()
     pause = LoginThrottle.objects.create(kind=LoginThrottle.USERNAME_AT_ADDRESS, username=b_user.username,
                                          ip="10.0.0.2", region_code=B, failures=5, started_at=now,
@@ -87,6 +100,7 @@ def county_b():
             "line_id": b_line.pk,
             "throttle_id": pause.pk, "policy_id": b_policy.pk, "notice_id": b_notice.pk, "change_id": b_change.pk,
             "declaration_id": b_declaration.pk, "attachment_id": b_photo.pk, "village_code": household.village_id,
+            "batch_id": b_batch.pk, "payment_id": b_payment.pk,
             "slug": B,  # help pages are not objects: none is named after a county-B code
         },
         "names": set(Region.objects.filter(code__startswith=B).values_list("name", flat=True)[:200]),

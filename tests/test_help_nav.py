@@ -19,6 +19,7 @@ DEMO_ROLES = ["city_admin", "city_leader", "xinfu_admin", "xinfu_clerk", "town_c
 NAV_URLS = {"home": "/", "dashboard": "/dashboard/", "plan": "/plan/", "dispatch": "/dispatch/",
             "compliance": "/compliance/", "households": "/households/", "catalog": "/procurement/catalog/",
             "contracts": "/procurement/contracts/", "subsidies": "/subsidies/", "declarations": "/subsidies/declarations/",
+            "payments": "/subsidies/batches/", "clearing": "/subsidies/clearing/",
             "household_create": "/households/new/",
             "imports": "/imports/", "users": "/accounts/users/", "region_changes": "/regions/changes/", "audit": "/audit/", "api_docs": "/api/docs",
             "help": "/help/"}
@@ -26,12 +27,13 @@ NAV_URLS = {"home": "/", "dashboard": "/dashboard/", "plan": "/plan/", "dispatch
 MUST_SEE = {
     "village_clerk": {"home", "households", "household_create", "subsidies", "declarations", "help"},
     "xinfu_energy": {"subsidies", "declarations", "households"},
-    "finance_user": {"subsidies", "contracts", "households", "help"},
+    "finance_user": {"subsidies", "contracts", "households", "help", "payments", "clearing"},
+    "xinfu_finance": {"payments", "clearing"},
     "xinfu_admin": {"users", "audit", "imports", "contracts", "household_create", "region_changes"},
     "inspector": {"compliance", "dashboard", "households"},
 }
 MUST_NOT_SEE = {
-    "village_clerk": {"contracts", "api_docs", "imports", "users", "audit", "dispatch", "catalog", "region_changes"},
+    "village_clerk": {"payments", "clearing", "contracts", "api_docs", "imports", "users", "audit", "dispatch", "catalog", "region_changes"},
     "finance_user": {"household_create", "imports", "users", "audit", "api_docs"},
     "inspector": {"household_create", "imports", "users", "audit", "api_docs"},
     "xinfu_energy": {"household_create", "imports", "users", "contracts"},

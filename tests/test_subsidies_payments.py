@@ -3,12 +3,13 @@ approves only within its funds (or a recorded override of the city); a batch's b
 (paid, failed with the bank's reason and back in the queue, never paid twice, a recovery); bad
 return files refused naming the row and cell with nothing written; the clearing adds up to its lines."""
 import hashlib
-import json
 import io
+import json
 import tempfile
 
 import pytest
 import xlsxwriter
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
@@ -16,7 +17,14 @@ from django.http import Http404
 from cleanheat.audit.models import AuditEvent
 from cleanheat.sheets.reader import read_rows, read_sheets
 from cleanheat.subsidies import clearing, funds, payments, services
-from cleanheat.subsidies.models import BatchStatus, Entitlement, LineStatus, PaymentBatch, PaymentLine, Status
+from cleanheat.subsidies.models import (
+    BatchStatus,
+    Entitlement,
+    LineStatus,
+    PaymentBatch,
+    PaymentLine,
+    Status,
+)
 
 from .conftest import make_user
 from .factories import new_id_number
@@ -72,9 +80,8 @@ def _rows(content):
 
 
 def _tmp(content) -> str:
-    fh = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)
-    fh.write(content if isinstance(content, bytes) else content.getvalue())
-    fh.close()
+    with tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False, dir=settings.DATA_DIR) as fh:
+        fh.write(content if isinstance(content, bytes) else content.getvalue())
     return fh.name
 
 
@@ -122,7 +129,7 @@ def test_a_fund_line_is_refused_field_by_field(finance):  # noqa: F811
 # ---- batches and the bank file
 
 def test_the_bank_file_round_trip_paid_failed_requeued_never_twice_and_a_recovery(two):
-    (h1, e1), (h2, e2), cf = two
+    (h1, e1), (_, e2), cf = two
     batch, left_out = payments.create_batch(cf, "140902", YEAR, [e1.pk, e2.pk])
     assert (batch.line_count, batch.total_fen, left_out) == (2, 1_600_000, [])
     assert batch.number == f"140902-{YEAR}-001"
@@ -274,7 +281,7 @@ def test_the_clearing_adds_up_to_its_lines(two, finance):  # noqa: F811
 # ---- pages and API
 
 def test_the_pages_make_a_batch_give_the_bank_file_and_check_the_return(client, two):
-    (h1, e1), (h2, e2), cf = two
+    _, (h2, _), cf = two
     client.force_login(cf)
     page = client.get(f"/subsidies/batches/?year={YEAR}").content.decode()
     assert "组成发放批次" in page and "16,000" in page
@@ -327,7 +334,7 @@ def test_funds_and_clearing_pages_by_role(client, two, finance):  # noqa: F811
 
 
 def test_the_api_lists_and_creates_batches_in_scope(client, two):
-    (_, e1), (_, e2), cf = two
+    (_, e1), _, cf = two
     client.force_login(cf)
     made = client.post("/api/subsidies/batches", {"county": "140902", "year": YEAR, "entitlement_ids": [e1.pk]},
                        content_type="application/json")

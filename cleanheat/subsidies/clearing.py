@@ -10,7 +10,15 @@ from cleanheat.regions.scope import code_q
 
 from . import clearing_sheet, terms
 from .funds import county_of
-from .models import BatchStatus, Entitlement, FundLine, LineStatus, PaymentBatch, PaymentLine, Status
+from .models import (
+    BatchStatus,
+    Entitlement,
+    FundLine,
+    LineStatus,
+    PaymentBatch,
+    PaymentLine,
+    Status,
+)
 
 SHARES = [f"{level}_fen" for level in terms.LEVELS]
 

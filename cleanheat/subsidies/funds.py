@@ -23,7 +23,15 @@ from cleanheat.regions.models import Region
 from cleanheat.regions.scope import NOTHING, code_q, in_scope, user_prefix
 
 from . import terms
-from .models import Entitlement, FundLine, FundOverride, Level, LineStatus, PaymentLine, Status
+from .models import (
+    Entitlement,
+    FundLine,
+    FundOverride,
+    Level,
+    LineStatus,
+    PaymentLine,
+    Status,
+)
 
 IN_CHUNK = 5000
 FIELD_LABELS = {"county": "县（市、区）", "year": "年度", "level": "资金层级", "source": "资金来源",

@@ -4,6 +4,7 @@ or from given entitlements). The bank file itself is not here: it stays the logg
 the batch page."""
 from datetime import date, datetime
 
+from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
@@ -11,7 +12,6 @@ from cleanheat.access import requires
 from cleanheat.accounts import roles
 
 from . import funds, payments
-
 
 router = Router(tags=["补贴资金 subsidies"])
 
@@ -47,9 +47,10 @@ class FundsOut(Schema):
 
 @router.get("/funds", response=FundsOut)
 @requires(roles.CLEARING)
-def list_funds(request, year: int):
+def list_funds(request, year: int | None = None):
     """Funds received in the year by the counties in scope (each receipt), and each county's
     standing: received per level, allowed beyond by the city, committed, paid, recovered, room."""
+    year = year or timezone.localdate().year
     counties = []
     for county in funds.counties_in(request.user):
         now = funds.standing(county.code, year)

@@ -207,11 +207,10 @@ def batch_cancel(request, batch_id):
 
 @require_POST
 @requires(roles.PAY)
-def line_recover(request, line_id):
-    line = payments.lines_for(request.user).filter(pk=line_id).select_related("batch").first() \
-        if str(line_id).isdigit() else None
+def line_recover(request, payment_id):
+    line = payments.lines_for(request.user).filter(pk=payment_id).first()
     try:
-        line = payments.recover(request.user, line_id, amount_fen=_fen(request.POST.get("amount", "")),
+        line = payments.recover(request.user, payment_id, amount_fen=_fen(request.POST.get("amount", "")),
                                 document_no=request.POST.get("document_no", ""), reason=request.POST.get("reason", ""))
         messages.success(request, f"已登记追缴：序号{line.row_no} {terms.yuan(line.recovered_fen)}元")
     except ValidationError as error:

@@ -27,7 +27,14 @@ from cleanheat.sheets.reader import read_rows
 
 from . import bank_file, payment_checks, terms
 from .funds import county_of
-from .models import BatchStatus, Entitlement, LineStatus, PaymentBatch, PaymentLine, Status
+from .models import (
+    BatchStatus,
+    Entitlement,
+    LineStatus,
+    PaymentBatch,
+    PaymentLine,
+    Status,
+)
 
 IN_CHUNK = 5000
 SHOWN = 200          # problems listed at most (the count is always given)
