@@ -67,9 +67,10 @@ def fen_of(text) -> int | None:
     return int(value * 100)
 
 
-def workbook(batch_number: str, county: str, payees: list[Payee]) -> bytes:
+def workbook(batch_number: str, county: str, payees: list[Payee], results: dict | None = None) -> bytes:
     """The payment file as .xlsx bytes; the same payees give the same bytes (a fixed creation date),
-    so its hash identifies the content."""
+    so its hash identifies the content. results {序号: (发放结果, 失败原因)}: the bank's return file
+    of the same rows (as the demo and the benchmark make one)."""
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
                                      "strings_to_urls": False})
@@ -81,7 +82,7 @@ def workbook(batch_number: str, county: str, payees: list[Payee]) -> bytes:
     total = sum(p.amount_fen for p in payees)
     sheet.write_string(0, 0, TITLE, bold)
     sheet.write_string(1, 0, f"批次号：{batch_number}　县（市、区）：{county}　笔数：{len(payees)}　金额合计：{yuan_text(total)}元")
-    for c, h in enumerate(HEADERS):
+    for c, h in enumerate(RETURN_HEADERS if results is not None else HEADERS):
         sheet.write_string(2, c, h, bold)
     write_string, write_number = sheet.write_string, sheet.write_number
     for r, p in enumerate(payees, start=3):
@@ -94,6 +95,11 @@ def workbook(batch_number: str, county: str, payees: list[Payee]) -> bytes:
         write_string(r, 6, p.region)
         if p.note:
             write_string(r, 7, p.note)
+        if results is not None:
+            result, reason = results.get(p.row_no, ("成功", ""))
+            write_string(r, 8, result)
+            if reason:
+                write_string(r, 9, reason)
     sheet.set_column(0, 0, 6)
     sheet.set_column(1, 1, 10)
     sheet.set_column(2, 3, 22)
