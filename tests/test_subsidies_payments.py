@@ -351,3 +351,13 @@ def test_the_api_lists_and_creates_batches_in_scope(client, two):
     assert standing["counties"][0]["committed_fen"] >= 1_600_000
     client.force_login(make_user("p_cf921b", "140921", role="county_finance"))
     assert client.get(f"/api/subsidies/batches/{listed['items'][0]['id']}").status_code == 404
+
+
+def test_the_demo_has_funds_a_paid_batch_and_one_with_failed_lines():
+    batches = {b.number: b for b in PaymentBatch.objects.filter(county_code="140902000000", year=2022)}
+    assert set(batches) == {"140902-2022-001", "140902-2022-002"}
+    assert all(b.status == BatchStatus.CLOSED for b in batches.values())
+    assert set(batches["140902-2022-001"].lines.values_list("status", flat=True)) == {LineStatus.PAID}
+    failed = batches["140902-2022-002"].lines.filter(status=LineStatus.FAILED)
+    assert sorted(failed.values_list("reason", flat=True)) == ["户名与账号不符", "账户已销户"]
+    assert funds.standing("140902000000", 2022)["room"] >= 0
