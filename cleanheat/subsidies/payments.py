@@ -85,16 +85,18 @@ def _holding(ids) -> dict[int, str]:
 
 
 def _candidates(county_code, year, entitlement_ids):
-    rows = Entitlement.objects.filter(code_q("village_code", county_code[:6]), year=year)
-    if entitlement_ids is not None:
-        rows = rows.filter(pk__in=list(entitlement_ids))
+    """The lines a batch would take, in the order of its rows (village, household, kind, season)."""
+    fields = ("pk", "village_code", "kind", "season", "amount_fen", "status", "household__household_no",
+              "household__householder_name", "household__id_number_cipher", "household__bank_account_cipher",
+              "household__bank_account_hash", "household__bank_account_masked", "household__archived")
+    if entitlement_ids is None:
+        rows = list(queue(county_code, year).select_related("household").only(*fields))
     else:
-        rows = queue(county_code, year)
-    return list(rows.select_related("household").order_by("village_code", "household__household_no", "kind",
-                                                             "season").only(
-        "pk", "village_code", "kind", "season", "amount_fen", "status", "household__household_no",
-        "household__householder_name", "household__id_number_cipher", "household__bank_account_cipher",
-        "household__bank_account_hash", "household__bank_account_masked", "household__archived"))
+        ids, rows = list(entitlement_ids), []
+        for start in range(0, len(ids), IN_CHUNK):    # within the database's limit of parameters
+            rows += Entitlement.objects.filter(code_q("village_code", county_code[:6]), year=year,
+                                               pk__in=ids[start:start + IN_CHUNK]).select_related("household").only(*fields)
+    return sorted(rows, key=lambda e: (e.village_code, e.household.household_no, e.kind, e.season))
 
 
 def _line_problems(entitlements) -> dict[int, list[str]]:
