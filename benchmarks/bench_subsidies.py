@@ -119,6 +119,7 @@ def bank_bench(n: int, repeat: int):
     """The bank file for n approved lines (the setup — bank cards, funds, approval — is not timed)."""
     # local imports: Django is set up only by open_full_demo
     from django.contrib.auth import get_user_model
+    from django.db import transaction
     from django.db.models import Count
     from django.db.models.functions import Substr
 
@@ -136,8 +137,8 @@ def bank_bench(n: int, repeat: int):
     households = sorted({pk for start in range(0, len(ids), 10000) for pk in Entitlement.objects.filter(
         pk__in=ids[start:start + 10000]).values_list("household_id", flat=True)})
     cards = pii.encrypt_many([f"621799{pk:013d}" for pk in households])
-    for start in range(0, len(households), 2000):     # bank cards for the demo households (setup)
-        for pk, cipher in zip(households[start:start + 2000], cards[start:start + 2000]):
+    with transaction.atomic():                      # bank cards for the demo households (setup)
+        for pk, cipher in zip(households, cards):
             Household.objects.filter(pk=pk).update(bank_account_cipher=cipher, bank_account_hash="x",
                                                    bank_account_masked=f"6217********{pk % 10000:04d}")
     funds.record_fund({"county": county, "year": YEAR, "level": "central", "source": "基准测试", "document_no": "BENCH",

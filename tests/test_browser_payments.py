@@ -5,7 +5,8 @@ household page at phone width."""
 import pytest
 import xlsxwriter
 
-from cleanheat.subsidies.models import LineStatus, PaymentBatch
+from cleanheat.subsidies import payments
+from cleanheat.subsidies.models import Entitlement, LineStatus, PaymentBatch
 
 from . import test_browser as shared
 from .conftest import make_user
@@ -45,8 +46,6 @@ def test_finance_sees_the_failed_lines_and_the_village_sees_why_a_payment_failed
 
 
 def test_a_bad_return_file_is_listed_row_by_row_in_the_page(page, live_server, demo_data, tmp_path):
-    from cleanheat.subsidies import payments   # local: the batch is made after the demo is loaded
-    from cleanheat.subsidies.models import Entitlement
     county = "140902"
     finance = make_user("bp_finance2", county, role="county_finance")
     line = Entitlement.objects.filter(village_code__startswith=county, year=2022, status="approved",

@@ -130,10 +130,8 @@ def list_batches(request, filters: Query[BatchFilters]):
 def get_batch(request, batch_id: int):
     """A batch with its lines (bank cards masked) and counts and fen per line status."""
     batch = payments.get_batch(request.user, batch_id)
-    batch.totals = payments.batch_totals(batch)
-    batch.lines_out = list(batch.lines.select_related("household").order_by("row_no"))
-    return {**{f: getattr(batch, f) for f in BatchRow.model_fields}, "totals": batch.totals,
-            "lines": batch.lines_out}
+    return {**{f: getattr(batch, f) for f in BatchRow.model_fields}, "totals": payments.batch_totals(batch),
+            "lines": list(batch.lines.select_related("household").order_by("row_no"))}
 
 
 @router.post("/batches", response={201: CreatedOut})
