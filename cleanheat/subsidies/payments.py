@@ -9,14 +9,15 @@ the refusal names the household. Every write is one transaction: a refused file 
 """
 import hashlib
 from collections import defaultdict
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.http import Http404
 from django.utils import timezone
 
-from cleanheat import inputs, pii
+from cleanheat import bulk, inputs, pii
 from cleanheat.access import require_perm, scope_filter
 from cleanheat.accounts import roles
 from cleanheat.audit.services import record
@@ -84,19 +85,38 @@ def _holding(ids) -> dict[int, str]:
     return found
 
 
-def _candidates(county_code, year, entitlement_ids):
+class Candidate(NamedTuple):
+    """An entitlement as a batch takes it (read as plain values: a batch may hold 50,000)."""
+    pk: int
+    village_code: str
+    kind: str
+    season: int
+    amount_fen: int
+    status: str
+    household_id: int
+    household_no: str
+    name: str
+    id_cipher: str
+    card_cipher: str
+    card_hash: str
+    card_masked: str
+
+
+CANDIDATE_FIELDS = ("pk", "village_code", "kind", "season", "amount_fen", "status", "household_id",
+                    "household__household_no", "household__householder_name", "household__id_number_cipher",
+                    "household__bank_account_cipher", "household__bank_account_hash", "household__bank_account_masked")
+
+
+def _candidates(county_code, year, entitlement_ids) -> list[Candidate]:
     """The lines a batch would take, in the order of its rows (village, household, kind, season)."""
-    fields = ("pk", "village_code", "kind", "season", "amount_fen", "status", "household__household_no",
-              "household__householder_name", "household__id_number_cipher", "household__bank_account_cipher",
-              "household__bank_account_hash", "household__bank_account_masked", "household__archived")
     if entitlement_ids is None:
-        rows = list(queue(county_code, year).select_related("household").only(*fields))
+        rows = list(queue(county_code, year).values_list(*CANDIDATE_FIELDS))
     else:
         ids, rows = list(entitlement_ids), []
         for start in range(0, len(ids), IN_CHUNK):    # within the database's limit of parameters
             rows += Entitlement.objects.filter(code_q("village_code", county_code[:6]), year=year,
-                                               pk__in=ids[start:start + IN_CHUNK]).select_related("household").only(*fields)
-    return sorted(rows, key=lambda e: (e.village_code, e.household.household_no, e.kind, e.season))
+                                               pk__in=ids[start:start + IN_CHUNK]).values_list(*CANDIDATE_FIELDS)
+    return sorted((Candidate(*r) for r in rows), key=lambda e: (e.village_code, e.household_no, e.kind, e.season))
 
 
 def _line_problems(entitlements) -> dict[int, list[str]]:
@@ -105,7 +125,7 @@ def _line_problems(entitlements) -> dict[int, list[str]]:
     for e in entitlements:
         if e.status != Status.APPROVED:
             problems[e.pk].append("补贴尚未审核")
-        if not e.household.bank_account_cipher:
+        if not e.card_cipher:
             problems[e.pk].append("未登记补贴发放账号（银行卡号）")
     for eid, why in _holding(ids).items():
         problems[eid].append(why)
@@ -115,7 +135,12 @@ def _line_problems(entitlements) -> dict[int, list[str]]:
 
 
 def _named(e, reasons) -> str:
-    return f"户{e.household.household_no}（{e.household.householder_name}）{item_label(e.kind, e.season)}：" + "；".join(reasons)
+    return f"户{e.household_no}（{e.name}）{item_label(e.kind, e.season)}：" + "；".join(reasons)
+
+
+def _is_integrity_error(error) -> bool:
+    """Django's IntegrityError, or the driver's from a PostgreSQL COPY (which bypasses Django's wrapper)."""
+    return any(cls.__name__ == "IntegrityError" for cls in type(error).__mro__)
 
 
 @transaction.atomic
@@ -143,16 +168,22 @@ def create_batch(user, county, year: int, entitlement_ids=None) -> tuple[Payment
     seq = PaymentBatch.objects.filter(county_code=region.code, year=year).count() + 1
     batch = PaymentBatch(county_code=region.code, year=year, number=f"{region.code[:6]}-{year}-{seq:03d}",
                          created_by=user, line_count=len(ready), total_fen=sum(e.amount_fen for e in ready))
+    n = len(ready)
     try:
         with transaction.atomic():
             batch.save()
-            PaymentLine.objects.bulk_create([PaymentLine(
-                batch=batch, row_no=n, entitlement_id=e.pk, household_id=e.household_id, village_code=e.village_code,
-                amount_fen=e.amount_fen, name=e.household.householder_name, id_cipher=e.household.id_number_cipher,
-                card_cipher=e.household.bank_account_cipher, card_hash=e.household.bank_account_hash,
-                card_masked=e.household.bank_account_masked, item=item_label(e.kind, e.season))
-                for n, e in enumerate(ready, start=1)], batch_size=2000)
-    except IntegrityError:   # another batch took some of these lines a moment ago
+            bulk.insert_columns(PaymentLine, {
+                "batch_id": [batch.pk] * n, "row_no": list(range(1, n + 1)), "entitlement_id": [e.pk for e in ready],
+                "household_id": [e.household_id for e in ready], "village_code": [e.village_code for e in ready],
+                "amount_fen": [e.amount_fen for e in ready], "name": [e.name for e in ready],
+                "id_cipher": [e.id_cipher for e in ready], "card_cipher": [e.card_cipher for e in ready],
+                "card_hash": [e.card_hash for e in ready], "card_masked": [e.card_masked for e in ready],
+                "item": [item_label(e.kind, e.season) for e in ready], "status": [LineStatus.PENDING.value] * n,
+                "in_open_batch": [True] * n, "reason": [""] * n, "recovered_fen": [0] * n,
+                "recovery_document": [""] * n, "recovery_reason": [""] * n})
+    except Exception as error:   # another batch took some of these lines a moment ago (the constraint)
+        if not _is_integrity_error(error):
+            raise
         raise ValidationError({"entitlements": ["其中有补贴刚被另一发放批次选入，本批次未创建，请刷新后重试"]}) from None
     record("payments", user=user, region_code=region.code, target=f"发放批次{batch.number}",
            detail=f"创建：{batch.line_count}笔，合计{batch.total}元" + (f"；{len(left_out)}条因有问题未选入" if left_out else ""))
