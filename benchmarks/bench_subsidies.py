@@ -133,6 +133,9 @@ def bank_bench(n: int, repeat: int):
     county = counts[0]["code"]
     ids = list(Entitlement.objects.filter(village_code__startswith=county, year=YEAR).order_by("pk")
                .values_list("pk", flat=True)[:n])
+    started = time.perf_counter()
+    sum(range(10**7))
+    print(f"this machine: sum(range(10**7)) takes {time.perf_counter() - started:.2f} s (an idle laptop: ~0.15 s)")
     print(f"bank file: county {county}, {len(ids)} lines (asked {n})")
     households = sorted({pk for start in range(0, len(ids), 10000) for pk in Entitlement.objects.filter(
         pk__in=ids[start:start + 10000]).values_list("household_id", flat=True)})

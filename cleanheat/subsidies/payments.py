@@ -119,7 +119,9 @@ def _candidates(county_code, year, entitlement_ids) -> list[Candidate]:
     return sorted((Candidate(*r) for r in rows), key=lambda e: (e.village_code, e.household_no, e.kind, e.season))
 
 
-def _line_problems(entitlements) -> dict[int, list[str]]:
+def _line_problems(entitlements, *, from_queue=False) -> dict[int, list[str]]:
+    """Why each line cannot be paid now (from_queue: read from the queue, which holds no line
+    that is in an open batch or paid)."""
     ids = [e.pk for e in entitlements]
     problems = defaultdict(list)
     for e in entitlements:
@@ -127,7 +129,7 @@ def _line_problems(entitlements) -> dict[int, list[str]]:
             problems[e.pk].append("补贴尚未审核")
         if not e.card_cipher:
             problems[e.pk].append("未登记补贴发放账号（银行卡号）")
-    for eid, why in _holding(ids).items():
+    for eid, why in ({} if from_queue else _holding(ids)).items():
         problems[eid].append(why)
     for eid, why in payment_checks.blocking(ids).items():
         problems[eid] += list(why)
@@ -157,7 +159,7 @@ def create_batch(user, county, year: int, entitlement_ids=None) -> tuple[Payment
         missing = set(map(int, entitlement_ids)) - {e.pk for e in entitlements}
         if missing:
             raise ValidationError({"entitlements": [f"有{len(missing)}条补贴不是{region.name}{year}年度的补贴，或不存在"]})
-    problems = _line_problems(entitlements)
+    problems = _line_problems(entitlements, from_queue=entitlement_ids is None)
     left_out = [_named(e, problems[e.pk]) for e in entitlements if e.pk in problems]
     if entitlement_ids is not None and left_out:
         raise ValidationError({"entitlements": left_out[:SHOWN] + ([f"……共{len(left_out)}条有问题"]
