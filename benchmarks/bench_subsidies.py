@@ -11,8 +11,16 @@ one household at a time); both must give identical lines, and the ratio is print
     .venv/bin/python benchmarks/bench_subsidies.py [--db PATH] [--reuse] [--repeat 3] [--limit N]
 
 --limit N takes the first N households only (a shared, noisy machine); the demo is loaded whole.
+
+--bank N (default 0: not run): the bank payment file (一卡通) for N approved lines of the county with
+the most lines. Target: ≤ 10 s for 50,000. Measured as the median of --repeat runs: making the batch
+(payments.create_batch, its checks and N line rows) and exporting its file (payments.export_bank_file:
+one query, every ID and card decrypted with one cipher, the .xlsx, its SHA-256, the audit record).
+Baseline in the same run: the naive export — a query per line for its household, decrypting each
+value with pii.decrypt — writing the same workbook; both files must be identical.
 """
 import argparse
+import hashlib
 import resource
 import statistics
 import time
@@ -57,8 +65,14 @@ def main():
     full_demo.add_arguments(parser)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--limit", type=int, default=None, help="only the first N households")
+    parser.add_argument("--bank", type=int, default=0, help="time the bank file for N lines (50000)")
+    parser.add_argument("--bank-only", action="store_true", help="only the bank file")
     args = parser.parse_args()
     full_demo.open_full_demo(args)
+    if args.bank:
+        bank_bench(args.bank, args.repeat)
+        if args.bank_only:
+            return
 
     from cleanheat.subsidies import calc, calc_batch, facts, services
     from cleanheat.subsidies.models import Entitlement, calc_labels
@@ -99,6 +113,89 @@ def main():
               f"median {again_s:.2f} s (runs {', '.join(f'{t:.2f}' for t in again_runs)})")
         print(f"  {services.summary(again)}")
     print(f"peak RSS: {peak_rss_mb():.0f} MB (process before reading the facts: {rss_before:.0f} MB)")
+
+
+def bank_bench(n: int, repeat: int):
+    """The bank file for n approved lines (the setup — bank cards, funds, approval — is not timed)."""
+    # local imports: Django is set up only by open_full_demo
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+    from django.db.models import Count
+    from django.db.models.functions import Substr
+
+    from cleanheat import pii
+    from cleanheat.ledger.models import Household
+    from cleanheat.subsidies import bank_file, funds, payments, services
+    from cleanheat.subsidies.models import Entitlement, LineStatus, PaymentBatch, PaymentLine
+
+    counts = (Entitlement.objects.filter(year=YEAR).annotate(code=Substr("village_code", 1, 6)).values("code")
+              .annotate(n=Count("pk")).order_by("-n"))
+    county = counts[0]["code"]
+    ids = list(Entitlement.objects.filter(village_code__startswith=county, year=YEAR).order_by("pk")
+               .values_list("pk", flat=True)[:n])
+    started = time.perf_counter()
+    sum(range(10**7))
+    print(f"this machine: sum(range(10**7)) takes {time.perf_counter() - started:.2f} s (an idle laptop: ~0.15 s)")
+    print(f"bank file: county {county}, {len(ids)} lines (asked {n})")
+    households = sorted({pk for start in range(0, len(ids), 10000) for pk in Entitlement.objects.filter(
+        pk__in=ids[start:start + 10000]).values_list("household_id", flat=True)})
+    cards = pii.encrypt_many([f"621799{pk:013d}" for pk in households])
+    with transaction.atomic():                      # bank cards for the demo households (setup)
+        for pk, cipher in zip(households, cards):
+            Household.objects.filter(pk=pk).update(bank_account_cipher=cipher, bank_account_hash="x",
+                                                   bank_account_masked=f"6217********{pk % 10000:04d}")
+    funds.record_fund({"county": county, "year": YEAR, "level": "central", "source": "基准测试", "document_no": "BENCH",
+                       "received_on": full_demo_date(), "amount_fen": 10**14}, user=None)
+    for start in range(0, len(ids), 10000):
+        services.approve_entitlements(Entitlement.objects.filter(pk__in=ids[start:start + 10000]))
+    payer, _ = get_user_model().objects.get_or_create(username="bench_payer", defaults={
+        "region_scope": county, "role": "county_finance", "full_name": "基准测试"})
+
+    def release(batch):
+        PaymentLine.objects.filter(batch=batch).update(status=LineStatus.CANCELLED, in_open_batch=False)
+        PaymentBatch.objects.filter(pk=batch.pk).update(status="cancelled")
+
+    made, exported, totals, last = [], [], [], None
+    for _ in range(repeat):
+        if last:
+            release(last[0])
+        started = time.perf_counter()
+        batch, _ = payments.create_batch(payer, county, YEAR)      # the county's whole queue, as the page does
+        middle = time.perf_counter()
+        content, _ = payments.export_bank_file(payer, batch.pk)
+        done = time.perf_counter()
+        made.append(middle - started)
+        exported.append(done - middle)
+        totals.append(done - started)
+        last = (batch, content)
+    batch, content = last
+    print(f"  make the batch: median {statistics.median(made):.2f} s; export the file: median "
+          f"{statistics.median(exported):.2f} s; together: median {statistics.median(totals):.2f} s "
+          f"(runs {', '.join(f'{t:.2f}' for t in totals)}; {len(content) / 1e6:.1f} MB)")
+
+    fast = payments.payees(batch)                   # the region names, as the export gives them (not timed)
+    regions = {p.row_no: p.region for p in fast}
+    started = time.perf_counter()
+    naive_rows = []
+    for line_id in batch.lines.order_by("row_no").values_list("pk", flat=True):
+        line = PaymentLine.objects.select_related("household").get(pk=line_id)     # a query per line
+        naive_rows.append(bank_file.Payee(line.row_no, line.name, pii.decrypt(line.id_cipher),
+                                          pii.decrypt(line.card_cipher), line.amount_fen, line.item,
+                                          regions[line.row_no]))
+    naive = bank_file.workbook(batch.number, "", naive_rows)
+    naive_s = time.perf_counter() - started
+    fast_again = bank_file.workbook(batch.number, "", fast)
+    same = hashlib.sha256(naive).digest() == hashlib.sha256(fast_again).digest()
+    print(f"  baseline: a query per line and pii.decrypt per value: {naive_s:.2f} s (same file: {same}); "
+          f"export vs baseline: {naive_s / statistics.median(exported):.1f}x faster")
+    release(batch)
+    if not same:
+        raise SystemExit("the export and the naive baseline disagree")
+
+
+def full_demo_date():
+    from datetime import date
+    return date(YEAR, 10, 15)
 
 
 if __name__ == "__main__":

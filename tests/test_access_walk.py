@@ -28,9 +28,12 @@ from cleanheat.service.models import TicketPhoto
 from cleanheat.subsidies.models import (
     Declaration,
     DeclarationAttachment,
+    Entitlement,
     Notice,
     NoticeLine,
     Objection,
+    PaymentBatch,
+    PaymentLine,
     SubsidyPolicy,
 )
 
@@ -103,6 +106,12 @@ def county_b():
                                             "source": "hotline", "description": "乙县报修"})
     b_ticket_photo = TicketPhoto.objects.create(ticket=b_ticket, stage="before", stored_name="b.jpg",
                                                 original_name="b.jpg", size=1)
+    b_entitlement = Entitlement.objects.filter(village_code__startswith=B).order_by("pk").first()
+    b_batch = PaymentBatch.objects.create(county_code=B.ljust(12, "0"), year=2030, number="B-2030-001")
+    b_payment = PaymentLine.objects.create(batch=b_batch, row_no=1, entitlement=b_entitlement, in_open_batch=False,
+                                           household_id=b_entitlement.household_id, status="paid",
+                                           village_code=b_entitlement.village_code, amount_fen=1, name="乙县户主",
+                                           id_cipher="", card_cipher="", card_hash="", card_masked="", item="乙")
     now = timezone.now()
     pause = LoginThrottle.objects.create(kind=LoginThrottle.USERNAME_AT_ADDRESS, username=b_user.username,
                                          ip="10.0.0.2", region_code=B, failures=5, started_at=now,
@@ -125,6 +134,7 @@ def county_b():
             "objection_id": b_objection.pk,
             "number": b_acceptance.number, "evidence_id": b_evidence.pk, "round_id": b_round.pk,
             "sample_id": b_sample.pk, "finding_id": b_finding.pk,
+            "batch_id": b_batch.pk, "payment_id": b_payment.pk,
             "slug": B,  # help pages are not objects: none is named after a county-B code
         },
         "names": set(Region.objects.filter(code__startswith=B).values_list("name", flat=True)[:200]),

@@ -20,8 +20,8 @@ DEMO_ROLES = ["city_admin", "city_leader", "xinfu_admin", "xinfu_clerk", "town_c
 NAV_URLS = {"home": "/", "dashboard": "/dashboard/", "plan": "/plan/", "dispatch": "/dispatch/",
             "compliance": "/compliance/", "households": "/households/", "catalog": "/procurement/catalog/",
             "contracts": "/procurement/contracts/", "subsidies": "/subsidies/", "declarations": "/subsidies/declarations/",
-            "notices": "/subsidies/notices/", "household_create": "/households/new/",
-            "inspections": "/inspections/acceptance/",
+            "notices": "/subsidies/notices/", "payments": "/subsidies/batches/", "clearing": "/subsidies/clearing/",
+            "household_create": "/households/new/", "inspections": "/inspections/acceptance/",
             "imports": "/imports/", "users": "/accounts/users/", "region_changes": "/regions/changes/", "audit": "/audit/", "api_docs": "/api/docs",
             "help": "/help/", "reports": "/reports/", "service": "/service/", "service_mine": "/service/mine/",
             "service_dashboard": "/service/dashboard/"}
@@ -29,7 +29,8 @@ NAV_URLS = {"home": "/", "dashboard": "/dashboard/", "plan": "/plan/", "dispatch
 MUST_SEE = {
     "village_clerk": {"home", "households", "household_create", "subsidies", "declarations", "help"},
     "xinfu_energy": {"subsidies", "declarations", "households"},
-    "finance_user": {"subsidies", "contracts", "households", "help"},
+    "finance_user": {"subsidies", "contracts", "households", "help", "payments", "clearing"},
+    "xinfu_finance": {"payments", "clearing"},
     "xinfu_admin": {"users", "audit", "imports", "contracts", "household_create", "region_changes"},
     "city_leader": {"reports"},
     "inspector": {"compliance", "dashboard", "households", "inspections"},
@@ -37,7 +38,7 @@ MUST_SEE = {
     "vendor_repair": {"service_mine"},
 }
 MUST_NOT_SEE = {
-    "village_clerk": {"contracts", "api_docs", "imports", "users", "audit", "dispatch", "catalog", "region_changes"},
+    "village_clerk": {"payments", "clearing", "contracts", "api_docs", "imports", "users", "audit", "dispatch", "catalog", "region_changes"},
     "finance_user": {"household_create", "imports", "users", "audit", "api_docs"},
     "inspector": {"household_create", "imports", "users", "audit", "api_docs"},
     "xinfu_energy": {"household_create", "imports", "users", "contracts"},

@@ -21,7 +21,7 @@ from cleanheat.ledger.models import Household
 from cleanheat.procurement import services as procurement
 from cleanheat.procurement.models import CatalogModel
 from cleanheat.sheets.reader import read_sheets
-from cleanheat.subsidies import calc, calc_batch, facts, policy_sheet, services
+from cleanheat.subsidies import calc, calc_batch, facts, funds, policy_sheet, services
 from cleanheat.subsidies.models import Entitlement, EnergyReading, Status, SubsidyItem, SubsidyPolicy, calc_labels
 
 from .conftest import make_user
@@ -58,6 +58,9 @@ def finance(db):
 
 @pytest.fixture
 def policy(finance):
+    for county in ("140902", "140921"):   # funds received: approving stays within them (subsidies.funds)
+        funds.record_fund({"county": county, "year": YEAR, "level": "central", "source": "中央大气污染防治资金",
+                           "document_no": "财资环〔2026〕1号", "received_on": TODAY, "amount_fen": 10**10}, user=finance)
     return services.save_policy(header(), ITEMS, TILTS, user=finance)[0]
 
 

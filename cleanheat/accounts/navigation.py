@@ -43,6 +43,8 @@ NAV_ITEMS = (
             "reports"),
     NavItem("acceptance_list", _("验收与检查"), MANAGERS | CLERKS - {"village_clerk"} | {"inspector", "field_inspector"},
             "inspections"),
+    NavItem("payment_batches", _("补贴发放"), FINANCE | {"city_admin", "county_admin", "inspector"}, "payments"),
+    NavItem("clearing", _("资金清算"), FINANCE | {"city_admin", "county_admin", "inspector"}, "clearing"),
     NavItem("household_create", _("新建户"), CLERKS | {"city_admin", "county_admin"}, "household_create"),
     NavItem("imports", _("台账导入"), CLERKS - {"village_clerk"} | {"city_admin", "county_admin"}, "imports"),
     NavItem("users", _("用户管理"), frozenset({"city_admin", "county_admin"}), "users"),

@@ -35,6 +35,11 @@ ALL = {VIEW, EDIT, LIFECYCLE, ARCHIVE, EXPORT, IMPORT, HISTORY, SEE_ID, REVEAL_I
        REVEAL_BANK, MANAGE_USERS, VIEW_AUDIT, CATALOG, CONTRACTS, ALLOCATE, SUBSIDIES, POLICY, COMPUTE, APPROVE,
        READINGS, REGION_CHANGES}
 ALL |= {DECLARE, REVIEW_TOWNSHIP, REVIEW_COUNTY}
+# 资金、发放与清算 (issue #16 parts 4, 5, 8)
+FUNDS = "subsidies.funds"           # record funds received (到位资金) and the city's overrides of a county's limit
+PAY = "subsidies.pay"               # payment batches, the bank file (一卡通) and its return file, recoveries (追缴)
+CLEARING = "subsidies.clearing"     # read funds, batches and the clearing (清算) of the counties in scope
+ALL |= {FUNDS, PAY, CLEARING}
 CLERK = {VIEW, EDIT, LIFECYCLE, EXPORT, IMPORT, HISTORY, SEE_ID, SUBSIDIES, READINGS}
 
 
@@ -79,6 +84,12 @@ REPORT_GRANTS = {"city_admin": {REPORTS, COAL_BAN, REPORT_TEMPLATES}, "county_ad
                  "inspector": {REPORTS}, "county_energy": {REPORTS}}
 ROLES.update({code: replace(ROLES[code], permissions=ROLES[code].permissions | extra)
               for code, extra in REPORT_GRANTS.items()})
+# 资金、发放与清算: city finance records funds and clears; county finance pays its county's lines.
+# A county administrator keeps everything but the city's funds (so they may still create county finance users).
+PAYMENT_GRANTS = {"finance_staff": {FUNDS, CLEARING}, "county_finance": {PAY, CLEARING}, "inspector": {CLEARING}}
+ROLES.update({code: replace(ROLES[code], permissions=ROLES[code].permissions | extra)
+              for code, extra in PAYMENT_GRANTS.items()})
+ROLES["county_admin"] = replace(ROLES["county_admin"], permissions=ROLES["county_admin"].permissions - {FUNDS})
 ROLE_CHOICES = [(r.code, r.label) for r in ROLES.values()]
 
 

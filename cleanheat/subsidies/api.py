@@ -3,7 +3,7 @@ declaration and review (申报审核): list and read declarations in scope, decl
 as multipart), correct, and the moves (submit, review, return with opinions, resubmit, approve).
 Policies (versions with their items and tilts) and a household's entitlements (lines with their
 inputs, arithmetic, level shares and what blocks their payment) are read here too.
-(The API for payment batches is the payment part's.)"""
+Funds and payment batches: payment_api."""
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -20,10 +20,12 @@ from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.queries import scoped_household
 
 from . import batch, payment_checks, services, terms
+from .payment_api import router as payment_router
 from . import declaration_flow as flow
 from .models import Entitlement
 
 router = Router(tags=["补贴资金 subsidies"])
+router.add_router("", payment_router)   # funds and payment batches (payment_api)
 
 
 class ComputeIn(Schema):

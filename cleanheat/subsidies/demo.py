@@ -1,19 +1,25 @@
 """Demo data of the subsidies module: Xinzhou's 2022 policy (示意数据) from the data file, one
 season of meter readings for the converted households (derived from their computed seasonal heat
-demand), and the entitlements computed from them. Runs after the procurement demo (allocations,
-sizing). Then notices (公示) for a few villages, with one objection."""
+demand), the entitlements computed from them, notices (公示) for a few villages with one objection,
+each county's funds and two paid batches of one county (load_demo_payments). Runs after the
+procurement demo (allocations, sizing) and the demo users."""
+import tempfile
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Sum
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from cleanheat import bulk
+from cleanheat.ledger import services as ledger
 from cleanheat.ledger.choices import STATE_ORDER, Channel, LifecycleState
 from cleanheat.ledger.models import Household
 from cleanheat.regions.models import Region
 
-from . import notice, services
+from . import bank_file, funds, notice, payments, services, terms
 from .models import EnergyReading, Entitlement, Objection
 
 ACCEPTED = STATE_ORDER.index(LifecycleState.ACCEPTED)
@@ -27,7 +33,9 @@ def load_demo_subsidies(spec: dict | None = None) -> dict:
     readings = _demo_readings(spec["demo_readings"])
     stats = services.compute_entitlements(policy.year)
     stats["readings"] = readings
+    _demo_funds(spec["demo_funds"], policy.year)  # first: approvals stay within a county's funds
     stats["notices"] = _demo_notices(policy.year)
+    stats.update(load_demo_payments(spec, policy.year))
     return stats
 
 
@@ -81,3 +89,54 @@ def _demo_readings(cfg: dict) -> int:
     columns["recorded_at"] = [EnergyReading._meta.get_field("recorded_at").pre_save(EnergyReading(), True)] * n
     bulk.insert_columns(EnergyReading, columns)
     return n
+
+
+def load_demo_payments(spec: dict, year: int) -> dict:
+    """One county's finance approves a few households' lines (not yet on a notice), publishes them
+    in notices whose period is over, and pays them in two batches through the bank file round trip:
+    the first all paid, the second with failed lines (back in the queue, the bank's reason on the
+    household page). Fast: a few dozen lines. The counties' funds are recorded before (_demo_funds)."""
+    cfg = spec["demo_payments"]
+    payer = get_user_model().objects.filter(username=cfg["payer"]).first()
+    if payer is None:
+        return {"batches": 0}
+    households = list(Household.objects.filter(
+        pk__in=Entitlement.objects.filter(village_code__startswith=cfg["county"], year=year,
+                                          notice_lines__isnull=True).values("household_id"),
+        archived=False, state__in=STATE_ORDER[ACCEPTED:]).order_by("pk")[:cfg["households"]])
+    for household in households:
+        card = f"{cfg['card_prefix']}{household.pk:013d}"
+        ledger.update_household(household, {"bank_account": card}, channel=Channel.SYSTEM, source="演示数据")
+    services.approve_entitlements(Entitlement.objects.filter(household__in=households, year=year))
+    posted = timezone.localdate() - timedelta(days=30)  # the notice period is over: the lines may be paid
+    for code in sorted({h.village_id for h in households}):
+        notice.write_notice(Region.objects.get(code=code), year, posted, notice.default_days())
+    half = len(households) // 2
+    made = []
+    for group, failed in ((households[:half], {}), (households[half:], cfg["failed"])):
+        ids = list(Entitlement.objects.filter(household__in=group, year=year).values_list("pk", flat=True))
+        if not ids:
+            continue
+        batch, _ = payments.create_batch(payer, cfg["county"], year, ids)
+        payments.export_bank_file(payer, batch.pk)
+        answer = bank_file.workbook(batch.number, "", payments.payees(batch),
+                                    {int(row): ("失败", reason) for row, reason in failed.items()})
+        with tempfile.NamedTemporaryFile(suffix=".xlsx") as fh:
+            fh.write(answer)
+            fh.flush()
+            payments.import_return(payer, batch.pk, fh.name, filename="演示回盘.xlsx")
+        made.append(batch.number)
+    return {"batches": len(made)}
+
+
+def _demo_funds(cfg: dict, year: int) -> None:
+    shares = (Entitlement.objects.filter(year=year).annotate(code=Substr("village_code", 1, 6)).values("code")
+              .annotate(**{level: Sum(f"{level}_fen") for level in terms.LEVELS}).order_by("code"))
+    received_on = date.fromisoformat(cfg["received_on"])
+    for row in shares:
+        for level in terms.LEVELS:
+            if row[level]:
+                source, document = cfg["sources"][level]
+                funds.record_fund({"county": row["code"], "year": year, "level": level, "source": source,
+                                   "document_no": document, "received_on": received_on, "amount_fen": row[level]},
+                                  user=None)

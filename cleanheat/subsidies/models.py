@@ -472,10 +472,6 @@ class NoticeLine(models.Model):
         verbose_name_plural = _("公示明细")
         ordering = ["notice", "position"]
 
-    @property
-    def amount(self) -> str:
-        return terms.yuan(self.amount_fen)
-
 
 class ObjectionOutcome(models.TextChoices):
     OPEN = "open", _("待核实")
@@ -505,3 +501,159 @@ class Objection(models.Model):
         verbose_name = _("公示异议")
         verbose_name_plural = _("公示异议")
         ordering = ["line", "recorded_at", "id"]
+
+
+# ---- funds, payment batches and recoveries (资金到位、“一卡通”发放、追缴; issue #16 parts 4 and 5)
+
+class Level(models.TextChoices):
+    CENTRAL = "central", _("中央")
+    PROVINCIAL = "provincial", _("省级")
+    CITY = "city", _("市级")
+    COUNTY = "county", _("县级")
+
+
+class FundLine(models.Model):
+    """Money received by a county for a year from one level and source (到位资金), with the document
+    that allotted it. Recorded by city finance; the county's approvals stay within the sum."""
+
+    county_code = models.CharField(_("县（市、区）"), max_length=12)
+    year = models.PositiveSmallIntegerField(_("年度"))
+    level = models.CharField(_("资金层级"), max_length=10, choices=Level.choices)
+    source = models.CharField(_("资金来源"), max_length=80)
+    document_no = models.CharField(_("文号"), max_length=80)
+    received_on = models.DateField(_("到位日期"))
+    amount_fen = models.BigIntegerField(_("金额（分）"))
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("录入人"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("到位资金")
+        verbose_name_plural = _("到位资金")
+        ordering = ["county_code", "year", "level", "received_on", "id"]
+        indexes = [models.Index(fields=["county_code", "year"], name="fund_county_year_idx")]
+
+    @property
+    def amount(self) -> str:
+        return terms.yuan(self.amount_fen)
+
+
+class FundOverride(models.Model):
+    """The city's recorded permission for a county to approve beyond its funds, by an amount."""
+
+    county_code = models.CharField(_("县（市、区）"), max_length=12)
+    year = models.PositiveSmallIntegerField(_("年度"))
+    amount_fen = models.BigIntegerField(_("允许超出金额（分）"))
+    reason = models.CharField(_("理由"), max_length=200)
+    document_no = models.CharField(_("文号"), max_length=80, blank=True)
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("批准人"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField(_("批准时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("超出资金审核许可")
+        verbose_name_plural = _("超出资金审核许可")
+        ordering = ["county_code", "year", "granted_at"]
+
+    @property
+    def amount(self) -> str:
+        return terms.yuan(self.amount_fen)
+
+
+class BatchStatus(models.TextChoices):
+    OPEN = "open", _("待导出")
+    EXPORTED = "exported", _("已导出发放文件，待银行回盘")
+    CLOSED = "closed", _("已回盘关闭")
+    CANCELLED = "cancelled", _("已撤销")
+
+
+class LineStatus(models.TextChoices):
+    PENDING = "pending", _("待发放")
+    PAID = "paid", _("已发放")
+    FAILED = "failed", _("发放失败")
+    RECOVERED = "recovered", _("已追缴")
+    CANCELLED = "cancelled", _("已撤出批次")
+
+
+class PaymentBatch(models.Model):
+    """A county's bundle of approved entitlements paid through the bank in one file (发放批次)."""
+
+    county_code = models.CharField(_("县（市、区）"), max_length=12)
+    year = models.PositiveSmallIntegerField(_("年度"))
+    number = models.CharField(_("批次号"), max_length=30, unique=True)
+    status = models.CharField(_("状态"), max_length=10, choices=BatchStatus.choices, default=BatchStatus.OPEN)
+    total_fen = models.BigIntegerField(_("金额（分）"), default=0)
+    line_count = models.PositiveIntegerField(_("笔数"), default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("创建人"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    exported_at = models.DateTimeField(_("最近导出时间"), null=True, blank=True)
+    file_hash = models.CharField(_("发放文件SHA-256"), max_length=64, blank=True)
+    closed_at = models.DateTimeField(_("关闭时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("发放批次")
+        verbose_name_plural = _("发放批次")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def total(self) -> str:
+        return terms.yuan(self.total_fen)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (BatchStatus.OPEN, BatchStatus.EXPORTED)
+
+
+class PaymentLine(models.Model):
+    """One entitlement in one batch, with the payee as the bank file gives it (name, ID and card
+    copied, still encrypted, when the batch is made). An entitlement is in at most one open batch
+    and paid at most once (both kept by the database); a paid line is reversed only by a recovery."""
+
+    batch = models.ForeignKey(PaymentBatch, on_delete=models.PROTECT, related_name="lines")
+    row_no = models.PositiveIntegerField(_("序号"))
+    entitlement = models.ForeignKey(Entitlement, on_delete=models.PROTECT, related_name="payments")
+    household = models.ForeignKey("ledger.Household", on_delete=models.PROTECT, related_name="+", db_index=False)
+    village_code = models.CharField(max_length=12)
+    amount_fen = models.BigIntegerField(_("金额（分）"))
+    name = models.CharField(_("姓名"), max_length=40)
+    id_cipher = models.TextField(editable=False)
+    card_cipher = models.TextField(editable=False)
+    card_hash = models.CharField(max_length=64, editable=False)
+    card_masked = models.CharField(_("银行卡号"), max_length=30)
+    item = models.CharField(_("补贴项目"), max_length=60)
+    status = models.CharField(_("状态"), max_length=10, choices=LineStatus.choices, default=LineStatus.PENDING)
+    in_open_batch = models.BooleanField(default=True, editable=False)
+    reason = models.CharField(_("失败原因"), max_length=200, blank=True)
+    settled_at = models.DateTimeField(_("回盘时间"), null=True, blank=True)
+    recovered_fen = models.BigIntegerField(_("追缴金额（分）"), default=0)
+    recovery_document = models.CharField(_("追缴文号"), max_length=80, blank=True)
+    recovery_reason = models.CharField(_("追缴原因"), max_length=200, blank=True)
+    recovered_at = models.DateTimeField(_("追缴时间"), null=True, blank=True)
+    recovered_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("追缴登记人"), null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("发放明细")
+        verbose_name_plural = _("发放明细")
+        ordering = ["batch", "row_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "row_no"], name="payment_row_per_batch"),
+            models.UniqueConstraint(fields=["entitlement"], condition=models.Q(in_open_batch=True),
+                                    name="payment_one_open_batch"),
+            models.UniqueConstraint(fields=["entitlement"], condition=models.Q(status__in=["paid", "recovered"]),
+                                    name="payment_paid_once"),
+        ]
+        indexes = [models.Index(fields=["village_code", "status"], name="payment_scope_idx")]
+
+    @property
+    def amount(self) -> str:
+        return terms.yuan(self.amount_fen)
+
+    @property
+    def recovered(self) -> str:
+        return terms.yuan(self.recovered_fen)

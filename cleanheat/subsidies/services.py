@@ -33,7 +33,7 @@ from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import NOTHING, code_q, in_scope, user_prefix
 
-from . import calc_batch, declaration_flow, facts, policy_rules, policy_sheet, reading_rules, reading_sheet, terms
+from . import calc_batch, declaration_flow, facts, funds, policy_rules, policy_sheet, reading_rules, reading_sheet, terms
 from .models import (
     Declaration,
     DeclarationAttachment,
@@ -540,11 +540,12 @@ def summary(stats: dict) -> str:
 def approve_entitlements(entitlements, *, user=None) -> int:
     """Approve computed lines (the declaration and review of a later part calls this once county
     finance has approved). Approved lines are never recomputed, and the policy versions they cite
-    are never rewritten."""
+    are never rewritten. Within the county's funds for the year (funds.check_room), else refused."""
     if user is not None:
         require_perm(user, roles.APPROVE)
         entitlements = scope_filter(entitlements, user, "village_code")
     ids = list(entitlements.filter(status=Status.COMPUTED).values_list("pk", flat=True))
+    funds.check_room(ids)
     now = timezone.now()
     for start in range(0, len(ids), facts.IN_CHUNK):
         Entitlement.objects.filter(pk__in=ids[start:start + facts.IN_CHUNK]).update(

@@ -3,6 +3,7 @@ from django.urls import path
 from . import check_views, views
 from . import declaration_views as declarations
 from . import notice_views as notices
+from . import payment_views as pay
 
 urlpatterns = [
     path("", views.home, name="subsidies"),
@@ -22,6 +23,16 @@ urlpatterns = [
     path("declarations/<int:declaration_id>/", declarations.page, name="declaration"),
     path("declarations/<int:declaration_id>/edit/", declarations.edit, name="declaration_edit"),
     path("declarations/<int:declaration_id>/act/", declarations.act, name="declaration_act"),
+    path("funds/", pay.funds_page, name="funds"),
+    path("batches/", pay.batches, name="payment_batches"),
+    path("batches/new/", pay.batch_create, name="payment_batch_create"),
+    path("batches/<int:batch_id>/", pay.batch_page, name="payment_batch"),
+    path("batches/<int:batch_id>/bank-file/", pay.bank_file, name="payment_bank_file"),
+    path("batches/<int:batch_id>/return/", pay.bank_return, name="payment_return"),
+    path("batches/<int:batch_id>/cancel/", pay.batch_cancel, name="payment_batch_cancel"),
+    path("payments/<int:payment_id>/recover/", pay.line_recover, name="payment_recover"),
+    path("clearing/", pay.clearing_page, name="clearing"),
+    path("clearing/export.xlsx", pay.clearing_export, name="clearing_export"),
     path("declarations/attachments/<int:attachment_id>/", declarations.attachment, name="declaration_attachment"),
     path("notices/", notices.notices, name="notices"),
     path("notices/villages/<str:village_code>/", notices.village, name="notice_village"),

@@ -7,7 +7,7 @@ from cleanheat.access import has_perm
 from cleanheat.accounts import roles
 
 from cleanheat.subsidies.forms import ReadingForm
-from cleanheat.subsidies.models import Status
+from cleanheat.subsidies.models import PaymentLine, Status
 from cleanheat.subsidies.reading_sheet import PATH_UNITS
 
 register = template.Library()
@@ -19,6 +19,11 @@ def household_subsidies(context, household):
     if not has_perm(user, roles.SUBSIDIES):
         return {"allowed": False}
     lines = list(household.entitlements.select_related("policy", "item").order_by("-year", "kind", "season"))
+    latest = {}
+    for payment in PaymentLine.objects.filter(entitlement__in=lines).select_related("batch").order_by("id"):
+        latest[payment.entitlement_id] = payment      # the latest payment of each line (a failure, then a retry)
+    for line in lines:
+        line.payment = latest.get(line.pk)
     readings = list(household.energy_readings.order_by("unit", "-season"))
     writable = has_perm(user, roles.READINGS) and not household.archived
     return {"allowed": True, "household": household, "lines": lines, "readings": readings,
