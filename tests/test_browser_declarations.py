@@ -1,13 +1,22 @@
-"""Browser test of issue #16 part 3 (申报审核): a village declares on a phone, the township returns
+"""Browser test of issue #16 (申报审核 to payment): a village declares on a phone, the township returns
 it with an opinion, the village corrects and resubmits, the township and county review, and county
-finance approves the village's list in bulk; the entitlements are then approved."""
-import pytest
+finance approves the village's list in bulk; the township publishes the village's notice (masked
+names and IDs); once its period is over, county finance bundles the county's queue into a batch,
+downloads the bank file and imports the bank's answer: the household's lines are paid."""
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from cleanheat import pii
+from cleanheat.ledger import services as ledger
+from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.models import Household
-from cleanheat.subsidies.models import Declaration, Entitlement, Status
+from cleanheat.subsidies.models import Declaration, Entitlement, LineStatus, Notice, PaymentLine, Status
 
 from . import test_browser as shared
 from .conftest import make_user
+from .test_subsidies_payments import returned
 
 page, demo_data, login = shared.page, shared.demo_data, shared.login  # the browser fixtures and login
 
@@ -35,6 +44,9 @@ def test_a_village_declares_the_township_returns_the_village_resubmits_the_count
     line = Entitlement.objects.filter(year=YEAR, kind="equipment", status=Status.COMPUTED,
                                       household__archived=False).order_by("household_id").first()
     household = Household.objects.get(pk=line.household_id)
+    ledger.update_household(household, {"bank_account": "6217000012345678901"}, channel=Channel.SYSTEM,
+                            source="户档案登记的一卡通账号")
+    household.refresh_from_db()
     village = household.village_id
     make_user("bd_village", village, role="village_clerk")
     make_user("bd_town", village[:9], role="township_clerk")
@@ -107,3 +119,34 @@ def test_a_village_declares_the_township_returns_the_village_resubmits_the_count
     actions = page.locator("#history").inner_text()
     for step in ("提交申报", "退回", "修改后重新提交", "审核通过", "审批通过"):
         assert step in actions
+
+    # the township publishes the village's notice: names and IDs masked
+    switch_to(page, live_server, "bd_town")
+    page.goto(f"{live_server.url}/subsidies/notices/villages/{village}/?year={YEAR}")
+    page.click("#publish-notice")
+    page.wait_for_selector(".notice")
+    shown = page.locator(".notice").last.inner_text()
+    full_id = pii.decrypt(household.id_number_cipher)
+    name = household.householder_name
+    assert f"{name[0]}*" in shown and full_id[-4:] in shown
+    assert name not in shown and full_id not in shown
+
+    # seven days later county finance pays the county's queue through the bank
+    Notice.objects.filter(village_code=village, year=YEAR).update(
+        starts_on=timezone.localdate() - timedelta(days=30), ends_on=timezone.localdate() - timedelta(days=23))
+    switch_to(page, live_server, "bd_finance")
+    page.goto(f"{live_server.url}/subsidies/batches/?year={YEAR}")
+    page.click(f"[data-create-batch^='{village[:6]}']")
+    page.wait_for_selector("#batch-lines")
+    assert household.household_no in page.inner_text("#batch-lines")
+    with page.expect_download() as download:
+        page.click("#bank-file")
+    answer = returned(open(download.value.path(), "rb").read(), {})
+    page.set_input_files("#return-form input[type=file]", files=[
+        {"name": "回盘.xlsx", "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+         "buffer": answer.getvalue()}])
+    page.click("#return-import")
+    page.wait_for_load_state("networkidle")
+    assert "已回盘关闭" in page.inner_text("#batch-status")
+    lines = PaymentLine.objects.filter(household=household, entitlement__year=YEAR)
+    assert lines.exists() and set(lines.values_list("status", flat=True)) == {LineStatus.PAID}
