@@ -24,6 +24,7 @@ import hashlib
 import resource
 import statistics
 import time
+from datetime import timedelta
 
 import full_demo  # noqa: E402  (sits beside this script; puts the project on sys.path)
 
@@ -125,7 +126,8 @@ def bank_bench(n: int, repeat: int):
 
     from cleanheat import pii
     from cleanheat.ledger.models import Household
-    from cleanheat.subsidies import bank_file, funds, payments, services
+    from cleanheat.regions.models import Region
+    from cleanheat.subsidies import bank_file, funds, notice, payments, services
     from cleanheat.subsidies.models import Entitlement, LineStatus, PaymentBatch, PaymentLine
 
     counts = (Entitlement.objects.filter(year=YEAR).annotate(code=Substr("village_code", 1, 6)).values("code")
@@ -139,15 +141,19 @@ def bank_bench(n: int, repeat: int):
     print(f"bank file: county {county}, {len(ids)} lines (asked {n})")
     households = sorted({pk for start in range(0, len(ids), 10000) for pk in Entitlement.objects.filter(
         pk__in=ids[start:start + 10000]).values_list("household_id", flat=True)})
-    cards = pii.encrypt_many([f"621799{pk:013d}" for pk in households])
+    plain = [f"621799{pk:013d}" for pk in households]
+    cards, hashes = pii.encrypt_many(plain), pii.blind_index_many(plain, "bank")
     with transaction.atomic():                      # bank cards for the demo households (setup)
-        for pk, cipher in zip(households, cards):
-            Household.objects.filter(pk=pk).update(bank_account_cipher=cipher, bank_account_hash="x",
+        for pk, cipher, digest in zip(households, cards, hashes):
+            Household.objects.filter(pk=pk).update(bank_account_cipher=cipher, bank_account_hash=digest,
                                                    bank_account_masked=f"6217********{pk % 10000:04d}")
     funds.record_fund({"county": county, "year": YEAR, "level": "central", "source": "基准测试", "document_no": "BENCH",
                        "received_on": full_demo_date(), "amount_fen": 10**14}, user=None)
     for start in range(0, len(ids), 10000):
         services.approve_entitlements(Entitlement.objects.filter(pk__in=ids[start:start + 10000]))
+    posted = full_demo_date() - timedelta(days=30)   # notices whose period is over (setup)
+    for village in Region.objects.filter(code__in=Entitlement.objects.filter(pk__in=ids).values("village_code")):
+        notice.write_notice(village, YEAR, posted, 7)
     payer, _ = get_user_model().objects.get_or_create(username="bench_payer", defaults={
         "region_scope": county, "role": "county_finance", "full_name": "基准测试"})
 
