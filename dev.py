@@ -78,7 +78,18 @@ def demo():
         if manage(*step).returncode:
             sys.exit("演示数据准备失败 / demo set-up failed")
     manage("demo_info")
-    manage("runserver", "127.0.0.1:8000", "--noreload", "--skip-checks")
+    # Background jobs (imports, exports, sizing) run in their own worker process beside the web
+    # server, from the queue in the database: a restart of either loses no job.
+    worker = subprocess.Popen([str(venv_python()), str(ROOT / "manage.py"), "jobs_worker", "--no-startup-delay"],
+                              cwd=ROOT)
+    try:
+        manage("runserver", "127.0.0.1:8000", "--noreload", "--skip-checks")
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
 
 
 def parallel(extra):
