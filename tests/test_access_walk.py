@@ -14,7 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from cleanheat import pii
-from cleanheat.accounts.models import LoginThrottle
+from cleanheat.accounts.models import ApiToken, LoginThrottle
 from cleanheat.desk import services as desk
 from cleanheat.jobs.models import Job
 from cleanheat.ledger import services
@@ -74,6 +74,8 @@ def county_b():
     pause = LoginThrottle.objects.create(kind=LoginThrottle.USERNAME_AT_ADDRESS, username=b_user.username,
                                          ip="10.0.0.2", region_code=B, failures=5, started_at=now,
                                          until=now + timezone.timedelta(hours=1))
+    b_token = ApiToken.objects.create(user=b_user, name="乙县对接", digest="b" * 64, hint="chk_bbbbbb",
+                                      created_by=b_user, expires_at=now + timezone.timedelta(days=1))
     return {
         "household": household,
         "values": {
@@ -86,6 +88,7 @@ def county_b():
             "model_id": b_model.pk, "contract_id": b_contract.pk, "allocation_id": b_allocation.pk,
             "line_id": b_line.pk,
             "throttle_id": pause.pk, "policy_id": b_policy.pk, "notice_id": b_notice.pk, "change_id": b_change.pk,
+            "token_id": b_token.pk,
             "declaration_id": b_declaration.pk, "attachment_id": b_photo.pk, "village_code": household.village_id,
             "slug": B,  # help pages are not objects: none is named after a county-B code
         },

@@ -83,3 +83,11 @@ def can_assign(manager_role: str, role_code: str) -> bool:
     if ROLES[role_code].city_only and not ROLES[manager_role].city_only:
         return False
     return permissions_of(role_code) <= permissions_of(manager_role)
+
+
+# ---- API tokens for machine clients (issue #20 part 3): issuing and revoking them is the user
+# administrators' (city and county), for users inside their own scope.
+API_TOKENS = "users.api_tokens"
+ALL |= {API_TOKENS}
+ROLES.update({code: replace(ROLES[code], permissions=ROLES[code].permissions | {API_TOKENS})
+              for code in ("city_admin", "county_admin")})
