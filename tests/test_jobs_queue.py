@@ -28,9 +28,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def work_off_queue():
-    """What `manage.py jobs_worker --batch` does: every task in the queue, then stop."""
-    Worker(queue_names=["default"], interval=0, batch=True, backend_name="default", startup_delay=False,
-           max_tasks=None, worker_id="test-worker", excluded_queue_names=[]).run()
+    """What `manage.py jobs_worker --batch` does, every task in the queue and then stop, without
+    its recycling of database connections (which would end the test's transaction)."""
+    worker = Worker(queue_names=["default"], interval=0, batch=True, backend_name="default", startup_delay=False,
+                    max_tasks=None, worker_id="test-worker", excluded_queue_names=[])
+    while (task := DBTaskResult.objects.ready().filter(backend_name="default").first()) is not None:
+        task.claim(worker.worker_id)
+        worker.run_task(task)
 
 
 @pytest.fixture
