@@ -32,7 +32,8 @@ def _isolated_files(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.CLEANHEAT_TASKS_SYNC = True
     settings.CACHES = _local_caches()
-    caches["figures"].clear()  # locmem keeps its data across tests of one process
+    caches["default"].clear()  # locmem keeps its data across tests of one process: progress,
+    caches["figures"].clear()  # rate counters, heartbeats and figures start afresh in each test
 
 
 @pytest.fixture(scope="session")

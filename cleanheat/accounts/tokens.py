@@ -114,7 +114,7 @@ def authenticate(request, token: str):
         raise refuse(request, "令牌所属用户已停用", row.hint)
     limit = row.rate_per_minute or settings.CLEANHEAT_API_TOKEN_RATE_PER_MINUTE
     window = int(time.time() // 60)
-    key = f"api-rate:{row.pk}:{window}"
+    key = f"api-rate:{row.digest[:32]}:{window}"
     cache.add(key, 0, 120)
     try:
         used = cache.incr(key)
@@ -122,7 +122,7 @@ def authenticate(request, token: str):
         cache.set(key, 1, 120)
         used = 1
     if used > limit:
-        if used == limit + 1:  # once per window in the log, not once per refused call
+        if cache.add(f"{key}:logged", 1, 120):  # once per window in the log, not once per refused call
             record("api_refused", user=row.user, request=request, region_code=row.user.region_scope,
                    target=f"{request.method} {request.path}"[:120], detail=f"超过每分钟{limit}次的上限（令牌{row.hint}…）")
         raise TokenRefused(429, f"请求过于频繁：每个令牌每分钟最多{limit}次，请稍后再试",
