@@ -2,7 +2,7 @@
 """CleanHeat's two entry points, runnable with any Python 3 on a fresh machine.
 
     python3 dev.py demo   # install, load the Xinzhou 2022 demo, serve on 127.0.0.1:8000
-    python3 dev.py test   # install, run the whole test suite (DATABASE_URL picks the database)
+    python3 dev.py test   # install, run the whole test suite in parallel (DATABASE_URL picks the database)
 
 Django 6 needs Python >= 3.12, so this script looks for one (PATH, then pyenv), builds
 .venv from requirements.lock and re-runs the real work inside it.
@@ -87,12 +87,32 @@ def demo():
         if manage(*step).returncode:
             sys.exit("演示数据准备失败 / demo set-up failed")
     manage("demo_info")
-    manage("runserver", "127.0.0.1:8000", "--noreload", "--skip-checks")
+    # Background jobs (imports, exports, sizing) run in their own worker process beside the web
+    # server, from the queue in the database: a restart of either loses no job.
+    worker = subprocess.Popen([str(venv_python()), str(ROOT / "manage.py"), "jobs_worker", "--no-startup-delay"],
+                              cwd=ROOT)
+    try:
+        manage("runserver", "127.0.0.1:8000", "--noreload", "--skip-checks")
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def parallel(extra):
+    """pytest-xdist options for the whole suite: one worker per core (each with its own test
+    database and files), unless the caller chose (-n / --numprocesses / --dist, or -p no:xdist)."""
+    chosen = any(a in ("-n", "--numprocesses", "--dist") or a.startswith(("-n", "--numprocesses=", "--dist="))
+                 for a in extra)
+    off = any(a == "no:xdist" or a == "-pno:xdist" for a in extra)
+    return [] if chosen or off else ["-n", "auto", "--dist", "load"]
 
 
 def test(extra):
     ensure_debian_packages()
-    cmd = [str(venv_python()), "-m", "pytest", *extra]
+    cmd = [str(venv_python()), "-m", "pytest", *parallel(extra), *extra]
     sys.exit(subprocess.run(cmd, cwd=ROOT).returncode)
 
 

@@ -1,7 +1,8 @@
 """The JSON API (Django Ninja): thin wrappers over the same queries and services as the UI.
 
-Session authentication; writes carry the CSRF token like any form post. OpenAPI at /api/docs
-(signed-in users only).
+Session authentication, whose writes carry the CSRF token like any form post; or a machine
+client's API token (`Authorization: Bearer …`, cleanheat/accounts/tokens.py), which acts as its
+integration user. OpenAPI at /api/docs (signed-in users only).
 """
 import json
 from datetime import date, datetime
@@ -21,6 +22,7 @@ from cleanheat import errors, inputs
 from cleanheat.access import has_perm, requires
 from cleanheat.audit.services import record
 from cleanheat.accounts import roles
+from cleanheat.accounts.tokens import BearerToken, TokenRefused
 from cleanheat.desk.api import router as desk_router
 from cleanheat.inspections.api import router as inspections_router
 from cleanheat.ledger import services
@@ -80,8 +82,16 @@ def _unstorable(value) -> bool:
 # Swagger UI from the ninja package's own static files ("ninja" is in INSTALLED_APPS, so its template
 # names /static/ninja/…, never a CDN), without the validator badge that would call an outside host.
 DOCS = Swagger(settings={"validatorUrl": None})
-api = NinjaAPI(title="CleanHeat 清洁取暖综合管理平台 API", version="1", auth=django_auth,
+api = NinjaAPI(title="CleanHeat 清洁取暖综合管理平台 API", version="1", auth=[BearerToken(), django_auth],
                urls_namespace="api", parser=CheckedParser(), docs=DOCS, docs_decorator=signed_in_only)
+
+
+@api.exception_handler(TokenRefused)
+def token_refused(request, exc: TokenRefused):
+    response = api.create_response(request, {"detail": exc.message}, status=exc.status_code)
+    if exc.retry_after is not None:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(PermissionDenied)

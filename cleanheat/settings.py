@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "cleanheat.demo",
     "cleanheat.figures",
     "cleanheat.helpdocs",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -183,7 +184,24 @@ CACHES = {
 # A region page whose figures are not cached yet and that covers at least this many households
 # answers at once and loads its figures in a second request, with a "computing" indicator.
 CLEANHEAT_DEFER_FIGURES_FROM = int(os.environ.get("CLEANHEAT_DEFER_FIGURES_FROM", 20000))
-# Run imports/exports inline instead of in a worker thread (tests).
+# Background jobs (imports, exports, sizing, entitlements) are django.tasks tasks run by a worker
+# process (`manage.py jobs_worker`, which `dev.py demo` starts beside the web server). The default
+# queue is a table in the database (django-tasks-db): no extra server, on SQLite and PostgreSQL.
+# CLEANHEAT_TASKS_BACKEND=rq switches to a Redis queue (django-tasks-rq, RQ workers; see README).
+if os.environ.get("CLEANHEAT_TASKS_BACKEND", "db") == "rq":  # needs `pip install django-tasks-rq` (README)
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    RQ_QUEUES = {"default": {"URL": os.environ.get("CLEANHEAT_REDIS_URL", "redis://127.0.0.1:6379/0")}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# A running job's worker reports every this many seconds; a job with no report for
+# CLEANHEAT_JOB_STALE_SECONDS has lost its worker and is retried (a dry run, an export, a
+# recomputation) or shown as failed (an import's write, which is one transaction: nothing written).
+CLEANHEAT_JOB_HEARTBEAT_SECONDS = float(os.environ.get("CLEANHEAT_JOB_HEARTBEAT_SECONDS", 5))
+CLEANHEAT_JOB_STALE_SECONDS = float(os.environ.get("CLEANHEAT_JOB_STALE_SECONDS", 60))
+# API tokens (Authorization: Bearer …): calls per minute per token, unless the token sets its own.
+CLEANHEAT_API_TOKEN_RATE_PER_MINUTE = int(os.environ.get("CLEANHEAT_API_TOKEN_RATE_PER_MINUTE", 120))
+# Run jobs inline in the request instead of through the queue (tests).
 CLEANHEAT_TASKS_SYNC = os.environ.get("CLEANHEAT_TASKS_SYNC") == "1"
 # Request size limits, answered 413: form and JSON bodies (Django's own setting), uploaded sheets.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("CLEANHEAT_MAX_BODY_BYTES", 2_621_440))

@@ -24,6 +24,7 @@ STATIC_ROOT = os.environ.get("CLEANHEAT_STATIC_ROOT", str(BASE_DIR / "staticfile
 WHITENOISE_USE_FINDERS = False
 
 SECURE_SSL_REDIRECT = True
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # monitors ask over plain HTTP inside the network; it tells only ok or not
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True

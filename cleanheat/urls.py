@@ -7,6 +7,7 @@ from django.views.i18n import set_language
 
 from cleanheat.accounts import views as accounts
 from cleanheat.api import api
+from cleanheat.health import healthz
 from cleanheat.audit import views as audit
 from cleanheat.helpdocs import views as helpdocs
 from cleanheat.imports import views as imports
@@ -27,6 +28,7 @@ def favicon(request):
 
 urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
+    path("healthz", healthz, name="healthz"),
     path("", overview.home, name="home"),
     path("regions/villages/", overview.village_picker, name="village_picker"),
     path("regions/places/", overview.place_search, name="place_search"),
@@ -91,6 +93,8 @@ urlpatterns = [
     path("accounts/users/<int:user_id>/reset-password/", accounts.user_reset_password, name="user_reset_password"),
     path("accounts/users/<int:user_id>/unlock/", accounts.user_unlock, name="user_unlock"),
     path("accounts/login-pauses/<int:throttle_id>/lift/", accounts.throttle_lift, name="throttle_lift"),
+    path("accounts/users/<int:user_id>/tokens/", accounts.user_tokens, name="user_tokens"),
+    path("accounts/tokens/<int:token_id>/revoke/", accounts.token_revoke, name="token_revoke"),
     path("audit/", audit.audit_list, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("audit/duplicates/", audit.duplicate_list, name="audit_duplicates"),

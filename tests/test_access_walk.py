@@ -14,7 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from cleanheat import pii
-from cleanheat.accounts.models import LoginThrottle
+from cleanheat.accounts.models import ApiToken, LoginThrottle
 from cleanheat.desk import services as desk
 from cleanheat.inspections.models import (AcceptanceRecord, EvidenceFile, Finding, InspectionRound,
                                          SampledHousehold)
@@ -116,6 +116,8 @@ def county_b():
     pause = LoginThrottle.objects.create(kind=LoginThrottle.USERNAME_AT_ADDRESS, username=b_user.username,
                                          ip="10.0.0.2", region_code=B, failures=5, started_at=now,
                                          until=now + timezone.timedelta(hours=1))
+    b_token = ApiToken.objects.create(user=b_user, name="乙县对接", digest="b" * 64, hint="chk_bbbbbb",
+                                      created_by=b_user, expires_at=now + timezone.timedelta(days=1))
     return {
         "household": household,
         "values": {
@@ -129,6 +131,7 @@ def county_b():
             "line_id": b_line.pk,
             "throttle_id": pause.pk, "policy_id": b_policy.pk, "notice_id": b_notice.pk, "change_id": b_change.pk,
             "ticket_id": b_ticket.pk, "photo_id": b_ticket_photo.pk,
+            "token_id": b_token.pk,
             "declaration_id": b_declaration.pk, "attachment_id": b_photo.pk, "village_code": household.village_id,
             "subsidy_notice_id": b_subsidy_notice.pk, "notice_line_id": b_notice_line.pk,
             "objection_id": b_objection.pk,

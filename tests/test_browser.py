@@ -185,7 +185,8 @@ def test_dashboard_charts_render_drill_down_and_download_the_dispatch_table(page
 
     # drill down with real clicks on an 已完工 bar, level by level: city → county → township → village
     for level in ("county", "township", "village"):
-        page.wait_for_function("window.cleanheatCharts && window.cleanheatCharts.length > 0")
+        # a function, not an expression: polling an expression needs eval, which the page's CSP forbids
+        page.wait_for_function("() => window.cleanheatCharts && window.cleanheatCharts.length > 0")
         page.wait_for_timeout(1500)  # let the bars finish growing (ECharts animation)
         x, y, code = page.evaluate("""() => { const c = window.cleanheatCharts[0]; const o = c.getOption();
             const units = JSON.parse(document.getElementById("dashboard-data").textContent).units;

@@ -106,3 +106,31 @@ class LoginThrottle(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.username} {self.ip or ''}".strip()
+
+
+class ApiToken(models.Model):
+    """A machine client's key to the JSON API (`Authorization: Bearer …`), issued by an administrator
+    for an integration user: it acts as that user (their role and region scope), until it expires
+    or is revoked. Only its SHA-256 digest is stored; the token itself is shown once."""
+
+    user = models.ForeignKey(User, verbose_name=_("集成用户"), on_delete=models.PROTECT, related_name="api_tokens")
+    name = models.CharField(_("用途"), max_length=80)
+    digest = models.CharField(max_length=64, unique=True)
+    hint = models.CharField(_("令牌开头"), max_length=16)  # the first characters, to tell tokens apart
+    created_by = models.ForeignKey(User, verbose_name=_("签发人"), on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("签发时间"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("到期时间"))
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+    revoked_by = models.ForeignKey(User, verbose_name=_("吊销人"), null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(_("最近来源地址"), null=True, blank=True)
+    rate_per_minute = models.PositiveIntegerField(_("每分钟请求上限"), null=True, blank=True)  # none: the setting's
+
+    class Meta:
+        verbose_name = _("API 令牌")
+        verbose_name_plural = _("API 令牌")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name}（{self.hint}…）"

@@ -152,4 +152,10 @@ SERVICE_GRANTS = {
 }
 ROLES.update({code: replace(ROLES[code], permissions=ROLES[code].permissions | extra)
               for code, extra in SERVICE_GRANTS.items()})
+# ---- API tokens for machine clients (issue #20 part 3): issuing and revoking them is the user
+# administrators' (city and county), for users inside their own scope.
+API_TOKENS = "users.api_tokens"
+ALL |= {API_TOKENS}
+ROLES.update({code: replace(ROLES[code], permissions=ROLES[code].permissions | {API_TOKENS})
+              for code in ("city_admin", "county_admin")})
 ROLE_CHOICES[:] = [(r.code, r.label) for r in ROLES.values()]

@@ -4,15 +4,16 @@ from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from cleanheat.access import any_user, requires
 from cleanheat.audit.services import record
 from cleanheat.versions import StaleEdit, changes_seen, rebased_data
 
-from . import services
+from . import services, tokens
 from .forms import LoginForm, UserForm
-from .roles import MANAGE_USERS
+from .roles import API_TOKENS, MANAGE_USERS
 
 
 class LoginView(auth_views.LoginView):
@@ -124,3 +125,30 @@ def throttle_lift(request, throttle_id):
     services.lift_throttle(request.user, throttle, request=request)
     messages.success(request, f"已解除：{throttle}")
     return redirect("audit")
+
+
+@requires(API_TOKENS)
+def user_tokens(request, user_id):
+    """An integration user's API tokens; a new one is shown on this answer only (never stored)."""
+    target = get_object_or_404(services.manageable_users(request.user), pk=user_id)
+    issued, errors = None, {}
+    form = {"name": "", "days": "90"}
+    if request.method == "POST":
+        form = {"name": request.POST.get("name", ""), "days": request.POST.get("days", "")}
+        try:
+            row, token = tokens.issue(request.user, target, form["name"], form["days"], request=request)
+            issued = {"row": row, "token": token}
+            form = {"name": "", "days": "90"}
+        except ValidationError as error:
+            errors = error.message_dict
+    rows = tokens.tokens_visible_to(request.user).filter(user=target)
+    return render(request, "accounts/tokens.html", {"target": target, "tokens": rows, "issued": issued,
+                                                    "errors": errors, "form": form, "now": timezone.now()})
+
+
+@require_POST
+@requires(API_TOKENS)
+def token_revoke(request, token_id):
+    row = tokens.revoke(request.user, token_id, request=request)
+    messages.success(request, f"已吊销令牌 {row.hint}…（{row.name}）")
+    return redirect("user_tokens", user_id=row.user_id)

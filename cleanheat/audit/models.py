@@ -32,6 +32,10 @@ class AuditEvent(models.Model):
         ("energy_readings", _("能耗读数导入")),
         ("notice", _("通知公告")),
         ("remind", _("催报")),
+        # API tokens (issue #20 part 3)
+        ("api_token", _("API 令牌签发/吊销")),
+        ("api_call", _("API 调用")),
+        ("api_refused", _("API 令牌被拒绝")),
     ]
     at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True,

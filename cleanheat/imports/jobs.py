@@ -64,8 +64,9 @@ def commit_job(job):
 
 
 def export_job(job, filters=None):
-    """`filters` (the household list's, with the full search term) come from the starting request
-    in memory; the job row keeps only the masked ones."""
+    """`filters` (the household list's, with the full search term) come from the starting request,
+    sealed on the job's row while it waits (jobs.services.start); its params keep only the masked
+    ones."""
     save(job, status="running")
     path = work_dir("exports") / f"{job.pk}.xlsx"
     if job.kind == "export_households":

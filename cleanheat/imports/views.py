@@ -1,5 +1,4 @@
 import tempfile
-from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -50,7 +49,7 @@ def import_page(request):
             messages.error(request, f"文件超过{settings.CLEANHEAT_MAX_UPLOAD_BYTES // (1024 * 1024)}MB，请按乡镇拆分后分别上传")
         else:
             job = jobs.new_import(request.user, uploaded, scope=user_prefix(request.user))
-            start(job, jobs.analyse_job)
+            start(job, jobs.analyse_job, retry_safe=True)
             return redirect("job", job_id=job.pk)
     return render(request, "imports/import.html", {
         "jobs": visible_jobs(request.user).filter(kind="import")[:30]})
@@ -101,7 +100,7 @@ def job_defaults(request, job_id):
     except ValueError as exc:
         messages.error(request, str(exc))
         return redirect("job", job_id=job.pk)
-    start(job, jobs.analyse_job)
+    start(job, jobs.analyse_job, retry_safe=True)
     return redirect("job", job_id=job.pk)
 
 
@@ -149,8 +148,9 @@ def template_download(request):
 
 @requires(EXPORT)
 def export_households(request):
-    """The job row and the audit event keep the search term masked; the job itself gets the full
-    term in memory, so it still exports exactly the households the list showed."""
+    """The job's params and the audit event keep the search term masked; the job itself gets the
+    full term (encrypted on its row until it has run), so it still exports exactly the households
+    the list showed."""
     try:
         filters = search.filters(request, request.GET, FILTERS)
     except search.SearchExpired as expired:
@@ -162,7 +162,7 @@ def export_households(request):
                              params=params)
     record("export", request=request, region_code=user_prefix(request.user), target="居民用户清单",
            detail=str({k: v for k, v in params.items() if v}))
-    start(job, partial(jobs.export_job, filters=filters))
+    start(job, jobs.export_job, retry_safe=True, filters=filters)
     return redirect("job", job_id=job.pk)
 
 
@@ -173,5 +173,5 @@ def export_rollup(request, code):
     job = Job.objects.create(kind="export_rollup", user=request.user, region_scope=user_prefix(request.user),
                              params={"region": region.code, "year": int(year) if year.isdigit() else None})
     record("export", request=request, region_code=region.code, target=f"五级汇总：{region.name}")
-    start(job, jobs.export_job)
+    start(job, jobs.export_job, retry_safe=True)
     return redirect("job", job_id=job.pk)

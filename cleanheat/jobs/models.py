@@ -34,6 +34,15 @@ class Job(models.Model):
     preview = models.JSONField(default=dict, blank=True)
     message = models.TextField(_("说明"), blank=True)
     valid_only = models.BooleanField(_("仅导入有效行"), default=False)
+    # The run the task queue carries (cleanheat/jobs/services.py): which function, which run (a
+    # run is claimed once, so a task delivered twice runs once), by which worker, since when.
+    runner = models.CharField(max_length=200, blank=True)
+    run_token = models.CharField(max_length=32, blank=True)
+    worker = models.CharField(max_length=64, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    retry_safe = models.BooleanField(default=False)  # a run that writes nothing or all in one transaction
+    sealed = models.TextField(blank=True)  # the run's arguments (a search term), encrypted, until it ends
 
     @property
     def running(self) -> bool:

@@ -143,11 +143,11 @@ def start_job(user, code: str = ""):
     prefix, label = (region.prefix, region.name) if region else ("", "全市")
     job = Job.objects.create(kind="sizing", user=user, region_scope=user_prefix(user), params={"prefix": prefix},
                              filename=f"选型测算：{label}")
-    jobs.start(job, _run_job)
+    jobs.start(job, run_job, retry_safe=True)  # one transaction replaces the region's sizing
     return job
 
 
-def _run_job(job):
+def run_job(job):
     jobs.save(job, status="running")
     stats = size_region(job.params.get("prefix", ""), progress=jobs.reporter(job.pk))
     message = summary(stats)

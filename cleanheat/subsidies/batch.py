@@ -33,11 +33,11 @@ def start_job(user, year, code: str = ""):
     prefix, label = (region.prefix, region.name) if region else ("", "全市")
     job = Job.objects.create(kind="entitlements", user=user, region_scope=user_prefix(user),
                              params={"prefix": prefix, "year": year}, filename=f"{year}年度补贴核算：{label}")
-    jobs.start(job, _run_job)
+    jobs.start(job, run_job, retry_safe=True)  # one transaction replaces the year's entitlements
     return job
 
 
-def _run_job(job):
+def run_job(job):
     jobs.save(job, status="running")
     stats = services.compute_entitlements(job.params["year"], job.params.get("prefix", ""),
                                           progress=jobs.reporter(job.pk))
