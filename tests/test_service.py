@@ -543,3 +543,24 @@ def test_two_phones_resolving_at_the_same_moment_exactly_one_wins(demo_cfg):
     assert outcomes.count("resolved") == 1 and any("已被他人处理" in o for o in outcomes)
     ticket.refresh_from_db()
     assert ticket.events.filter(kind="resolved").count() == 1 and ticket.outage.resolved_on is not None
+
+
+def test_a_monitoring_platform_opens_a_ticket_with_a_machine_token(admin_client, allocated):
+    import json
+
+    from .test_api_tokens import bearer, issue
+    household, team = allocated
+    platform = make_user("t_monitor_sync", XINFU, role="county_clerk")
+    token = issue(admin_client, platform, name="设备厂家监测平台")
+    machine = bearer(token)
+    made = machine.post("/api/service/tickets", json.dumps({"household_no": household.household_no,
+                                                            "category": "no_heat", "description": "监测平台：出水温度低"}),
+                        content_type="application/json")
+    assert made.status_code == 201 and made.json()["team"] == str(team) and made.json()["source"] == "monitor"
+    ticket = Ticket.objects.get(pk=made.json()["id"])
+    assert ticket.created_by == platform and ticket.outage is not None     # no heat: an outage is open
+    other = Household.objects.filter(village__code__startswith=DAIXIAN, archived=False).first()
+    assert machine.post("/api/service/tickets", json.dumps({"household_no": other.household_no, "category": "no_heat",
+                                                            "description": "x"}),
+                        content_type="application/json").status_code == 404
+    assert bearer("chk_revoked-or-made-up").get("/api/service/tickets").status_code == 401
