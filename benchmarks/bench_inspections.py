@@ -11,7 +11,6 @@ Measured, each as the median of --repeat runs, on the full demo (212,549 househo
     .venv/bin/python benchmarks/bench_inspections.py [--db PATH] [--reuse] [--repeat 3] [--findings 5000]
 """
 import argparse
-import statistics
 import time
 from datetime import timedelta
 
@@ -19,15 +18,6 @@ import full_demo  # sits beside this script; puts the project on sys.path
 
 YEAR = 2022
 CITY = "140900000000"
-
-
-def median_of(repeat, fn):
-    times, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), times, result
 
 
 def runs(times):
@@ -55,12 +45,12 @@ def main():
     spec = rounds.read_rules()["city"]
     rule = sampling.Rule(spec["level"], spec["share"], spec["minimum"])
     households = rounds.eligible(CITY, YEAR)
-    draw_s, draw_runs, sample = median_of(args.repeat, lambda: sampling.draw(households, rule, 20221101))
+    draw_s, draw_runs, sample = full_demo.median_of(args.repeat, lambda: sampling.draw(households, rule, 20221101))
     print(f"draw (pure): {len(sample)} of {len(households)} finished households, per county × path — "
           f"median {draw_s:.3f} s (runs {runs(draw_runs)})")
 
     made = []
-    round_s, round_runs, round_ = median_of(args.repeat, lambda: made.append(rounds.create_round(
+    round_s, round_runs, round_ = full_demo.median_of(args.repeat, lambda: made.append(rounds.create_round(
         kind="city", region_code=CITY, year=YEAR, name="市级考核（基准测试）")) or made[-1])
     print(f"round (read + draw + store): {round_.samples.count()} households — median {round_s:.3f} s "
           f"(runs {runs(round_runs)}; target ≤ 2 s)")
@@ -77,7 +67,7 @@ def main():
     client = Client()
     client.force_login(user)
     client.get("/inspections/findings/")  # warm
-    dash_s, dash_runs, response = median_of(max(args.repeat, 5), lambda: client.get("/inspections/findings/"))
+    dash_s, dash_runs, response = full_demo.median_of(max(args.repeat, 5), lambda: client.get("/inspections/findings/"))
     assert response.status_code == 200, response.status_code
     print(f"findings dashboard: {Finding.objects.count()} findings — median {dash_s * 1000:.0f} ms "
           f"(runs {', '.join(f'{t * 1000:.0f}' for t in dash_runs)}; target ≤ 300 ms)")

@@ -35,15 +35,6 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def median_of(repeat, fn):
-    times, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), times, result
-
-
 def first(calc_batch, h, r, n):
     """The first n households and their readings."""
     if n is None or n >= len(h):
@@ -83,12 +74,12 @@ def main():
     print(f"this machine: sum(range(10**7)) takes {time.perf_counter() - started:.2f} s (an idle laptop: ~0.15 s)")
     labels, versions = calc_labels(), facts.policies_for_year(YEAR)
     rss_before = peak_rss_mb()
-    load_s, load_runs, (h, r) = median_of(args.repeat, lambda: facts.load(""))
+    load_s, load_runs, (h, r) = full_demo.median_of(args.repeat, lambda: facts.load(""))
     h, r = first(calc_batch, h, r, args.limit)
     print(f"facts read from the database: {len(h)} households, {len(r)} readings — median {load_s:.2f} s "
           f"(runs {', '.join(f'{t:.2f}' for t in load_runs)})")
 
-    batch_s, batch_runs, (lines, stats) = median_of(args.repeat, lambda: calc_batch.batch_lines(h, r, versions, labels))
+    batch_s, batch_runs, (lines, stats) = full_demo.median_of(args.repeat, lambda: calc_batch.batch_lines(h, r, versions, labels))
     print(f"batch (NumPy): {len(lines)} lines for {len(h)} households — median {batch_s:.2f} s "
           f"(runs {', '.join(f'{t:.2f}' for t in batch_runs)}); no policy {stats['no_policy']}, "
           f"awaiting a contract price {stats['awaiting_price']}")
@@ -109,7 +100,7 @@ def main():
         full = services.compute_entitlements(YEAR)
         print(f"whole compute as the job runs it, every line rewritten (read + compute + write {full['written']} "
               f"lines): {time.perf_counter() - started:.2f} s")
-        again_s, again_runs, again = median_of(args.repeat, lambda: services.compute_entitlements(YEAR))
+        again_s, again_runs, again = full_demo.median_of(args.repeat, lambda: services.compute_entitlements(YEAR))
         print(f"whole compute again, nothing changed (read + compute + compare, {again['written']} written): "
               f"median {again_s:.2f} s (runs {', '.join(f'{t:.2f}' for t in again_runs)})")
         print(f"  {services.summary(again)}")

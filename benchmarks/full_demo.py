@@ -1,6 +1,7 @@
 """Shared by the full-city benchmarks: a SQLite database (or DATABASE_URL) holding the whole
 212,549-household demo, loaded once and kept with --reuse."""
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -37,3 +38,13 @@ def open_full_demo(args):
         started = time.perf_counter()
         n = load_demo(read_config())
         print(f"demo load: {n} households in {time.perf_counter() - started:.1f} s")
+
+
+def median_of(repeat, fn):
+    """(the median of `repeat` timed calls of fn in seconds, each call's time, the last result)."""
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), times, result

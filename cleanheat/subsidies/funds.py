@@ -83,13 +83,9 @@ def _year_problem(year) -> dict:
     return {}
 
 
-@transaction.atomic
-def record_fund(data: dict, *, user) -> FundLine:
-    """Record money received: data {county, year, level, source, document_no, received_on,
-    amount_fen, note}; user None: the system (the demo). Refused with ValidationError naming the
-    field; nothing written."""
-    if user is not None:
-        require_perm(user, roles.FUNDS)
+def _checked_common(data: dict, user) -> tuple[dict, dict, object]:
+    """What a fund line and an override share: texts trimmed, the year, the texts' limits and the
+    county in the user's scope checked. (data, problems by field, the county or None)."""
     data = {**data, **{f: str(data.get(f) or "").strip() for f in TEXT_LIMITS}}
     problems = _year_problem(data.get("year")) | _text_problems(data)
     try:
@@ -97,6 +93,17 @@ def record_fund(data: dict, *, user) -> FundLine:
     except ValidationError as error:
         problems |= error.message_dict
         county = None
+    return data, problems, county
+
+
+@transaction.atomic
+def record_fund(data: dict, *, user) -> FundLine:
+    """Record money received: data {county, year, level, source, document_no, received_on,
+    amount_fen, note}; user None: the system (the demo). Refused with ValidationError naming the
+    field; nothing written."""
+    if user is not None:
+        require_perm(user, roles.FUNDS)
+    data, problems, county = _checked_common(data, user)
     if data.get("level") not in Level.values:
         problems["level"] = ["资金层级应为中央、省级、市级或县级"]
     for field in ("source", "document_no"):
@@ -128,13 +135,7 @@ def grant_override(data: dict, *, user) -> FundOverride:
     require_perm(user, roles.FUNDS)
     if len(user_prefix(user)) > 4:
         raise ValidationError({"county": ["超出资金审核须由市财政局批准"]})
-    data = {**data, **{f: str(data.get(f) or "").strip() for f in TEXT_LIMITS}}
-    problems = _year_problem(data.get("year")) | _text_problems(data)
-    try:
-        county = county_of(user, data.get("county"))
-    except ValidationError as error:
-        problems |= error.message_dict
-        county = None
+    data, problems, county = _checked_common(data, user)
     if not data["reason"] and "reason" not in problems:
         problems["reason"] = ["请填写允许超出资金审核的理由"]
     amount = data.get("amount_fen")
