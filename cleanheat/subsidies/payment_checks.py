@@ -34,6 +34,9 @@ from .models import (
 STATE_LABELS = dict(LifecycleState.choices)
 ENTITLEMENT_FIELDS = ("pk", "household_id", "year", "kind", "season", "status", "item_id", "policy_id", "village_code",
                       "amount_fen")
+# Lines of one county from which its facts are read whole by code range (as the compliance view
+# does) rather than by lists of ids: a 50,000-line batch takes seconds instead of a minute.
+AREA_FROM = 2000
 HOUSEHOLD_FIELDS = ("pk", "household_no", "archived", "state", "heating_path", "bank_account_hash", "id_number_hash",
                     "is_dibao", "is_tekun", "is_tuopin", "is_canji")
 
@@ -60,14 +63,19 @@ def blocking(entitlement_ids, today=None) -> dict[int, list[str]]:
     lines that may be paid are absent. Unknown ids are named as such."""
     ids = sorted({int(i) for i in entitlement_ids})
     today = today or timezone.localdate()
-    out: dict[int, list[str]] = {}
-    seen = set()
+    by_county = defaultdict(list)
     for start in range(0, len(ids), facts.IN_CHUNK):
-        rows = list(Entitlement.objects.filter(pk__in=ids[start:start + facts.IN_CHUNK]).values(*ENTITLEMENT_FIELDS))
-        seen.update(r["pk"] for r in rows)
-        for row, found in _judged(rows, today):
-            if found:
-                out[row["pk"]] = [reason for _, reason in found]
+        for row in Entitlement.objects.filter(pk__in=ids[start:start + facts.IN_CHUNK]).values(*ENTITLEMENT_FIELDS):
+            by_county[row["village_code"][:6]].append(row)
+    out: dict[int, list[str]] = {}
+    for county, rows in by_county.items():
+        if len(rows) >= AREA_FROM:
+            judged = _judged(rows, today, prefix=county)
+        else:
+            judged = [pair for start in range(0, len(rows), facts.IN_CHUNK)
+                      for pair in _judged(rows[start:start + facts.IN_CHUNK], today)]
+        out.update((row["pk"], [reason for _, reason in found]) for row, found in judged if found)
+    seen = {row["pk"] for rows in by_county.values() for row in rows}
     for missing in set(ids) - seen:
         out[missing] = ["未找到该补贴核算记录"]
     return out
@@ -212,9 +220,16 @@ def _notices(entitlement_ids, prefix: str | None = None) -> tuple[dict, dict]:
     through = NoticeLine.entitlements.through
     listed = through.objects.filter(entitlement_id__in=entitlement_ids) if entitlement_ids is not None else \
         through.objects.filter(code_q("noticeline__notice__village_code", prefix))
+    # two plain queries: joined in one, SQLite scans every notice first (50 s for 50,000 lines)
+    pairs = list(listed.values_list("entitlement_id", "noticeline_id"))
+    lines = {}
+    line_ids = sorted({line for _, line in pairs})
+    for start in range(0, len(line_ids), facts.IN_CHUNK):
+        lines.update((pk, (notice, ends)) for pk, notice, ends in NoticeLine.objects.filter(
+            pk__in=line_ids[start:start + facts.IN_CHUNK]).values_list("pk", "notice_id", "notice__ends_on"))
     latest = {}
-    for ent, line, notice, ends in listed.values_list("entitlement_id", "noticeline_id", "noticeline__notice_id",
-                                                      "noticeline__notice__ends_on"):
+    for ent, line in pairs:
+        notice, ends = lines[line]
         if ent not in latest or notice > latest[ent][2]:
             latest[ent] = (line, ends, notice)
     raised = Objection.objects.filter(line_id__in={v[0] for v in latest.values()}) if entitlement_ids is not None \
