@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import notices, views
 
 urlpatterns = [
     path("", views.home, name="reports"),
@@ -18,5 +18,9 @@ urlpatterns = [
     path("coal-ban/<str:code>/", views.coal_ban_page, name="coal_ban"),
     path("retrofit/", views.retrofit_page, name="retrofit_home"),
     path("retrofit/<str:code>/", views.retrofit_page, name="retrofit"),
+    path("notices/<str:village_code>/", notices.roster, name="resident_roster"),
+    path("notices/<str:village_code>/roster.pdf", notices.roster_pdf, name="resident_roster_pdf"),
+    path("notices/<str:village_code>/letters/", notices.letters, name="resident_letters"),
+    path("notices/<str:village_code>/letters.pdf", notices.letters_pdf, name="resident_letters_pdf"),
     path("panel/<str:code>/", views.dashboard_panel, name="reports_panel"),
 ]
