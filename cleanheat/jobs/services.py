@@ -1,7 +1,7 @@
 """Background jobs: imports, exports, sizing and entitlements run in a worker process; the page polls
 their progress.
 
-A job's run is a django.tasks task (tasks.run_job) carrying only the job's id and the run's token:
+A job's run is a django.tasks task (run_job, below) carrying only the job's id and the run's token:
 the queue (a database table by default, Redis for larger sites: settings.TASKS) keeps it across a
 restart of the web server, and any worker process of any server may take it. The worker claims the
 run on the job's row first, so a task delivered twice runs once. While it runs, the worker reports
@@ -28,6 +28,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import F
+from django.tasks import task
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
@@ -100,7 +101,6 @@ def start(job, fn, *, retry_safe=False, **secret):
     wrote, so a run whose worker died may simply run again. The progress of an earlier run of the
     same job (an import's check before its commit) is cleared; the job shows as queued until a
     worker takes it."""
-    from . import tasks  # the task module imports this one: a local import breaks the circle
     inline = getattr(settings, "CLEANHEAT_TASKS_SYNC", False)
     runner = f"{fn.__module__}.{fn.__qualname__}"
     if not inline and ("<" in runner or "." in fn.__qualname__):
@@ -115,7 +115,7 @@ def start(job, fn, *, retry_safe=False, **secret):
     if inline:
         run(str(job.pk), token, fn=fn)
     else:
-        tasks.run_job.enqueue(str(job.pk), token)
+        run_job.enqueue(str(job.pk), token)
 
 
 def worker_name() -> str:
@@ -208,8 +208,7 @@ def recover(job) -> bool:
             if getattr(settings, "CLEANHEAT_TASKS_SYNC", False):
                 run(str(job.pk), token)
             else:
-                from . import tasks  # the task module imports this one: a local import breaks the circle
-                tasks.run_job.enqueue(str(job.pk), token)
+                            run_job.enqueue(str(job.pk), token)
     else:
         message = DIED.format(seconds=seconds) + (DIED_AGAIN if job.retry_safe else
                                                  DIED_WRITE if job.status == "committing" else "请重新开始。")
@@ -251,3 +250,10 @@ def save(job, **fields):
     for k, v in fields.items():
         setattr(job, k, v)
     job.save(update_fields=list(fields))
+
+
+@task()
+def run_job(job_id: str, token: str) -> str:
+    """The one task the queue carries: a job's run, by the job's id and the run's token (the job's
+    row names the function; see start)."""
+    return run(job_id, token)
