@@ -85,8 +85,7 @@
         return r.json().catch(function () { return {}; }).then(function (body) {
           var notes = (body && body.warnings) || [];
           return remove(v.client_id).then(function () {
-            say("已发送：户 " + v.household + " 的检查记录" + (notes.length ? "。提示：" + notes.join("；") : ""),
-                notes.length ? "queued" : "ok");
+            say("已发送：户 " + v.household + " 的检查记录" + (notes.length ? "。照片提示：" + notes.join("；") : ""), "ok");
             return true;
           });
         });
