@@ -4,6 +4,7 @@ nearest first, and setting the S3 variables sends the evidence files to an objec
 import io
 import json
 import re
+from datetime import date
 from decimal import Decimal
 
 import openpyxl
@@ -234,6 +235,17 @@ def test_the_demo_villages_lie_near_their_county_seat():
     farthest = max(haversine_km(float(v.latitude), float(v.longitude), float(seat.latitude), float(seat.longitude))
                    for v in villages)
     assert 5 < farthest <= 25.5
+
+
+def test_a_village_moved_by_a_region_change_keeps_its_coordinates():
+    admin = make_user("coord_city", "1409", role="city_admin")
+    a, b = Region.objects.filter(level=3, code__startswith="140902").order_by("code")[:2]
+    moved = Region.objects.filter(parent=b, level=4).order_by("code").first()
+    change = regions.record_change(kind="merge", effective_on=date(2026, 1, 1), from_codes=[a.code, b.code],
+                                   to_code=a.code, to_name=a.name, user=admin)
+    services.apply_region_change(change, user=admin)
+    successor = Region.objects.get(code=Region.all_objects.get(code=moved.code).successor_id)
+    assert (successor.latitude, successor.longitude) == (moved.latitude, moved.longitude) != (None, None)
 
 
 # ---- nearest first on the phone ---------------------------------------------------------------------

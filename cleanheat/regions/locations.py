@@ -28,16 +28,16 @@ def chain(village_code: str) -> list[str]:
 def points_for(village_codes) -> dict:
     """Village code → its Point (village, else township, else county), or None when none of the three
     has coordinates. One query for any number of villages."""
-    wanted = {c for v in set(village_codes) if len(v) == 12 and v.isdigit() for c in chain(v)}
-    known = {r.code: r for r in Region.all_objects.filter(code__in=wanted, latitude__isnull=False,
-                                                          longitude__isnull=False)
+    valid = {v for v in set(village_codes) if _valid(v)}
+    known = {r.code: r for r in Region.all_objects.filter(code__in={c for v in valid for c in chain(v)},
+                                                          latitude__isnull=False, longitude__isnull=False)
              .only("code", "name", "short_name", "level", "latitude", "longitude")}
-    out = {}
-    for village in set(village_codes):
-        found = next((known[c] for c in (chain(village) if _valid(village) else [])
-                      if c in known), None)
-        out[village] = None if found is None else Point(
-            float(found.latitude), float(found.longitude), found.level, found.code, found.short_name or found.name)
+    out = dict.fromkeys(village_codes)
+    for village in valid:
+        found = next((known[c] for c in chain(village) if c in known), None)
+        if found is not None:
+            out[village] = Point(float(found.latitude), float(found.longitude), found.level, found.code,
+                                 found.short_name or found.name)
     return out
 
 
