@@ -9,6 +9,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.csp import CSP
 
+from cleanheat.filestores import build_storages
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("CLEANHEAT_DATA_DIR", BASE_DIR / "data"))
 
@@ -214,6 +216,10 @@ CLEANHEAT_MAX_ATTACHMENT_BYTES = int(os.environ.get("CLEANHEAT_MAX_ATTACHMENT_BY
 CLEANHEAT_MAX_EVIDENCE_BYTES = int(os.environ.get("CLEANHEAT_MAX_EVIDENCE_BYTES", 15 * 1024 * 1024))
 # Notices' attachments (served only through a view that checks the reader's scope, never as /media/).
 MEDIA_ROOT = DATA_DIR / "media"
+# File storages: local folders under DATA_DIR, or an S3-compatible object store (MinIO, OSS) when
+# CLEANHEAT_S3_BUCKET is set (cleanheat/filestores.py lists the variables). Files are served only
+# through views that check the user's scope; the bucket is private.
+STORAGES = build_storages(os.environ)
 CLEANHEAT_NOTICE_MAX_ATTACHMENT_BYTES = int(os.environ.get("CLEANHEAT_NOTICE_MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024))
 # A second 催报 to the same county for the same period within this many minutes adds nothing.
 CLEANHEAT_REMIND_COOLDOWN_MINUTES = int(os.environ.get("CLEANHEAT_REMIND_COOLDOWN_MINUTES", 60))

@@ -60,3 +60,21 @@ def test_a_visit_made_offline_is_queued_sent_when_online_and_recorded_once(page,
     assert Visit.objects.filter(sample=sample).count() == 1
     assert visit.inspector.username == "bi_inspector"
     assert visit.findings.filter(item_code="indoor_temp").exists()
+
+
+def test_nearest_first_uses_the_phones_position(page, live_server, demo_data):
+    admin = make_user("bn_admin", "140902", role="county_admin")
+    make_user("bn_inspector", "140902", role="field_inspector")
+    rounds.create_round(kind="self", region_code="140902000000", year=2022, name="忻府区自查（距离）", user=admin)
+    page.set_viewport_size(PHONE)
+    page.context.grant_permissions(["geolocation"])
+    page.context.set_geolocation({"latitude": 38.30, "longitude": 112.60})
+    login(page, live_server, "bn_inspector")
+    page.goto(f"{live_server.url}/inspections/field/")
+    assert page.query_selector(".distance") is None
+    page.click("#nearest-first")
+    page.wait_for_selector(".distance")
+    assert "lat=38.30000" in page.url and "恢复原顺序" in page.inner_text(".field-order")
+    km = [float(t.split()[1]) for t in page.eval_on_selector_all(".distance", "els => els.map(e => e.textContent)")]
+    assert len(km) > 3 and km == sorted(km)
+    assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")

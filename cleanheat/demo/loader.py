@@ -16,6 +16,7 @@ from django.db import connection, transaction
 
 from cleanheat import bulk, pii
 from cleanheat.accounts.models import Organisation
+from cleanheat.demo.places import load_demo_coordinates
 from cleanheat.inspections.demo import load_demo_inspections, load_demo_round
 from cleanheat.ledger import demo, identity
 from cleanheat.ledger.choices import Channel
@@ -133,6 +134,7 @@ def load_demo(cfg: dict, scale: float = 1.0, progress=None) -> int:
     rules = read_rules()
     load_rules(rules)
     villages = load_demo_regions(cfg)
+    load_demo_coordinates()
     sources = demo_heat_sources(list(cfg["counties"]))
     serial, batch, written = defaultdict(int), [], 0
     for rec in demo_households(cfg, villages, scale):

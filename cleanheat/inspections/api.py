@@ -15,7 +15,7 @@ from cleanheat.regions.scope import in_scope
 
 from . import findings, queries, services
 from .field_views import open_samples
-from .models import Checklist, Visit
+from .models import Checklist, EvidenceFile, Visit
 
 router = Router(tags=["验收与督导检查 inspections"])
 
@@ -109,6 +109,7 @@ class VisitOut(Schema):
     created: bool
     failed_items: list
     findings: int
+    warnings: list[str]   # about its photos: taken far from the village or long before the visit, no EXIF
 
 
 @router.post("/visits", response={200: VisitOut, 201: VisitOut})
@@ -149,4 +150,11 @@ def record_visit(request):
 
 def _visit_out(visit, created) -> dict:
     return {"client_id": visit.client_id, "household_no": visit.sample.household.household_no, "created": created,
-            "failed_items": visit.failed_items, "findings": visit.findings.count()}
+            "failed_items": visit.failed_items, "findings": visit.findings.count(),
+            "warnings": _warnings_of(visit.answers)}
+
+
+def _warnings_of(answers: dict) -> list:
+    ids = [pk for value in answers.values() if isinstance(value, list) for pk in value if isinstance(pk, int)]
+    return [w for ws in EvidenceFile.objects.filter(pk__in=ids).order_by("pk").values_list("warnings", flat=True)
+            for w in ws]

@@ -8,9 +8,14 @@ from django.shortcuts import render
 
 from cleanheat.access import requires, scope_filter
 from cleanheat.accounts import roles
+from cleanheat.regions import locations
 
+from .distance import nearest_first
 from .loader import current_checklist
 from .models import InspectionKind, SampledHousehold
+
+LISTED = 200          # households shown on the phone
+CONSIDERED = 5000     # open samples measured when nearest first is asked (the nearest LISTED are shown)
 
 
 def open_samples(user):
@@ -19,11 +24,30 @@ def open_samples(user):
         .exclude(round__kind=InspectionKind.ACCEPTANCE)
 
 
+def phone_position(query) -> tuple | None:
+    """(lat, lon) the page was sent with (?lat=&lon=, from the phone's location), or None."""
+    try:
+        lat, lon = float(query.get("lat", "")), float(query.get("lon", ""))
+    except ValueError:
+        return None
+    return (lat, lon) if -90 <= lat <= 90 and -180 <= lon <= 180 else None
+
+
 @requires(roles.INSPECT)
 def field_home(request):
-    samples = open_samples(request.user).select_related("household", "round", "household__village") \
-        .order_by("region_code", "household__household_no")[:200]
-    return render(request, "inspections/field_home.html", {"samples": samples})
+    """Today's sample; nearest first (with the distance) when the phone's position is given and the
+    villages (or their townships, counties) have coordinates, else by village and household number."""
+    here = phone_position(request.GET)
+    samples = list(open_samples(request.user).select_related("household", "round", "household__village")
+                   .order_by("region_code", "household__household_no")[:CONSIDERED if here else LISTED])
+    points = locations.points_for([s.region_code for s in samples]) if here else {}
+
+    def point_of(sample):
+        point = points.get(sample.region_code)
+        return None if point is None else (point.latitude, point.longitude)
+
+    rows = [{"sample": s, "km": km} for s, km in nearest_first(samples, here, point_of)[:LISTED]]
+    return render(request, "inspections/field_home.html", {"rows": rows, "here": here})
 
 
 @requires(roles.INSPECT)

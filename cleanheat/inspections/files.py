@@ -46,6 +46,7 @@ class Checked:
     latitude: float | None
     longitude: float | None
     warnings: list
+    label: str = ""   # how messages name it (“设备铭牌照片”第1张照片)
 
 
 def check_image(uploaded, label: str) -> Checked:
@@ -72,7 +73,7 @@ def check_image(uploaded, label: str) -> Checked:
     taken, lat, lon = _exif(exif)
     warnings = [] if taken or lat is not None else [f"{label}没有拍摄时间和位置信息（EXIF），请尽量用手机相机直接拍摄"]
     content_type, suffix = TYPES[kind]
-    return Checked(content, content_type, suffix, taken, lat, lon, warnings)
+    return Checked(content, content_type, suffix, taken, lat, lon, warnings, label)
 
 
 def _exif(exif) -> tuple:

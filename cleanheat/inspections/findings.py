@@ -19,7 +19,7 @@ from cleanheat import inputs
 from cleanheat.access import scope_filter
 from cleanheat.regions.scope import in_scope
 
-from . import checklists, files
+from . import checklists, files, photo_checks
 from .loader import current_checklist
 from .models import Finding, FindingStatus, FindingStep, SampledHousehold, Visit
 
@@ -78,6 +78,7 @@ def record_visit(sample: SampledHousehold, *, client_id, answers: dict, photos: 
         errors["visited_at"] = ["检查时间不能晚于现在"]
     if errors:
         raise ValidationError(errors)
+    photo_checks.check_places([c for pairs in checked.values() for _, c in pairs], sample.region_code)
     stored = []
     try:
         with transaction.atomic():
@@ -89,8 +90,8 @@ def record_visit(sample: SampledHousehold, *, client_id, answers: dict, photos: 
                                       original_name=getattr(uploaded, "name", "") or "", user=user)
                     stored += [row.stored_name, row.display_name]
                     ids.append(row.pk)
-                    if _far_in_time(c.taken_at, visited_at):
-                        row.warnings = [*row.warnings, "照片拍摄时间与检查时间相差超过一天"]
+                    if (late := photo_checks.time_warning(files.aware(c.taken_at), visited_at)) is not None:
+                        row.warnings = [*row.warnings, late]
                         row.save(update_fields=["warnings"])
                 values[code] = ids
             visit = Visit.objects.create(client_id=client_id, sample=sample, region_code=sample.region_code,
@@ -110,10 +111,6 @@ def record_visit(sample: SampledHousehold, *, client_id, answers: dict, photos: 
     except BaseException:
         files.remove(stored)
         raise
-
-
-def _far_in_time(taken, visited) -> bool:
-    return taken is not None and abs((files.aware(taken) - visited).total_seconds()) > 86400
 
 
 def findings_for(user):

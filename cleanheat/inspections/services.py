@@ -19,7 +19,7 @@ from cleanheat.ledger.labels import state_label
 from cleanheat.ledger.models import Household
 from cleanheat.regions.scope import in_scope
 
-from . import checklists, files
+from . import checklists, files, photo_checks
 from .loader import current_checklist
 from .models import AcceptanceRecord, InspectionKind
 
@@ -98,6 +98,7 @@ def check_acceptance(household: Household, data: AcceptanceInput, *, user) -> tu
         note = ""
     if errors:
         _refuse(errors)
+    photo_checks.check_places([c for pairs in checked_photos.values() for _, c in pairs], household.village_id)
     return checklist, judgement, checked_photos, signature, on, note
 
 

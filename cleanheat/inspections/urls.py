@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import field_views, round_views, views
+from .coordinate_views import coordinates_page
 
 urlpatterns = [
     path("acceptance/", views.acceptance_list, name="acceptance_list"),
@@ -29,4 +30,8 @@ urlpatterns += [
     path("field/", field_views.field_home, name="field_home"),
     path("field/sw.js", field_views.field_worker, name="field_worker"),
     path("field/<int:sample_id>/", field_views.field_visit, name="field_visit"),
+]
+
+urlpatterns += [
+    path("coordinates/", coordinates_page, name="village_coordinates"),
 ]

@@ -14,7 +14,7 @@ from cleanheat.ledger.queries import scoped_household
 
 from . import files, queries, services
 from .loader import current_checklist
-from .models import InspectionKind
+from .models import EvidenceFile, InspectionKind
 
 
 def _input(request) -> services.AcceptanceInput:
@@ -65,13 +65,20 @@ def acceptance_form(request, household_no):
 @requires(roles.VIEW)
 def acceptance_record(request, number):
     record = queries.acceptance_record(request.user, number)
-    items = []
+    items, notes = [], _photo_warnings(record.answers)
     for item in record.checklist.items.all():
         value = record.answers.get(item.code)
-        items.append({"item": item, "photos": value if item.item_type == "photo" and isinstance(value, list) else [],
+        photos = value if item.item_type == "photo" and isinstance(value, list) else []
+        items.append({"item": item, "photos": [{"pk": pk, "warnings": notes.get(pk, [])} for pk in photos],
                       "value": ("是" if value else "否") if item.item_type == "yes_no" and value is not None
                       else "" if item.item_type == "photo" else value})
     return render(request, "inspections/acceptance_record.html", {"record": record, "items": items})
+
+
+def _photo_warnings(answers: dict) -> dict:
+    """Evidence id → its warnings (no EXIF, taken far from the village …) for the photos of a record."""
+    ids = [pk for value in answers.values() if isinstance(value, list) for pk in value if isinstance(pk, int)]
+    return dict(EvidenceFile.objects.filter(pk__in=ids).values_list("pk", "warnings"))
 
 
 @requires(roles.VIEW)

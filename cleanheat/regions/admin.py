@@ -5,7 +5,7 @@ from .models import Region, RegionAlias, RegionChange, RegionSource
 
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "short_name", "level", "kind")
+    list_display = ("code", "name", "short_name", "level", "kind", "longitude", "latitude")
     list_filter = ("level",)
     search_fields = ("code", "name", "short_name")
     raw_id_fields = ("parent",)

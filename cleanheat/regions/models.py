@@ -1,8 +1,13 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from . import codes
+
+# China's extent (a village's coordinates outside it are a typing error, e.g. swapped columns)
+LATITUDE_RANGE = (3.0, 54.0)
+LONGITUDE_RANGE = (73.0, 136.0)
 
 
 class CurrentRegions(models.Manager):
@@ -37,6 +42,14 @@ class Region(models.Model):
     kind = models.CharField(_("类型"), max_length=20, blank=True,
                             help_text=_("如 区、县、县级市、功能区、街道、镇、乡、村"))
     # -- retired by a region change (never deleted): since when, and the region that took its place
+    # -- where it lies (村庄坐标表; WGS-84 as phones record it, approximate is enough): photos taken far
+    # from the village are flagged, the inspectors' phones list the nearest visits first
+    latitude = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6, null=True, blank=True,
+                                   validators=[MinValueValidator(LATITUDE_RANGE[0]),
+                                               MaxValueValidator(LATITUDE_RANGE[1])])
+    longitude = models.DecimalField(_("经度"), max_digits=9, decimal_places=6, null=True, blank=True,
+                                    validators=[MinValueValidator(LONGITUDE_RANGE[0]),
+                                                MaxValueValidator(LONGITUDE_RANGE[1])])
     retired_on = models.DateField(_("撤销日期"), null=True, blank=True)
     successor = models.ForeignKey("self", verbose_name=_("调整后区划"), null=True, blank=True,
                                   on_delete=models.PROTECT, related_name="predecessors", to_field="code")

@@ -13,13 +13,14 @@ else the first free number of the same hundred (which keeps the national kind ru
 imported sheet's old code or old name is read through. A rename keeps the code.
 """
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from . import codes
-from .models import Region, RegionAlias, RegionChange
+from .models import LATITUDE_RANGE, LONGITUDE_RANGE, Region, RegionAlias, RegionChange
 from .signals import region_change_applied
 from .scope import in_scope
 
@@ -199,6 +200,8 @@ def apply_regions(change: RegionChange, *, user=None) -> Plan:
         source = Region.all_objects.filter(code__in=[c for c, new in result.villages.items() if new == code]).first()
         Region.objects.create(code=code, name=name, level=level, parent_id=parent,
                               short_name=source.short_name if source else "",
+                              latitude=source.latitude if source else None,    # the village has not moved
+                              longitude=source.longitude if source else None,
                               kind=codes.kind_of(code, name))
     for code, old, new in result.rename:
         Region.objects.filter(code=code).update(name=new)
@@ -271,3 +274,76 @@ def changes_under(region: Region) -> list[RegionChange]:
     return [c for c in RegionChange.objects.filter(applied_at__isnull=False)
             if any(code.startswith(prefix) or prefix.startswith(codes.prefix_of(code))
                    for code in [*c.from_codes, c.to_code] if code)]
+
+
+# -- Coordinates (村庄坐标表: 区划代码, 经度, 纬度) ----------------------------------------------------
+
+COORDINATE_LEVELS = (codes.COUNTY, codes.TOWNSHIP, codes.VILLAGE)
+COORDINATE_PLACES = Decimal("0.000001")
+
+
+@dataclass(frozen=True)
+class CoordinateRow:
+    """One row of a coordinates sheet as read (text): its row number in the sheet, code, longitude, latitude."""
+    number: int
+    code: str
+    longitude: str
+    latitude: str
+
+
+def _degrees(text: str, where: str, label: str, bounds: tuple) -> tuple[Decimal | None, str | None]:
+    value = str(text or "").strip().replace("°", "")
+    if not value:
+        return None, f"{where}“{label}”为空"
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        return None, f"{where}“{label}”应为十进制度数（如 112.733），而不是“{value[:20]}”"
+    if not number.is_finite() or not bounds[0] <= number <= bounds[1]:
+        return None, f"{where}“{label}”{value[:20]} 超出范围（中国境内应在 {bounds[0]:g}–{bounds[1]:g} 之间，请检查经纬度是否填反）"
+    return number.quantize(COORDINATE_PLACES), None
+
+
+def check_coordinates(rows, *, user=None) -> dict:
+    """Code → (latitude, longitude) for every row, or ValidationError listing every bad row (named by
+    its row number and column): a code that is not a county, township or village in force, one outside
+    the caller's scope, one given twice, a longitude or latitude that is not a number or lies outside China."""
+    rows = list(rows)
+    known = {r.code: r.level for r in Region.objects.filter(code__in={r.code.strip() for r in rows})}
+    errors, out, first = [], {}, {}
+    for row in rows:
+        where, code = f"第{row.number}行", str(row.code or "").strip()
+        if not (len(code) == 12 and code.isascii() and code.isdigit()):
+            errors.append(f"{where}“区划代码”“{code[:20]}”应为12位数字")
+            continue
+        if known.get(code) not in COORDINATE_LEVELS:
+            errors.append(f"{where}“区划代码”{code} 不是现行的县、乡镇或村（社区）区划代码")
+            continue
+        if user is not None and not in_scope(user, code):
+            errors.append(f"{where}“区划代码”{code} 不在您的管辖范围内")
+            continue
+        if code in first:
+            errors.append(f"{where}“区划代码”{code} 与第{first[code]}行重复")
+            continue
+        first[code] = row.number
+        longitude, problem_lon = _degrees(row.longitude, where, "经度", LONGITUDE_RANGE)
+        latitude, problem_lat = _degrees(row.latitude, where, "纬度", LATITUDE_RANGE)
+        errors += [p for p in (problem_lon, problem_lat) if p]
+        out[code] = (latitude, longitude)
+    if not rows:
+        errors.append("文件中没有坐标行（应有列：区划代码、经度、纬度）")
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+@transaction.atomic
+def import_coordinates(rows, *, user=None) -> int:
+    """Write the coordinates of a sheet's rows (all or nothing: one bad row and none is saved);
+    returns how many regions were updated."""
+    points = check_coordinates(rows, user=user)
+    regions = list(Region.objects.select_for_update().filter(code__in=list(points)))
+    for region in regions:
+        region.latitude, region.longitude = points[region.code]
+    Region.objects.bulk_update(regions, ["latitude", "longitude"], batch_size=2000)
+    return len(regions)

@@ -82,7 +82,13 @@
   function deliver(v) {
     return send(v).then(function (r) {
       if (r.status === 200 || r.status === 201) {
-        return remove(v.client_id).then(function () { say("已发送：户 " + v.household + " 的检查记录", "ok"); return true; });
+        return r.json().catch(function () { return {}; }).then(function (body) {
+          var notes = (body && body.warnings) || [];
+          return remove(v.client_id).then(function () {
+            say("已发送：户 " + v.household + " 的检查记录" + (notes.length ? "。照片提示：" + notes.join("；") : ""), "ok");
+            return true;
+          });
+        });
       }
       return r.json().catch(function () { return {}; }).then(function (body) {
         v.error = explain(body);
@@ -121,9 +127,23 @@
     });
   }
 
+  // 按距离排序: the phone's position (asked here, optional) is sent as ?lat=&lon=; the server orders.
+  function nearestFirst(button) {
+    button.addEventListener("click", function () {
+      if (!navigator.geolocation) { say(button.dataset.denied, "error"); return; }
+      button.disabled = true;
+      navigator.geolocation.getCurrentPosition(function (p) {
+        window.location.search = "?lat=" + p.coords.latitude.toFixed(5) + "&lon=" + p.coords.longitude.toFixed(5);
+      }, function () { button.disabled = false; say(button.dataset.denied, "error"); },
+      { enableHighAccuracy: false, timeout: 15000, maximumAge: 300000 });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.getElementById("visit-form");
     if (form) { setUp(form); }
+    var near = document.getElementById("nearest-first");
+    if (near) { nearestFirst(near); }
     var app = document.getElementById("field-app");
     if ("serviceWorker" in navigator && app && app.dataset.worker) {
       navigator.serviceWorker.register(app.dataset.worker, { scope: "/inspections/field/" })
