@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import field_views, round_views, views
+from . import checklist_views, field_views, round_views, views
 
 urlpatterns = [
     path("acceptance/", views.acceptance_list, name="acceptance_list"),
@@ -29,4 +29,9 @@ urlpatterns += [
     path("field/", field_views.field_home, name="field_home"),
     path("field/sw.js", field_views.field_worker, name="field_worker"),
     path("field/<int:sample_id>/", field_views.field_visit, name="field_visit"),
+]
+
+urlpatterns += [
+    path("checklists/", checklist_views.checklist_index, name="checklists"),
+    path("checklists/<str:path>/<str:kind>/", checklist_views.checklist_edit, name="checklist_edit"),
 ]
