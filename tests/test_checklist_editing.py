@@ -1,10 +1,13 @@
 """Issue #18 part 1: the city edits the checklists on a page (add, remove, reorder, change items);
 saving writes a new version through the same door as the data file's loader, records already filled
 keep their version, bad edits are refused with nothing saved, and only roles with CHECKLISTS may."""
+import json
 import re
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from cleanheat.inspections import loader, versions
 from cleanheat.inspections.models import Checklist
@@ -147,13 +150,18 @@ def test_saving_unchanged_items_writes_no_version(city):
     assert loader.current_checklist("electric", "acceptance") == old
 
 
-def test_the_data_file_goes_through_the_same_checks():
+def test_the_data_file_goes_through_the_same_checks(tmp_path):
     spec = loader.read_checklists()
     spec["checklists"][0]["items"][2]["max"] = 10    # 煤改电 indoor temperature: min 18 > max 10
     before = Checklist.objects.count()
     with pytest.raises(ValidationError, match=r"煤改电检查清单（electric，acceptance）第3项“当日室内温度”："
                                               r"合格下限18不能大于合格上限10"):
         loader.load_checklists(spec)
+    assert Checklist.objects.count() == before
+    path = tmp_path / "checklists.json"
+    path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(CommandError, match="检查清单未加载：\n煤改电检查清单（electric，acceptance）第3项"):
+        call_command("load_checklists", str(path))
     assert Checklist.objects.count() == before
 
 

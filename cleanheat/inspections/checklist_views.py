@@ -78,7 +78,8 @@ def checklist_index(request):
     for c in Checklist.objects.order_by("version").select_related("created_by"):
         latest[c.heating_path, c.kind] = c
     table = [{"path": path, "label": label,
-              "cells": [{"kind": kind, "checklist": latest.get((path, kind))} for kind in InspectionKind.values]}
+              "cells": [{"kind": kind, "kind_label": kind_label, "checklist": latest.get((path, kind))}
+                        for kind, kind_label in InspectionKind.choices]}
              for path, label in HeatingPath.choices]
     return render(request, "inspections/checklist_index.html", {"table": table, "kinds": InspectionKind.choices})
 
