@@ -60,6 +60,9 @@ def test_approved_figures_only_count_the_confirmed_villages(client, township):
     assert "2个单位" in total and f">{by_hand(villages[:2])['households']:,}<" in total
     row = re.search(rf'<tr data-code="{villages[2]}" class="unapproved">(.*?)</tr>', only["text"], re.S).group(1)
     assert "未审核" in row
+    # the whole region's curve and the reports panel (not filtered by approval) are left out
+    assert 'id="chart-curve"' in everything["text"] and 'id="reports-panel-slot"' in everything["text"]
+    assert 'id="chart-curve"' not in only["text"] and 'id="reports-panel-slot"' not in only["text"]
 
     approvals.approve(YEAR, villages[2], user=town)   # a newly confirmed village is counted at once (not cached)
     assert shown(client.get(url + "&approved=1"))["own"] == by_hand(villages[:3])
