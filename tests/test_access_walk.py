@@ -139,6 +139,7 @@ def county_b():
             "sample_id": b_sample.pk, "finding_id": b_finding.pk,
             "batch_id": b_batch.pk, "payment_id": b_payment.pk,
             "slug": B,  # help pages are not objects: none is named after a county-B code
+            "path": "electric", "kind": "acceptance",  # checklists are the city's: a county role is refused
         },
         "names": set(Region.objects.filter(code__startswith=B).values_list("name", flat=True)[:200]),
         "secrets": b_secrets(),

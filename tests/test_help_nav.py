@@ -24,7 +24,7 @@ NAV_URLS = {"home": "/", "dashboard": "/dashboard/", "plan": "/plan/", "dispatch
             "household_create": "/households/new/", "inspections": "/inspections/acceptance/",
             "imports": "/imports/", "users": "/accounts/users/", "region_changes": "/regions/changes/", "audit": "/audit/", "api_docs": "/api/docs",
             "help": "/help/", "reports": "/reports/", "service": "/service/", "service_mine": "/service/mine/",
-            "service_dashboard": "/service/dashboard/"}
+            "service_dashboard": "/service/dashboard/", "checklists": "/inspections/checklists/"}
 # What the issue asks of the menu, written out per role (not read from the table it checks).
 MUST_SEE = {
     "village_clerk": {"home", "households", "household_create", "subsidies", "declarations", "help"},
@@ -44,7 +44,9 @@ MUST_NOT_SEE = {
     "xinfu_energy": {"household_create", "imports", "users", "contracts"},
     "grid_user": {"subsidies", "declarations", "household_create", "imports", "users", "audit", "contracts"},
     "vendor_repair": {"subsidies", "household_create", "imports", "users", "contracts", "dashboard", "reports"},
-    "city_leader": {"household_create", "imports", "users", "audit"},
+    "city_leader": {"household_create", "imports", "users", "audit", "checklists"},
+    "xinfu_admin": {"checklists"},   # the city edits the checklists
+    "xinfu_clerk": {"checklists"},
 }
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
-from .roles import ROLES
+from .roles import CHECKLISTS, ROLES
 
 EVERYONE = frozenset(ROLES)
 MANAGERS = frozenset({"city_admin", "city_viewer", "county_admin"})
@@ -56,6 +56,9 @@ NAV_ITEMS = (
     NavItem("service_mine", _("我的工单"), frozenset({"vendor_repair", "utility_staff", "city_admin"}), "service_mine"),
     NavItem("service_dashboard", _("冬季运行看板"), frozenset({"city_admin", "county_admin"}), "service_dashboard"),
     NavItem("help_index", _("帮助"), EVERYONE, "help"),
+    # 检查清单 (issue #18): the roles that may edit the checklists (CHECKLISTS)
+    NavItem("checklists", _("检查清单"), frozenset(r.code for r in ROLES.values() if CHECKLISTS in r.permissions),
+            "checklists"),
 )
 
 

@@ -89,3 +89,12 @@ def reopen(year: int, region_code: str, *, reason: str, user=None) -> list[str]:
         raise ValidationError({"__all__": ["本级台账尚未确认"]})
     LedgerApproval.objects.filter(year=year, region_code__in=opened).update(approved=False, reopen_reason=reason)
     return sorted(opened)
+
+
+def approved_codes(year: int | None, codes: list[str]) -> frozenset:
+    """Of the given 12-digit unit codes, those whose ledger of the year stands confirmed (locked): the
+    units whose figures the dashboard shows when asked for approved figures only."""
+    if year is None or not codes:
+        return frozenset()
+    return frozenset(LedgerApproval.objects.filter(year=year, region_code__in=codes, approved=True)
+                     .values_list("region_code", flat=True))

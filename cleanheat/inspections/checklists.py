@@ -92,3 +92,144 @@ def judge(items: list[dict], answers: dict, photos: dict | None = None) -> Judge
                 continue
             result.values[code] = value
     return result
+
+
+# ---- the city's edits: items checked before a new version is written, and what changed -----------
+
+TYPES = {"yes_no": "是/否", "number": "数值", "photo": "照片", "text": "文字"}
+SEVERITIES = {"normal": "一般", "serious": "严重"}
+LIMITS = ("min", "max", "valid_min", "valid_max")
+LIMIT_LABELS = {"min": "合格下限", "max": "合格上限", "valid_min": "可填写的最小值", "valid_max": "可填写的最大值"}
+FIELD_LABELS = {"text": "检查内容", "type": "类型", "required": "必填", "expected": "合格答案", **LIMIT_LABELS,
+                "unit": "单位", "severity": "问题等级"}
+TEXT_LENGTH, UNIT_LENGTH, CODE_LENGTH = 200, 10, 40
+LIMIT_BOUND = Decimal("99999999")   # the stored limits: 10 digits, 2 after the point
+DEFAULTS = {"required": True, "expected": True, "min": None, "max": None, "valid_min": None, "valid_max": None,
+            "unit": "", "severity": "normal"}
+
+
+def _flag(value, default: bool) -> bool:
+    if value is None or str(value).strip() == "":
+        return default
+    return value if isinstance(value, bool) else str(value).strip().lower() in YES
+
+
+def _limit(item: dict, key: str, row: str, problems: list) -> Decimal | None:
+    raw = item.get(key)
+    if raw is None or str(raw).strip() == "":
+        return None
+    number = _number(raw)
+    if number is None:
+        problems.append(f"{row}：{LIMIT_LABELS[key]}应为数字，而不是“{raw}”")
+    elif abs(number) > LIMIT_BOUND or number != number.quantize(Decimal("0.01")):
+        problems.append(f"{row}：{LIMIT_LABELS[key]}{raw}超出可保存的范围（最多8位整数、2位小数）")
+    else:
+        return number
+    return None
+
+
+def _one_item(item: dict, row: str, problems: list) -> dict:
+    """One item normalised (fields that do not apply to its type cleared), its problems appended."""
+    text = " ".join(str(item.get("text") or "").split())
+    kind = str(item.get("type") or "").strip()
+    out = {**DEFAULTS, "code": str(item.get("code") or "").strip(), "text": text, "type": kind,
+           "required": _flag(item.get("required"), True), "severity": str(item.get("severity") or "normal")}
+    if not text:
+        problems.append(f"{row}：检查内容不能为空")
+    elif len(text) > TEXT_LENGTH:
+        problems.append(f"{row}：检查内容过长（最多{TEXT_LENGTH}个字）")
+    label = f"{row}“{text}”" if text else row
+    if not out["code"] or len(out["code"]) > CODE_LENGTH or not out["code"].replace("_", "").isalnum() \
+            or not out["code"].isascii():
+        problems.append(f"{label}：代码“{out['code']}”应为1～{CODE_LENGTH}位英文字母、数字或下划线")
+    if kind not in TYPES:
+        problems.append(f"{label}：类型应为{'、'.join(TYPES.values())}之一，而不是“{kind}”")
+    if out["severity"] not in SEVERITIES:
+        problems.append(f"{label}：问题等级应为“一般”或“严重”")
+    if kind == "yes_no":
+        out["expected"] = _flag(item.get("expected"), True)
+    if kind == "number":
+        out.update({key: _limit(item, key, label, problems) for key in LIMITS})
+        out["unit"] = " ".join(str(item.get("unit") or "").split())
+        if len(out["unit"]) > UNIT_LENGTH:
+            problems.append(f"{label}：单位过长（最多{UNIT_LENGTH}个字）")
+        _check_range(out, label, problems)
+    return out
+
+
+def _check_range(out: dict, label: str, problems: list):
+    low, high, vlow, vhigh = (out[k] for k in LIMITS)
+    say = {k: "" if out[k] is None else plain(out[k]) for k in LIMITS}
+    if low is not None and high is not None and low > high:
+        problems.append(f"{label}：合格下限{say['min']}不能大于合格上限{say['max']}")
+    if vlow is not None and vhigh is not None and vlow > vhigh:
+        problems.append(f"{label}：可填写的最小值{say['valid_min']}不能大于最大值{say['valid_max']}")
+    for key in ("min", "max"):
+        value = out[key]
+        if value is not None and ((vlow is not None and value < vlow) or (vhigh is not None and value > vhigh)):
+            problems.append(f"{label}：{LIMIT_LABELS[key]}{say[key]}不在可填写的范围"
+                            f"（{say['valid_min']}～{say['valid_max']}）之内")
+
+
+def check_items(items: list[dict]) -> tuple[list[dict], list[str]]:
+    """(the items normalised, in order; every problem, each naming its row as 第N项). A checklist needs
+    at least one item; two items may not share a code or the same wording."""
+    problems, out, codes, texts = [], [], {}, {}
+    if not items:
+        problems.append("检查清单至少要有一项")
+    for n, item in enumerate(items, 1):
+        row = f"第{n}项"
+        one = _one_item(item, row, problems)
+        if one["code"] in codes:
+            problems.append(f"{row}与第{codes[one['code']]}项的代码“{one['code']}”重复")
+        if one["text"] and one["text"] in texts:
+            problems.append(f"{row}与第{texts[one['text']]}项的检查内容“{one['text']}”重复")
+        codes.setdefault(one["code"], n)
+        if one["text"]:
+            texts.setdefault(one["text"], n)
+        out.append(one)
+    return out, problems
+
+
+def _shown(key: str, value) -> str:
+    if key in ("required", "expected"):
+        return "是" if value else "否"
+    if key == "type":
+        return TYPES.get(value, value)
+    if key == "severity":
+        return SEVERITIES.get(value, value)
+    if key in LIMITS and value is not None:
+        return plain(value)
+    return "（空）" if value is None or value == "" else str(value)
+
+
+def changes(before: list[dict], after: list[dict]) -> list[str]:
+    """What changed from one version's items to the next, in words: items added, removed, changed
+    (field by field) and a new order."""
+    old, new = {i["code"]: i for i in before}, {i["code"]: i for i in after}
+    said = [f"新增：{i['text']}" for i in after if i["code"] not in old]
+    said += [f"删除：{i['text']}" for i in before if i["code"] not in new]
+    for item in after:
+        was = old.get(item["code"])
+        if was is None:
+            continue
+        diff = [f"{FIELD_LABELS[k]} {_shown(k, was.get(k))}→{_shown(k, item.get(k))}" for k in FIELD_LABELS
+                if _compared(k, was.get(k)) != _compared(k, item.get(k))]
+        if diff:
+            said.append(f"修改：{was['text']}（{'；'.join(diff)}）")
+    kept_before = [c for c in old if c in new]
+    kept_after = [c for c in new if c in old]
+    if kept_before != kept_after:
+        said.append("调整了检查项顺序")
+    return said
+
+
+def plain(value) -> str:
+    """A limit as people write it: 18, 0.5 (no trailing zeros, no exponent)."""
+    return format(Decimal(str(value)).normalize(), "f")
+
+
+def _compared(key: str, value):
+    if key in LIMITS and value is not None:
+        return Decimal(str(value)).normalize()
+    return value

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import field_views, round_views, views
+from . import checklist_views, field_views, round_views, views
 from .coordinate_views import coordinates_page
 
 urlpatterns = [
@@ -34,4 +34,6 @@ urlpatterns += [
 
 urlpatterns += [
     path("coordinates/", coordinates_page, name="village_coordinates"),
+    path("checklists/", checklist_views.checklist_index, name="checklists"),
+    path("checklists/<str:path>/<str:kind>/", checklist_views.checklist_edit, name="checklist_edit"),
 ]

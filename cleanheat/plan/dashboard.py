@@ -19,15 +19,19 @@ INSTALLED = STATE_ORDER.index("installed")
 ACCEPTED = STATE_ORDER.index("accepted")
 
 
-def build(region, plan, today: date | None = None) -> dict:
+def build(region, plan, today: date | None = None, approved: frozenset | None = None) -> dict:
     """The dashboard's figures for the households of the plan's year as of `today` (default: the
-    real today); cached until the next write (cleanheat/figures), the date being part of the key."""
+    real today); cached until the next write (cleanheat/figures), the date being part of the key.
+    `approved`: show approved figures only, counting only the child units whose codes it holds (their
+    ledger confirmed and locked); the others are shown as 未审核, not counted."""
     today = min(today or timezone.localdate(), timezone.localdate())
-    return cached("plan.dashboard", (region.code, plan.pk if plan else "", today),
-                  lambda: _build(region, plan, today))
+    parts = (region.code, plan.pk if plan else "", today)
+    if approved is not None:   # the units approved are part of the key
+        parts += ("approved", ",".join(sorted(approved)))
+    return cached("plan.dashboard", parts, lambda: _build(region, plan, today, approved))
 
 
-def _build(region, plan, today: date) -> dict:
+def _build(region, plan, today: date, approved: frozenset | None = None) -> dict:
     child_length = codes.PREFIX_LENGTH[min(region.level + 1, codes.VILLAGE)]
     year = plan.year if plan else None
     counts = progress.counts_on(region.prefix, child_length, today, year)
@@ -36,20 +40,27 @@ def _build(region, plan, today: date) -> dict:
     days = _installed_by_day(region, child_length, year, today, [*below.values(), own_parts])
     units, path_mix, node = [], defaultdict(int), defaultdict(int)
     for child in region.children.all().order_by("code"):
+        if approved is not None and child.code not in approved:
+            units.append(_unapproved(child.code, child.name, below.get(child.code), today))
+            continue
         per = counts.get(child.prefix, {})
         units.append(_unit(child.code, child.name, progress.reached(per), below.get(child.code), today,
                            days.get(child.prefix, {})))
         for (path, state), n in per.items():
             path_mix[path] += n
             node[(path, state)] += n
-    own = _unit(region.code, region.name, progress.reached(node), own_parts, today, _sum_days(days.values()))
+    own = _unit(region.code, region.name, progress.reached(node), own_parts, today, _sum_days(days.values())) \
+        if approved is None else _approved_total(region, units, progress.reached(node), own_parts, today)
     return {
+        "approved_only": approved is not None,
+        "unapproved": [u["name"] for u in units if u.get("unapproved")],
         "region": {"code": region.code, "name": region.name, "level": region.level},
         "units": units,
         "own": own,
         "path_mix": [{"name": str(HeatingPath(p).label), "value": n, "path": p} for p, n in sorted(path_mix.items())],
         "prefix": region.prefix,
-        "curve": curve(region, plan, today) if plan else None,
+        # the planned curve is the whole region's: beside approved units' installations alone it would mislead
+        "curve": curve(region, plan, today) if plan and approved is None else None,
         "milestones": milestones(plan, today) if plan else [],
         "behind": sorted([u for u in units if u["behind"]], key=lambda u: -u["behind"]),
         "today": today.isoformat(),
@@ -89,6 +100,31 @@ def _unit(code: str, name: str, reached: list[int], parts: dict | None, today: d
         "days_left": (parts["deadline"] - today).days if parts else None,
         "deadline": parts["deadline"].isoformat() if parts else None,
         "outcome": shown(outcome),
+    }
+
+
+def _unapproved(code: str, name: str, parts: dict | None, today: date) -> dict:
+    """A unit whose ledger is not confirmed, when approved figures only are asked: its target (the
+    plan's) but no ledger figure."""
+    return {"code": code, "name": name, "unapproved": True, "target": targets.total(parts, "targets") if parts else None,
+            "households": None, "installed": None, "accepted": None, "rate": None, "expected": None, "behind": 0,
+            "days_left": (parts["deadline"] - today).days if parts else None,
+            "deadline": parts["deadline"].isoformat() if parts else None, "outcome": None}
+
+
+def _approved_total(region, units: list[dict], reached: list[int], parts: dict | None, today: date) -> dict:
+    """The region's own row from its approved units alone: their targets, expected and ledger figures."""
+    counted = [u for u in units if not u.get("unapproved")]
+    target = sum(u["target"] or 0 for u in counted) if parts else None
+    expected = sum(u["expected"] or 0 for u in counted) if parts else None
+    return {
+        "code": region.code, "name": region.name, "target": target, "households": reached[0],
+        "installed": reached[INSTALLED], "accepted": reached[ACCEPTED],
+        "rate": round(100 * reached[INSTALLED] / target, 1) if target else None,
+        "expected": expected, "behind": max(0, expected - reached[INSTALLED]) if expected is not None else 0,
+        "days_left": (parts["deadline"] - today).days if parts else None,
+        "deadline": parts["deadline"].isoformat() if parts else None, "outcome": None,
+        "units_counted": len(counted),
     }
 
 

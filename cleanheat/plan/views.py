@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from cleanheat.access import has_perm, requires
 from cleanheat.accounts.roles import EDIT, EXPORT, MANAGE_USERS, VIEW
 from cleanheat.audit.services import record
+from cleanheat.inspections import approvals
 from cleanheat.ledger.choices import HeatingPath, LifecycleState
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
@@ -71,10 +72,17 @@ def dashboard_page(request, code=None):
         return redirect("region", code=region.code)
     choice = _choice(request, region)
     plan = choice.plan
-    data = {**dashboard.build(region, plan, choice.on), "query": choice.query, "year": choice.year}
+    approved_only = request.GET.get("approved") == "1"
+    # approved figures only (issue #18 part 6): the child units whose ledger the level above confirmed
+    approved = approvals.approved_codes(choice.year, [c.code for c in region.children.all()]) \
+        if approved_only else None
+    query = "&".join(q for q in (choice.query, "approved=1" if approved_only else "") if q)
+    data = {**dashboard.build(region, plan, choice.on, approved), "query": query, "year": choice.year}
     ancestors = [a for a in region.ancestors() if a.code.startswith(prefix)]
     return render(request, "plan/dashboard.html", {
         "region": region, "ancestors": ancestors, "plan": plan, "data": data, "choice": choice,
+        "approved_only": approved_only, "toggle_query": "&".join(q for q in (choice.query, "" if approved_only
+                                                                               else "approved=1") if q),
         "years": dashboard.years_summary(region, choice.plans, choice.on)
         if region.level == codes.CITY and len(choice.plans) > 1 else [],
         "map_script": plan.map_script if plan and region.level == codes.CITY else "",
