@@ -8,6 +8,7 @@ from django.views.i18n import set_language
 from cleanheat.accounts import views as accounts
 from cleanheat.api import api
 from cleanheat.health import healthz
+from cleanheat.metrics import metrics
 from cleanheat.audit import views as audit
 from cleanheat.helpdocs import views as helpdocs
 from cleanheat.imports import views as imports
@@ -29,6 +30,7 @@ def favicon(request):
 urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("", overview.home, name="home"),
     path("regions/villages/", overview.village_picker, name="village_picker"),
     path("regions/places/", overview.place_search, name="place_search"),
