@@ -124,7 +124,7 @@ def serve():
     worker = start_worker(env)
     try:
         subprocess.run([str(VENV / "bin" / "gunicorn"), "-c", str(ROOT / "deploy" / "gunicorn.conf.py")],
-                       cwd=ROOT, env=env)
+                       check=False, cwd=ROOT, env=env)
     finally:
         stop(worker)
 

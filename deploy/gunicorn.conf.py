@@ -18,10 +18,10 @@ METRICS_DIR = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(DATA_DI
 wsgi_app = "cleanheat.wsgi:application"
 chdir = str(ROOT)
 bind = os.environ.get("CLEANHEAT_BIND", "127.0.0.1:8000").split(",")
-workers = int(os.environ.get("CLEANHEAT_WEB_WORKERS", 2 * (os.cpu_count() or 1) + 1))
-threads = int(os.environ.get("CLEANHEAT_WEB_THREADS", 1))
+workers = int(os.environ.get("CLEANHEAT_WEB_WORKERS") or 2 * (os.cpu_count() or 1) + 1)
+threads = int(os.environ.get("CLEANHEAT_WEB_THREADS", "1"))
 # Long work (imports, exports, sizing) runs in the jobs worker, so a request over this is stuck.
-timeout = int(os.environ.get("CLEANHEAT_WEB_TIMEOUT", 120))
+timeout = int(os.environ.get("CLEANHEAT_WEB_TIMEOUT", "120"))
 graceful_timeout = 30
 keepalive = 5
 # A worker is replaced after this many requests (a slow leak in any library cannot grow for ever).

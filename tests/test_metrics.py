@@ -36,12 +36,12 @@ def test_metrics_count_each_request_by_view_method_and_status_with_its_latency(c
     client.get("/healthz")
     client.post("/healthz")  # 405
     after = scrape(client)
-    ok = dict(view="healthz", method="GET", status="200")
+    ok = {"view": "healthz", "method": "GET", "status": "200"}
     assert sample(after, "cleanheat_http_requests_total", **ok) - sample(before, "cleanheat_http_requests_total", **ok) == 2
-    refused = dict(view="healthz", method="POST", status="405")
+    refused = {"view": "healthz", "method": "POST", "status": "405"}
     assert (sample(after, "cleanheat_http_requests_total", **refused)
             - sample(before, "cleanheat_http_requests_total", **refused)) == 1
-    timed = dict(view="healthz", method="GET")
+    timed = {"view": "healthz", "method": "GET"}
     assert (sample(after, "cleanheat_http_request_duration_seconds_count", **timed)
             - sample(before, "cleanheat_http_request_duration_seconds_count", **timed)) == 2
     assert sample(after, "cleanheat_http_request_duration_seconds_sum", **timed) > 0

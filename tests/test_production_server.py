@@ -115,7 +115,7 @@ def test_production_settings_refuse_to_start_naming_what_is_missing(tmp_path):
     for missing in ("CLEANHEAT_SECRET_KEY", "CLEANHEAT_PII_KEY", "DATABASE_URL"):
         env = production_env(tmp_path)
         del env[missing]
-        run = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
+        run = subprocess.run([sys.executable, "manage.py", "check"], check=False, cwd=ROOT, env=env, capture_output=True,
                              text=True)
         assert run.returncode != 0 and f"{missing} must be set in production" in run.stderr
 
@@ -123,9 +123,9 @@ def test_production_settings_refuse_to_start_naming_what_is_missing(tmp_path):
 def test_dev_serve_refuses_before_installing_anything_without_its_settings(tmp_path):
     env = production_env(tmp_path)
     del env["CLEANHEAT_PII_KEY"]
-    run = subprocess.run([sys.executable, "dev.py", "serve"], cwd=ROOT, env=env, capture_output=True, text=True,
+    run = subprocess.run([sys.executable, "dev.py", "serve"], check=False, cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=60)
     assert run.returncode != 0 and "CLEANHEAT_PII_KEY" in run.stderr and "创建虚拟环境" not in run.stdout
-    run = subprocess.run([sys.executable, "dev.py", "serve"], cwd=ROOT, env=production_env(tmp_path),
+    run = subprocess.run([sys.executable, "dev.py", "serve"], check=False, cwd=ROOT, env=production_env(tmp_path),
                          capture_output=True, text=True, timeout=60)  # SQLite
     assert run.returncode != 0 and "DATABASE_URL must be postgres://" in run.stderr
