@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""CleanHeat's two entry points, runnable with any Python 3 on a fresh machine.
+"""CleanHeat's entry points, runnable with any Python 3 on a fresh machine.
 
     python3 dev.py demo   # install, load the Xinzhou 2022 demo, serve on 127.0.0.1:8000
     python3 dev.py test   # install, run the whole test suite in parallel (DATABASE_URL picks the database)
