@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""CleanHeat's two entry points, runnable with any Python 3 on a fresh machine.
+"""CleanHeat's entry points, runnable with any Python 3 on a fresh machine.
 
     python3 dev.py demo   # install, load the Xinzhou 2022 demo, serve on 127.0.0.1:8000
     python3 dev.py test   # install, run the whole test suite in parallel (DATABASE_URL picks the database)
+    python3 dev.py serve  # install, migrate, then gunicorn + the jobs worker with settings_production
+                          # (needs DATABASE_URL=postgres://…, CLEANHEAT_SECRET_KEY, CLEANHEAT_PII_KEY,
+                          # CLEANHEAT_ALLOWED_HOSTS; see deploy/README.md)
 
 Django 6 needs Python >= 3.12, so this script looks for one (PATH, then pyenv), builds
 .venv from requirements.lock and re-runs the real work inside it.
@@ -19,6 +22,8 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 LOCK = ROOT / "requirements.lock"
 MIN_PY = (3, 12)
+# What `serve` refuses to start without (settings_production reads them; no demo default may leak in).
+SERVE_NEEDS = ("DATABASE_URL", "CLEANHEAT_SECRET_KEY", "CLEANHEAT_PII_KEY", "CLEANHEAT_ALLOWED_HOSTS")
 
 
 def find_python():
@@ -80,6 +85,21 @@ def ensure_debian_packages():
                    env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
 
+def start_worker(env=None):
+    """Background jobs (imports, exports, sizing) run in their own worker process beside the web
+    server, from the queue in the database: a restart of either loses no job."""
+    return subprocess.Popen([str(venv_python()), str(ROOT / "manage.py"), "jobs_worker", "--no-startup-delay"],
+                            cwd=ROOT, env=env)
+
+
+def stop(process):
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def demo():
     ensure_debian_packages()
     (ROOT / "data").mkdir(exist_ok=True)
@@ -87,18 +107,39 @@ def demo():
         if manage(*step).returncode:
             sys.exit("演示数据准备失败 / demo set-up failed")
     manage("demo_info")
-    # Background jobs (imports, exports, sizing) run in their own worker process beside the web
-    # server, from the queue in the database: a restart of either loses no job.
-    worker = subprocess.Popen([str(venv_python()), str(ROOT / "manage.py"), "jobs_worker", "--no-startup-delay"],
-                              cwd=ROOT)
+    worker = start_worker()
     try:
         manage("runserver", "127.0.0.1:8000", "--noreload", "--skip-checks")
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop(worker)
+
+
+def serve():
+    """The production server in the foreground: gunicorn (deploy/gunicorn.conf.py; CLEANHEAT_BIND,
+    CLEANHEAT_WEB_WORKERS) and the jobs worker, with settings_production on PostgreSQL."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "cleanheat.settings_production"}
+    for step in (["migrate", "--no-input", "-v", "0"], ["collectstatic", "--no-input", "-v", "0"]):
+        if manage(*step, env=env).returncode:
+            sys.exit("启动前准备失败 / set-up before serving failed")
+    worker = start_worker(env)
+    try:
+        subprocess.run([str(VENV / "bin" / "gunicorn"), "-c", str(ROOT / "deploy" / "gunicorn.conf.py")],
+                       check=False, cwd=ROOT, env=env)
+    finally:
+        stop(worker)
+
+
+def refuse_to_serve():
+    """Before installing anything: the variables `serve` cannot run without, named."""
+    missing = [name for name in SERVE_NEEDS if not os.environ.get(name)]
+    if missing:
+        sys.exit(f"缺少环境变量 / missing environment variables: {', '.join(missing)}\n"
+                 "例 / e.g. DATABASE_URL=postgres://cleanheat@127.0.0.1:5432/cleanheat CLEANHEAT_SECRET_KEY=… "
+                 "CLEANHEAT_PII_KEY=… CLEANHEAT_ALLOWED_HOSTS=cleanheat.example.gov.cn python3 dev.py serve "
+                 "(deploy/cleanheat.env.example)")
+    if not os.environ["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
+        sys.exit("生产服务器使用 PostgreSQL：DATABASE_URL 应为 postgres://… / "
+                 "the production server runs on PostgreSQL: DATABASE_URL must be postgres://…")
 
 
 def parallel(extra):
@@ -117,11 +158,15 @@ def test(extra):
 
 
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] not in ("demo", "test"):
+    if len(sys.argv) < 2 or sys.argv[1] not in ("demo", "test", "serve"):
         sys.exit(__doc__)
+    if sys.argv[1] == "serve":
+        refuse_to_serve()
     ensure_venv()
     if sys.argv[1] == "demo":
         demo()
+    elif sys.argv[1] == "serve":
+        serve()
     else:
         test(sys.argv[2:])
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "cleanheat.metrics.MetricsMiddleware",  # outermost: a request's latency includes every middleware
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -203,6 +204,12 @@ CLEANHEAT_JOB_HEARTBEAT_SECONDS = float(os.environ.get("CLEANHEAT_JOB_HEARTBEAT_
 CLEANHEAT_JOB_STALE_SECONDS = float(os.environ.get("CLEANHEAT_JOB_STALE_SECONDS", 60))
 # API tokens (Authorization: Bearer …): calls per minute per token, unless the token sets its own.
 CLEANHEAT_API_TOKEN_RATE_PER_MINUTE = int(os.environ.get("CLEANHEAT_API_TOKEN_RATE_PER_MINUTE", 120))
+# /metrics (Prometheus) answers these client addresses or networks (the address as the audit log
+# reads it: behind a proxy set CLEANHEAT_CLIENT_IP_HEADER), and any caller that sends
+# `Authorization: Bearer <CLEANHEAT_METRICS_TOKEN>` when that is set; everyone else gets 403.
+CLEANHEAT_METRICS_ALLOWED_IPS = [a.strip() for a in os.environ.get("CLEANHEAT_METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+                                 .split(",") if a.strip()]
+CLEANHEAT_METRICS_TOKEN = os.environ.get("CLEANHEAT_METRICS_TOKEN", "")
 # Run jobs inline in the request instead of through the queue (tests).
 CLEANHEAT_TASKS_SYNC = os.environ.get("CLEANHEAT_TASKS_SYNC") == "1"
 # Request size limits, answered 413: form and JSON bodies (Django's own setting), uploaded sheets.

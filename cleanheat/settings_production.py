@@ -16,6 +16,7 @@ def _required(name):
 
 
 DEBUG = False
+_required("DATABASE_URL")  # never the demo's SQLite file by accident (settings.DATABASES reads it)
 SECRET_KEY = _required("CLEANHEAT_SECRET_KEY")
 PII_KEY = _required("CLEANHEAT_PII_KEY")
 ALLOWED_HOSTS = [h for h in _required("CLEANHEAT_ALLOWED_HOSTS").split(",") if h]
@@ -24,7 +25,9 @@ STATIC_ROOT = os.environ.get("CLEANHEAT_STATIC_ROOT", str(BASE_DIR / "staticfile
 WHITENOISE_USE_FINDERS = False
 
 SECURE_SSL_REDIRECT = True
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # monitors ask over plain HTTP inside the network; it tells only ok or not
+# Monitors and Prometheus ask over plain HTTP inside the network: /healthz tells only ok or not,
+# /metrics answers only allowed addresses or its token (cleanheat/metrics.py).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True

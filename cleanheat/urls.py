@@ -7,17 +7,17 @@ from django.views.i18n import set_language
 
 from cleanheat.accounts import views as accounts
 from cleanheat.api import api
-from cleanheat.health import healthz
 from cleanheat.audit import views as audit
+from cleanheat.health import healthz
 from cleanheat.helpdocs import views as helpdocs
 from cleanheat.imports import views as imports
 from cleanheat.ledger import region_views
 from cleanheat.ledger import views as ledger
+from cleanheat.metrics import metrics
 from cleanheat.overview import views as overview
 from cleanheat.plan import views as plan
 from cleanheat.procurement import views as procurement
 from cleanheat.rules import views as rules
-
 
 
 @login_not_required
@@ -29,6 +29,7 @@ def favicon(request):
 urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("", overview.home, name="home"),
     path("regions/villages/", overview.village_picker, name="village_picker"),
     path("regions/places/", overview.place_search, name="place_search"),

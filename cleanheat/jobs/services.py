@@ -27,7 +27,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import F
+from django.db.models import Count, F
 from django.tasks import task
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -238,6 +238,15 @@ def worker_alive() -> bool:
     """Whether some worker process reported within CLEANHEAT_JOB_STALE_SECONDS."""
     beat = cache.get(WORKER_BEAT_KEY)
     return bool(beat) and time.time() - beat["at"] <= settings.CLEANHEAT_JOB_STALE_SECONDS
+
+
+def counts() -> dict:
+    """How many jobs stand in each status (every status named, 0 included), and how many of the
+    queued ones no worker has claimed yet (`waiting`): the queue's depth, for /metrics."""
+    found = dict(Job.objects.values_list("status").annotate(n=Count("pk")).order_by())
+    result = {status: found.get(status, 0) for status, _label in Job.STATUSES}
+    result["waiting"] = Job.objects.filter(status="queued", worker="").count()
+    return result
 
 
 def save(job, **fields):
