@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from cleanheat import bulk as db
 
-from . import history
+from . import asof, history
 from .models import Household, LifecycleEvent
 from .records import (PII_FIELDS, household_numbers, lifecycle_event, lifecycle_event_columns, secret_columns,
                       stored_fields)
@@ -89,6 +89,7 @@ def import_households(columns: NewColumns, objects: NewObjects, *, writer: Write
         for h, steps in zip(objects.households, objects.steps) for before, (step, day) in _moves(steps)])
     history.entries_written([history.creation_entry(household=h, user=writer.user, channel=writer.channel,
                                                     source=writer.source) for h in objects.households])
+    asof.added([*(ids() if len(columns) else []), *(h.pk for h in objects.households)])
 
 
 def _number(columns: NewColumns, objects: NewObjects) -> None:
@@ -160,8 +161,9 @@ def apply_updates(updates: list[Update], *, writer: Writer, reason: str) -> None
         entries += history.change_entries(household=household, changes=changes, user=writer.user,
                                           channel=writer.channel, source=writer.source)
         household.updated_at = now
-    Household.objects.bulk_update([u.household for u in updates], sorted(fields), batch_size=500)
-    db.insert(LifecycleEvent, events)
+    with asof.kept(u.household.pk for u in updates):
+        Household.objects.bulk_update([u.household for u in updates], sorted(fields), batch_size=500)
+        db.insert(LifecycleEvent, events)
     history.entries_written(entries)
 
 
