@@ -33,9 +33,9 @@ def counts_on(prefix: str, unit_length: int, on: date, year: int | None = None) 
     of the end of day `on`, grouped by the first `unit_length` code digits."""
     if unit_length <= COUNTY and len(prefix) <= COUNTY:
         first = on.replace(day=1)   # the counties' months before on's month, then its days up to on
-        parts = [dict(grain=COUNTY_MONTH, day__lt=first), dict(grain=COUNTY_DAY, day__gte=first, day__lte=on)]
+        parts = [{"grain": COUNTY_MONTH, "day__lt": first}, {"grain": COUNTY_DAY, "day__gte": first, "day__lte": on}]
     else:
-        parts = [dict(grain=VILLAGE_DAY, day__lte=on)]
+        parts = [{"grain": VILLAGE_DAY, "day__lte": on}]
     out = defaultdict(Counter)
     for part in parts:
         rows = ProgressDelta.objects.filter(code_q("unit", prefix), **part)
@@ -104,21 +104,16 @@ def kept(household_ids, using: str = "default"):
         apply(after, using)
 
 
-def added(household_ids, using: str = "default") -> None:
-    """New households (with their lifecycle events) join the table."""
-    apply(contributions(household_ids, using), using)
-
-
 # ---- rebuilding from the ledger, set-based (a bulk load, a migration, a restore, 5 M households)
 
-# The village/day rows: each household's state at the end of each of its event days (the latest-id
-# event so far: a running MAX over the days), kept where it differs from the day before; +1 for the
-# state entered, −1 for the one left. Window functions: SQLite ≥ 3.25 and PostgreSQL alike.
-VILLAGE_ROWS = """
+# Each household's state at the end of each of its event days (the latest-id event so far: a running
+# MAX over the days), kept where it differs from the day before; +1 for the state entered, −1 for the
+# one left. Window functions: SQLite ≥ 3.25 and PostgreSQL alike. {where}: which events.
+MOVES = """
 WITH tops AS (
     SELECT household_id, occurred_on AS day,
            MAX(id) OVER (PARTITION BY household_id ORDER BY occurred_on) AS top
-    FROM {events}
+    FROM {events} {where}
 ), days AS (
     SELECT DISTINCT household_id, day, top FROM tops
 ), states AS (
@@ -130,36 +125,99 @@ WITH tops AS (
     UNION ALL
     SELECT household_id, day, prev, -1 FROM states WHERE prev IS NOT NULL AND prev <> state
 )
-INSERT INTO {table} (grain, unit, day, plan_year, heating_path, state, n)
+"""
+# The moves of active households summed per village and day, into {into} (the table, or a scratch
+# table for households added to a filled one).
+VILLAGE_ROWS = MOVES + """
+INSERT INTO {into} (grain, unit, day, plan_year, heating_path, state, n)
 SELECT {grain}, h.village_code, m.day, h.plan_year, h.heating_path, m.state, SUM(m.n)
 FROM moves m JOIN {households} h ON h.id = m.household_id
 WHERE h.archived = %s
 GROUP BY h.village_code, m.day, h.plan_year, h.heating_path, m.state
 HAVING SUM(m.n) <> 0
 """
-# The counties' rows, by day and by month, summed from the village rows.
-COUNTY_ROWS = """
+# The village rows of {source} summed per county ({unit}) and day or month ({day}), into the table
+# ({upsert}: added to rows already there; SQLite's parser needs the WHERE before an ON CONFLICT).
+GRAIN_ROWS = """
 INSERT INTO {table} (grain, unit, day, plan_year, heating_path, state, n)
-SELECT %s, SUBSTR(unit, 1, {county}), {day}, plan_year, heating_path, state, SUM(n)
-FROM {table} WHERE grain = %s
-GROUP BY SUBSTR(unit, 1, {county}), {day}, plan_year, heating_path, state
-HAVING SUM(n) <> 0
+SELECT %s, {unit}, {day}, plan_year, heating_path, state, SUM(n)
+FROM {source} WHERE grain = %s
+GROUP BY {unit}, {day}, plan_year, heating_path, state
+HAVING SUM(n) <> 0 {upsert}
 """
-MONTH = {"postgresql": "CAST(DATE_TRUNC('month', day) AS date)", "sqlite": "DATE(day, 'start of month')"}
+UPSERT = "ON CONFLICT (grain, unit, day, plan_year, heating_path, state) DO UPDATE SET n = {table}.n + excluded.n"
+SCRATCH = "asof_added"
+MONTH = {"postgresql": "CAST(DATE_TRUNC('month', {}) AS date)", "sqlite": "DATE({}, 'start of month')"}
+SET_BASED_FROM = 2000  # new households in one run of consecutive ids: added by SQL rather than in Python
+
+
+def _names(connection) -> dict:
+    q = connection.ops.quote_name
+    return {"table": q(ProgressDelta._meta.db_table), "events": q(LifecycleEvent._meta.db_table),
+            "households": q(Household._meta.db_table), "county": COUNTY}
+
+
+def _village_sql(connection, into: str, where: str = "") -> str:
+    return VILLAGE_ROWS.format(into=into, grain=VILLAGE_DAY, where=where, **_names(connection))
+
+
+def _grain_sql(connection, grain: int, source: str, upsert: bool) -> str:
+    """The statement writing `grain`'s rows from the village rows of `source` (params: grain, VILLAGE_DAY)."""
+    names = _names(connection)
+    unit = "unit" if grain == VILLAGE_DAY else f"SUBSTR(unit, 1, {COUNTY})"
+    day = MONTH[connection.vendor].format("day") if grain == COUNTY_MONTH else "day"
+    return GRAIN_ROWS.format(unit=unit, day=day, source=source, upsert=UPSERT.format(**names) if upsert else "",
+                             **names)
+
+
+def _runs(ids: list[int]):
+    """Sorted distinct ids → runs of consecutive ids, as (first, last)."""
+    first = last = None
+    for pk in ids:
+        if last is not None and pk == last + 1:
+            last = pk
+            continue
+        if first is not None:
+            yield first, last
+        first = last = pk
+    if first is not None:
+        yield first, last
+
+
+def added(household_ids, using: str = "default") -> None:
+    """New households (with their lifecycle events) join the table: a long run of consecutive ids (an
+    import's block) set-based — the range holds exactly those households — the rest in Python."""
+    connection, few = connections[using], []
+    for first, last in _runs(sorted(set(household_ids))):
+        if last - first + 1 < SET_BASED_FROM:
+            few += range(first, last + 1)
+            continue
+        _add_range(connection, first, last)
+    apply(contributions(few, using), using)
+
+
+def _add_range(connection, first: int, last: int) -> None:
+    """The households with ids first…last (all new): their village rows once into a scratch table,
+    then each grain's rows from it added to the table."""
+    table, scratch = _names(connection)["table"], connection.ops.quote_name(SCRATCH)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {scratch} AS SELECT * FROM {table} WHERE 1 = 0")
+        cursor.execute(_village_sql(connection, scratch, "WHERE household_id BETWEEN %s AND %s"), [first, last, False])
+        for grain in (VILLAGE_DAY, COUNTY_DAY, COUNTY_MONTH):
+            cursor.execute(_grain_sql(connection, grain, scratch, upsert=True), [grain, VILLAGE_DAY])
+        cursor.execute(f"DROP TABLE {scratch}")  # on an error the transaction's rollback takes it away
 
 
 def rebuild(using: str = "default", progress=None) -> int:
     """Recompute the whole table from the ledger (in one transaction; the old rows stay until it
     commits). progress(step, steps) after each of its four statements. Returns the rows written."""
     connection = connections[using]
-    q = connection.ops.quote_name
-    names = {"table": q(ProgressDelta._meta.db_table), "events": q(LifecycleEvent._meta.db_table),
-             "households": q(Household._meta.db_table), "county": COUNTY}
+    names = _names(connection)
     statements = [
         (f"DELETE FROM {names['table']}", []),
-        (VILLAGE_ROWS.format(grain=VILLAGE_DAY, **names), [False]),
-        (COUNTY_ROWS.format(day="day", **names), [COUNTY_DAY, VILLAGE_DAY]),
-        (COUNTY_ROWS.format(day=MONTH[connection.vendor], **names), [COUNTY_MONTH, VILLAGE_DAY]),
+        (_village_sql(connection, names["table"]), [False]),
+        (_grain_sql(connection, COUNTY_DAY, names["table"], upsert=False), [COUNTY_DAY, VILLAGE_DAY]),
+        (_grain_sql(connection, COUNTY_MONTH, names["table"], upsert=False), [COUNTY_MONTH, VILLAGE_DAY]),
     ]
     with transaction.atomic(using=using), connection.cursor() as cursor:
         for step, (sql, params) in enumerate(statements, 1):
