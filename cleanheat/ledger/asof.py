@@ -61,13 +61,17 @@ def contributions(household_ids, using: str = "default") -> Counter:
         for hh, pk, to_state, day in LifecycleEvent.objects.using(using).filter(household_id__in=list(units)) \
                 .values_list("household_id", "id", "to_state", "occurred_on").order_by():
             events[hh].append((pk, to_state, day))
-        for hh, (village, year, path) in units.items():
-            for day, entered, left in state_steps(events[hh]):
-                for state, n in ((entered, 1), (left, -1)):
-                    if state is not None:
-                        for key in _keys(village, year, path, state, day):
-                            out[key] += n
+        for hh, unit in units.items():
+            _add_steps(out, *unit, events[hh])
     return out
+
+
+def _add_steps(out: Counter, village: str, year: int, path: str, events) -> None:
+    for day, entered, left in state_steps(events):
+        for state, n in ((entered, 1), (left, -1)):
+            if state is not None:
+                for key in _keys(village, year, path, state, day):
+                    out[key] += n
 
 
 def _keys(village, year, path, state, day):
@@ -78,7 +82,7 @@ def _keys(village, year, path, state, day):
 
 def apply(delta: Counter, using: str = "default") -> None:
     """Add `delta` to the table (an upsert: concurrent writers add, never overwrite)."""
-    rows = [(*key, n) for key, n in delta.items() if n]
+    rows = sorted((*key, n) for key, n in delta.items() if n)  # one order for all writers: no deadlock
     if not rows:
         return
     connection = connections[using]
@@ -194,6 +198,19 @@ def added(household_ids, using: str = "default") -> None:
             continue
         _add_range(connection, first, last)
     apply(contributions(few, using), using)
+
+
+def added_written(households: dict, events) -> None:
+    """New households from what a bulk insert has just written, without reading it back:
+    households {pk: (village, plan year, path)}; events (household_id, to_state, occurred_on) in the
+    order they were inserted (so in id order)."""
+    per = defaultdict(list)
+    for order, (hh, to_state, day) in enumerate(events):
+        per[hh].append((order, to_state, day))
+    out = Counter()
+    for hh, unit in households.items():
+        _add_steps(out, *unit, per[hh])
+    apply(out)
 
 
 def _add_range(connection, first: int, last: int) -> None:
