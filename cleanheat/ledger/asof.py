@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import date
 
 from django.db import connections, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.db.models.functions import Substr
 
 from cleanheat.regions.scope import code_q
@@ -33,19 +33,18 @@ def counts_on(prefix: str, unit_length: int, on: date, year: int | None = None) 
     of the end of day `on`, grouped by the first `unit_length` code digits."""
     if unit_length <= COUNTY and len(prefix) <= COUNTY:
         first = on.replace(day=1)   # the counties' months before on's month, then its days up to on
-        parts = [{"grain": COUNTY_MONTH, "day__lt": first}, {"grain": COUNTY_DAY, "day__gte": first, "day__lte": on}]
+        rows = Q(grain=COUNTY_MONTH, day__lt=first) | Q(grain=COUNTY_DAY, day__gte=first, day__lte=on)
     else:
-        parts = [{"grain": VILLAGE_DAY, "day__lte": on}]
-    out = defaultdict(Counter)
-    for part in parts:
-        rows = ProgressDelta.objects.filter(code_q("unit", prefix), **part)
-        if year is not None:
-            rows = rows.filter(plan_year=year)
-        rows = (rows.annotate(u=Substr("unit", 1, unit_length)).values_list("u", "heating_path", "state")
-                .annotate(total=Sum("n")).order_by())
-        for unit, path, state, n in rows:
-            out[unit][(path, state)] += n
-    return {unit: {k: n for k, n in c.items() if n} for unit, c in out.items() if any(c.values())}
+        rows = Q(grain=VILLAGE_DAY, day__lte=on)
+    rows = ProgressDelta.objects.filter(rows, code_q("unit", prefix))  # one statement: one snapshot
+    if year is not None:
+        rows = rows.filter(plan_year=year)
+    out = defaultdict(dict)
+    for unit, path, state, n in (rows.annotate(u=Substr("unit", 1, unit_length)).values_list("u", "heating_path", "state")
+                                 .annotate(total=Sum("n")).order_by()):
+        if n:
+            out[unit][(path, state)] = n
+    return dict(out)
 
 
 # ---- keeping the table in step with the ledger
