@@ -242,6 +242,7 @@ class ProgressDelta(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["grain", "unit", "day", "plan_year", "heating_path", "state"],
                                                name="pd_key")]
-        # A whole city or province by date range (the key above serves one county's or village's range).
+        # A whole city or province by date range, on the counties' grains only (the key above serves one
+        # county's or village's range; the village rows, most of the table, then cost writes one index).
         indexes = [models.Index(fields=["grain", "day", "unit", "plan_year", "heating_path", "state", "n"],
-                                name="pd_day_idx")]
+                                name="pd_day_idx", condition=models.Q(grain__gt=0))]

@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
                 ('n', models.IntegerField()),
             ],
             options={
-                'indexes': [models.Index(fields=['grain', 'day', 'unit', 'plan_year', 'heating_path', 'state', 'n'], name='pd_day_idx')],
+                'indexes': [models.Index(condition=models.Q(('grain__gt', 0)), fields=['grain', 'day', 'unit', 'plan_year', 'heating_path', 'state', 'n'], name='pd_day_idx')],
                 'constraints': [models.UniqueConstraint(fields=('grain', 'unit', 'day', 'plan_year', 'heating_path', 'state'), name='pd_key')],
             },
         ),
