@@ -33,15 +33,15 @@ def counts_on(prefix: str, unit_length: int, on: date, year: int | None = None) 
     of the end of day `on`, grouped by the first `unit_length` code digits."""
     if unit_length <= COUNTY and len(prefix) <= COUNTY:
         first = on.replace(day=1)   # the counties' months before on's month, then its days up to on
-        rows = Q(grain=COUNTY_MONTH, day__lt=first) | Q(grain=COUNTY_DAY, day__gte=first, day__lte=on)
+        span = Q(grain=COUNTY_MONTH, day__lt=first) | Q(grain=COUNTY_DAY, day__gte=first, day__lte=on)
     else:
-        rows = Q(grain=VILLAGE_DAY, day__lte=on)
-    rows = ProgressDelta.objects.filter(rows, code_q("unit", prefix))  # one statement: one snapshot
+        span = Q(grain=VILLAGE_DAY, day__lte=on)
+    rows = ProgressDelta.objects.filter(span, code_q("unit", prefix))  # one statement: one snapshot
     if year is not None:
         rows = rows.filter(plan_year=year)
+    rows = rows.annotate(u=Substr("unit", 1, unit_length)).values_list("u", "heating_path", "state")
     out = defaultdict(dict)
-    for unit, path, state, n in (rows.annotate(u=Substr("unit", 1, unit_length)).values_list("u", "heating_path", "state")
-                                 .annotate(total=Sum("n")).order_by()):
+    for unit, path, state, n in rows.annotate(total=Sum("n")).order_by():
         if n:
             out[unit][(path, state)] = n
     return dict(out)
