@@ -9,6 +9,10 @@ then once more with the cache kept (warm: what a page asks after the first, unti
   * the season's emissions for the city (reports.services.season_totals); baseline in the same run: a
     per-household Python loop (the last lifecycle state of every household by the date, then
     emissions.for_households one household at a time); both must give the same CO₂ total.
+  * the as-of count both use (ledger.asof.counts_on, read from the maintained ProgressDelta table) beside
+    the history query it replaced (rollup.counts_on_from_ledger: the latest lifecycle event of every
+    household by the date), which must give the same counts; the table and emissions are also timed
+    with the history query put back in place of the table ("with the old as-of query"), same run.
 
     .venv/bin/python benchmarks/bench_reports.py [--db PATH] [--reuse] [--repeat 3] [--date 2022-09-30]
 """
@@ -16,6 +20,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import date
 
 import full_demo  # noqa: E402  (sits beside this script; puts the project on sys.path)
@@ -36,6 +41,18 @@ def median_cold(repeat, fn):
 
 def runs(times) -> str:
     return ", ".join(f"{t:.2f}" for t in times)
+
+
+@contextmanager
+def old_as_of_query():
+    """The baseline: the as-of counts read from the lifecycle history, as before the maintained table."""
+    from cleanheat.ledger import asof, rollup
+    fast = asof.counts_on
+    asof.counts_on = rollup.counts_on_from_ledger
+    try:
+        yield
+    finally:
+        asof.counts_on = fast
 
 
 def main():
@@ -75,6 +92,14 @@ def main():
     print(f"  of which the ledger's as-of count (plan.progress.counts_on, shared with the dashboard): "
           f"median {count_s:.2f} s (runs {runs(count_runs)})")
     print(f"  beside it: the existing dispatch table (xlsxwriter), same date: median {old_s:.2f} s (runs {runs(old_runs)})")
+    with old_as_of_query():
+        base_s, base_runs, _ = median_cold(args.repeat, lambda: figures.fill(template, figures.Source(city, plan, on)))
+        ref_s, ref_runs, reference = median_cold(args.repeat, lambda: progress.counts_on(city.prefix, 6, on, YEAR))
+    print(f"  baseline: the same table with the old as-of query (the lifecycle history): median {base_s:.2f} s "
+          f"(runs {runs(base_runs)}); {base_s / fill_s:.1f}x the time")
+    print(f"  baseline: the old as-of query alone (rollup.counts_on_from_ledger): median {ref_s:.2f} s "
+          f"(runs {runs(ref_runs)}); {ref_s / count_s:.0f}x the maintained table's; same counts: "
+          f"{reference == progress.counts_on(city.prefix, 6, on, YEAR)}")
 
     season_on = services.season_date(plan)
     em_s, em_runs, totals = median_cold(args.repeat, lambda: services.season_totals(city, plan))
@@ -84,6 +109,10 @@ def main():
     started = time.perf_counter()
     services.season_totals(city, plan)
     print(f"  again with the figures cached (nothing written since): {time.perf_counter() - started:.3f} s")
+    with old_as_of_query():
+        em_base_s, em_base_runs, _ = median_cold(args.repeat, lambda: services.season_totals(city, plan))
+    print(f"  baseline: the same with the old as-of query: median {em_base_s:.2f} s (runs {runs(em_base_runs)}); "
+          f"{em_base_s / em_s:.1f}x the time")
 
     started = time.perf_counter()
     params = services.parameters(city.code, YEAR)

@@ -18,7 +18,7 @@ from cleanheat import bulk, pii
 from cleanheat.accounts.models import Organisation
 from cleanheat.demo.places import load_demo_coordinates
 from cleanheat.inspections.demo import load_demo_inspections, load_demo_round
-from cleanheat.ledger import demo, identity
+from cleanheat.ledger import asof, demo, identity
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.models import Household, HouseholdChange, HouseholdNumberSequence, LifecycleEvent
 from cleanheat.plan.services import load_plan
@@ -164,6 +164,7 @@ def load_demo(cfg: dict, scale: float = 1.0, progress=None) -> int:
     load_demo_inspections()
     load_demo_round()
     load_demo_service(scale)
+    asof.rebuild()  # the as-of-a-day counts of the households just written in bulk
     analyze()
     return written
 

@@ -11,12 +11,13 @@ from django.utils import timezone
 
 from cleanheat import bulk as db
 
-from . import history
+from . import asof, history
 from .models import Household, LifecycleEvent
 from .records import (PII_FIELDS, household_numbers, lifecycle_event, lifecycle_event_columns, secret_columns,
                       stored_fields)
 
 CHUNK = 20000  # households encrypted per chunk while the database stores the previous one
+AS_OF_COLUMNS = ("village_id", "plan_year", "heating_path")  # where a household counts (ledger.asof)
 
 
 @dataclass
@@ -89,6 +90,7 @@ def import_households(columns: NewColumns, objects: NewObjects, *, writer: Write
         for h, steps in zip(objects.households, objects.steps) for before, (step, day) in _moves(steps)])
     history.entries_written([history.creation_entry(household=h, user=writer.user, channel=writer.channel,
                                                     source=writer.source) for h in objects.households])
+    asof.added([*(ids() if len(columns) and not _counted(columns) else []), *(h.pk for h in objects.households)])
 
 
 def _number(columns: NewColumns, objects: NewObjects) -> None:
@@ -125,10 +127,18 @@ def _insert_columns(columns: NewColumns, ids, *, writer, reason, now, today, pro
                 progress("write", min(start + CHUNK, n), total)
 
     db.insert_chunks(Household, chunks())
-    db.insert_columns(LifecycleEvent, lifecycle_event_columns(
-        ids, columns.steps, user=writer.user, channel=writer.channel, reason=reason, now=now, today=today))
+    events = lifecycle_event_columns(ids, columns.steps, user=writer.user, channel=writer.channel, reason=reason,
+                                     now=now, today=today)
+    db.insert_columns(LifecycleEvent, events)
+    if _counted(columns):  # the as-of counts from what was just written (else read back by the caller)
+        asof.added_written(dict(zip(ids, zip(*(values[name] for name in AS_OF_COLUMNS)))),
+                           zip(events["household_id"], events["to_state"], events["occurred_on"]))
     history.households_created_columns(household_ids=ids, household_numbers=values["household_no"],
                                        user=writer.user, channel=writer.channel, source=writer.source, now=now)
+
+
+def _counted(columns: NewColumns) -> bool:
+    return all(name in columns.values for name in AS_OF_COLUMNS)
 
 
 def _moves(steps):
@@ -160,8 +170,9 @@ def apply_updates(updates: list[Update], *, writer: Writer, reason: str) -> None
         entries += history.change_entries(household=household, changes=changes, user=writer.user,
                                           channel=writer.channel, source=writer.source)
         household.updated_at = now
-    Household.objects.bulk_update([u.household for u in updates], sorted(fields), batch_size=500)
-    db.insert(LifecycleEvent, events)
+    with asof.kept(u.household.pk for u in updates):
+        Household.objects.bulk_update([u.household for u in updates], sorted(fields), batch_size=500)
+        db.insert(LifecycleEvent, events)
     history.entries_written(entries)
 
 

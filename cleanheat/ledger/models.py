@@ -220,3 +220,29 @@ class MaintenanceRecord(models.Model):
     class Meta:
         verbose_name = _("运行维护记录")
         verbose_name_plural = _("运行维护记录")
+
+
+class ProgressDelta(models.Model):
+    """Maintained by `ledger.asof` (never written elsewhere): how many active households entered (+n)
+    or left (−n) a lifecycle state on `day`, per unit, plan year and heating path — so the counts as
+    of a past day D are the sums of the rows up to D, without reading the lifecycle history.
+
+    Three grains keep every query short: a village's rows by day (townships and villages as units), a
+    county's rows by day, and a county's rows by month (`day`: the month's first day) — a city or
+    province as of D reads its counties' months before D's month and their days in D's month."""
+
+    grain = models.PositiveSmallIntegerField()           # asof.VILLAGE_DAY / COUNTY_DAY / COUNTY_MONTH
+    unit = models.CharField(max_length=12)               # village code, or county code (6 digits)
+    plan_year = models.PositiveSmallIntegerField()
+    heating_path = models.CharField(max_length=20)
+    state = models.CharField(max_length=20)
+    day = models.DateField()
+    n = models.IntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["grain", "unit", "day", "plan_year", "heating_path", "state"],
+                                               name="pd_key")]
+        # A whole city or province by date range, on the counties' grains only (the key above serves one
+        # county's or village's range; the village rows, most of the table, then cost writes one index).
+        indexes = [models.Index(fields=["grain", "day", "unit", "plan_year", "heating_path", "state", "n"],
+                                name="pd_day_idx", condition=models.Q(grain__gt=0))]

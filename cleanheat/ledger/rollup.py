@@ -13,6 +13,7 @@ from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import code_q
 
+from . import asof
 from .choices import HeatingPath, LifecycleState
 from .models import Household, LifecycleEvent
 
@@ -29,16 +30,19 @@ def counts_by_unit(prefix: str, unit_length: int, *, year: int | None = None, on
                    only_if_cached: bool = False) -> dict | None:
     """Counts of active households under `prefix` (of one plan year, or all with None), grouped by
     the first `unit_length` code digits: {unit: {(path, state): n}}, today or as of a past day `on`
-    (from the lifecycle history: the last state each household had reached by then); cached until
-    the next write (see cleanheat/figures)."""
+    (the last state each household had reached by then, from the maintained table `ledger.asof`);
+    cached until the next write (see cleanheat/figures)."""
     if on is not None and on < timezone.localdate():
         return cached("ledger.counts_on", (prefix, unit_length, on, year or "all"),
-                      lambda: _counts_on(prefix, unit_length, on, year), only_if_cached=only_if_cached)
+                      lambda: asof.counts_on(prefix, unit_length, on, year), only_if_cached=only_if_cached)
     return cached("ledger.counts", (prefix, unit_length, year or "all"),
                   lambda: _counts_by_unit(prefix, unit_length, year), only_if_cached=only_if_cached)
 
 
-def _counts_on(prefix: str, unit_length: int, on: date, year: int | None = None) -> dict:
+def counts_on_from_ledger(prefix: str, unit_length: int, on: date, year: int | None = None) -> dict:
+    """The reference for `asof.counts_on`, read from the lifecycle history itself (every event up to
+    `on`, the latest per household): exact but slow on a large ledger — kept for the checks
+    (tests/test_asof.py, `manage.py rebuild_progress --verify`) and the benchmarks' baseline."""
     events = LifecycleEvent.objects.filter(code_q("household__village_id", prefix), household__archived=False,
                                            occurred_on__lte=on)
     if year is not None:

@@ -23,7 +23,7 @@ from cleanheat.regions.scope import in_scope
 from cleanheat.rules import engine
 from cleanheat.versions import Change, StaleEdit
 
-from . import history, identity, lifecycle
+from . import asof, history, identity, lifecycle
 from .choices import Channel, HeatingPath, LifecycleState
 from .cleaning import CLEANERS, Context, Lookups, blank, required_message
 from .labels import field_label, history_lines, state_label
@@ -48,6 +48,8 @@ CLEARABLE = {"phone", "bank_account", "electricity_account", "gas_account", "add
 HOLDER_ELSEWHERE = "该身份证号已在其他地区登记为户主，请联系县级管理员核实"
 SOURCE_LENGTH = 200  # HouseholdChange.source
 STALE_MESSAGE = "此户已被他人修改，您的修改未保存。请核对他人的修改后重新提交。"
+# Fields that decide where a household counts in the as-of-a-day figures (ledger.asof).
+COUNTED_FIELDS = {"village", "plan_year", "heating_path"}
 # Utility account numbers are contact data like a phone: utility staff and clerks may reveal them.
 REVEAL_PERMISSION = {"id_number": "pii.reveal_id", "phone": "pii.reveal_phone", "bank_account": "pii.reveal_bank",
                      "electricity_account": "pii.reveal_phone", "gas_account": "pii.reveal_phone"}
@@ -246,6 +248,7 @@ def create_household(data: dict, *, user=None, channel=Channel.UI, source="") ->
     history.household_created(household=household, user=user, channel=channel, source=source)
     lifecycle_event(household, household.state, from_state="", occurred_on=timezone.localdate(), user=user,
                     channel=channel, reason="建档").save()
+    asof.added([household.pk])
     return household
 
 
@@ -265,7 +268,8 @@ def update_household(household: Household, data: dict, *, user=None, channel=Cha
     if changes:
         _check_lock(before, (household.village_id, household.plan_year))
         household.version += 1  # the row is locked until this transaction ends
-        _save_unique(household)
+        with asof.kept([household.pk] if COUNTED_FIELDS.intersection(name for name, _, _ in changes) else []):
+            _save_unique(household)
         history.fields_changed(household=household, changes=changes, user=user, channel=channel, source=source)
     return changes
 
@@ -305,7 +309,8 @@ def transition(household: Household, to_state: str, *, user=None, channel=Channe
         raise ValidationError({k: [v] for k, v in problems.items()})  # 先立后破, 以气定改, heat sources
     event = lifecycle_event(household, to_state, occurred_on=occurred_on, user=user, channel=channel,
                             reason=reason, backstep=not forward)
-    event.save()
+    with asof.kept([household.pk]):
+        event.save()
     household.version += 1
     history.state_changed(household=household, from_state=household.state, to_state=to_state,
                           user=user, channel=channel, reason=reason)
@@ -326,7 +331,8 @@ def archive_household(household: Household, *, reason: str, user=None, channel=C
     _check_lock((household.village_id, household.plan_year))
     household.archived, household.archived_at, household.archive_reason = True, timezone.now(), reason
     household.version += 1
-    household.save(update_fields=["archived", "archived_at", "archive_reason", "updated_at", "version"])
+    with asof.kept([household.pk]):
+        household.save(update_fields=["archived", "archived_at", "archive_reason", "updated_at", "version"])
     history.archived(household=household, user=user, channel=channel, reason=reason)
     return household
 
@@ -348,7 +354,8 @@ def restore_household(household: Household, *, user=None, channel=Channel.UI, re
             other_household_no=other.household_no))
     household.archived, household.archived_at, household.archive_reason = False, None, ""
     household.version += 1
-    household.save(update_fields=["archived", "archived_at", "archive_reason", "updated_at", "version"])
+    with asof.kept([household.pk]):
+        household.save(update_fields=["archived", "archived_at", "archive_reason", "updated_at", "version"])
     history.restored(household=household, user=user, channel=channel, reason=reason)
     return household
 
@@ -456,7 +463,8 @@ def _move_villages(moves: dict, *, user, channel, source) -> int:
             household.village_id, household.version, household.updated_at = moves[old], household.version + 1, now
             entries += history.change_entries(household=household, changes=[("village", old, moves[old])],
                                               user=user, channel=channel, source=source)
-        Household.objects.bulk_update(households, ["village", "version", "updated_at"], batch_size=500)
+        with asof.kept([h.pk for h in households]):
+            Household.objects.bulk_update(households, ["village", "version", "updated_at"], batch_size=500)
         history.entries_written(entries)
         moved += len(households)
     return moved
