@@ -42,6 +42,7 @@ from .models import (
 PROVEN = ("proven", "removed")          # 稳定运行满一个采暖季 (and the old facility removed since)
 UNPROVEN = ("installed", "accepted")    # installed, its first season not yet run
 CONVERTED = STATE_ORDER.index("installed")
+REVIEW_PREFIX = 6                       # city (4) and county (6) managers review the reports below them
 PDF_TEMPLATE = "reports/report_pdf.html"
 PDF_STYLES = ["css/report_print.css"]
 
@@ -322,8 +323,8 @@ def ensure_pdf(report: GeneratedReport, storage) -> GeneratedReport:
 
 @transaction.atomic
 def submit_report(user, report: GeneratedReport) -> GeneratedReport:
-    """A unit submits its own report upward (county → city; the city's to the province), like a
-    dispatch report; a returned report is replaced by a newly generated one."""
+    """A unit submits its own report upward (township → county, county → city; the city's to the
+    province), like a dispatch report; a returned report is replaced by a newly generated one."""
     require_perm(user, REPORTS)
     prefix = user_prefix(user)
     if report.region_code != codes.full_code(prefix) and not user.is_superuser:
@@ -337,10 +338,11 @@ def submit_report(user, report: GeneratedReport) -> GeneratedReport:
 
 @transaction.atomic
 def return_report(user, report: GeneratedReport, *, reason: str) -> GeneratedReport:
-    """The city returns a county's submitted report with a reason."""
+    """A unit above the report's (the city for a county's, the county or the city for a township's)
+    returns a submitted report with a reason."""
     require_perm(user, MANAGE_USERS)
-    if len(user_prefix(user)) > 4:
-        raise PermissionDenied("报表由市级审核退回")
+    if not _above(user, report.region_code):
+        raise PermissionDenied("报表由上级单位审核退回")
     if report.status != "submitted":
         raise ValidationError({"__all__": ["只能退回已报送的报表"]})
     if not (reason or "").strip():
@@ -351,7 +353,17 @@ def return_report(user, report: GeneratedReport, *, reason: str) -> GeneratedRep
 
 
 def can_return(user) -> bool:
-    return has_perm(user, MANAGE_USERS) and len(user_prefix(user)) <= 4
+    """Whether the user reviews reports of the units below (city and county managers)."""
+    return has_perm(user, MANAGE_USERS) and len(user_prefix(user)) <= REVIEW_PREFIX
+
+
+def _above(user, region_code: str) -> bool:
+    """The report's unit lies strictly below the user's own (a superuser is above every unit)."""
+    if user.is_superuser:
+        return True
+    prefix = user_prefix(user)
+    return (len(prefix) <= REVIEW_PREFIX and region_code.startswith(prefix)
+            and len(codes.prefix_of(region_code)) > len(prefix))
 
 
 # ---- building energy retrofit (§二(二), §三(四)) ---------------------------------------------------
