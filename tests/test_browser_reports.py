@@ -3,6 +3,7 @@ figures kept in its .xlsx, and its PDF link downloads the kept PDF (same hash)."
 import hashlib
 import io
 from datetime import date
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -49,6 +50,6 @@ def test_the_report_page_shows_the_figures_and_its_pdf_link_downloads_the_kept_p
 
     with page.expect_download() as info:
         page.click("#report-pdf")
-    pdf = open(info.value.path(), "rb").read()
+    pdf = Path(info.value.path()).read_bytes()
     assert pdf.startswith(b"%PDF") and hashlib.sha256(pdf).hexdigest() == report.pdf_sha256
     assert info.value.suggested_filename.endswith(".pdf")

@@ -32,7 +32,7 @@ def test_a_township_clerk_has_reports_but_not_coal_ban_marking_or_templates():
 
 
 def test_a_township_clerk_generates_and_submits_the_township_report_and_the_county_returns_it(client, townships):
-    own, other = townships
+    own, _other = townships
     clerk = make_user("t_town_clerk", own.prefix, role="township_clerk")
     client.force_login(clerk)
     home = client.get("/reports/").content.decode()
