@@ -88,8 +88,11 @@ def test_a_village_outside_the_scope_or_not_a_village_is_404(client, village):
     for url in ("/", "/roster.pdf", "/letters/", "/letters.pdf"):
         assert client.get(f"/reports/notices/{other.village_id}{url}").status_code == 404
         assert client.get(f"/reports/notices/{village.village_id[:9]}000{url}").status_code == 404
-    town = make_user("r_town", village.village_id[:9], role="township_clerk")   # no reports permission
+    town = make_user("r_town", village.village_id[:9], role="township_clerk")   # the township's own villages
     client.force_login(town)
+    assert client.get(f"/reports/notices/{village.village_id}/").status_code == 200
+    clerk = make_user("r_village", village.village_id, role="village_clerk")    # no reports permission
+    client.force_login(clerk)
     assert client.get(f"/reports/notices/{village.village_id}/").status_code == 403
 
 

@@ -159,3 +159,10 @@ ALL |= {API_TOKENS}
 ROLES.update({code: replace(ROLES[code], permissions=ROLES[code].permissions | {API_TOKENS})
               for code in ("city_admin", "county_admin")})
 ROLE_CHOICES[:] = [(r.code, r.label) for r in ROLES.values()]
+# ---- 乡镇报表 (issue #19): a township clerk generates the township's reports (progress, dispatch,
+# annual summary, the villages' 公示/告知书), reads its emissions and coal-ban lists, and submits the
+# township's reports to the county, which returns them when wrong. Only REPORTS: no coal-ban marking
+# (the county's), no templates (the city's); the role's 9-digit scope keeps all of it to the township.
+TOWNSHIP_REPORT_GRANTS = {"township_clerk": {REPORTS}}
+ROLES.update({code: replace(ROLES[code], permissions=ROLES[code].permissions | extra)
+              for code, extra in TOWNSHIP_REPORT_GRANTS.items()})

@@ -155,6 +155,9 @@ class GeneratedReport(models.Model):
     plan_year = models.PositiveSmallIntegerField(_("计划年度"), null=True)
     file_name = models.CharField(max_length=200)
     sha256 = models.CharField(_("文件摘要（SHA-256）"), max_length=64)
+    # the PDF of the same report, drawn from the kept .xlsx (reports.tables); blank until rendered
+    pdf_name = models.CharField(max_length=200, blank=True)
+    pdf_sha256 = models.CharField(_("PDF摘要（SHA-256）"), max_length=64, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("生成人"), on_delete=models.PROTECT,
                                    related_name="+")
     created_at = models.DateTimeField(_("生成时间"), auto_now_add=True)

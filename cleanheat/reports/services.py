@@ -5,6 +5,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -18,6 +19,7 @@ from cleanheat.accounts.roles import COAL_BAN, EDIT, MANAGE_USERS, REPORTS
 from cleanheat.figures.cache import cached
 from cleanheat.ledger.choices import STATE_ORDER, HeatingPath, LifecycleState
 from cleanheat.ledger.models import EnergyDemand, Household
+from cleanheat.pdf import render_pdf
 from cleanheat.plan import progress
 from cleanheat.plan.models import CountyPlan, Plan
 from cleanheat.procurement.models import AdvisorConfig
@@ -26,7 +28,7 @@ from cleanheat.regions.models import Region
 from cleanheat.regions.scope import code_q
 from cleanheat.rules import engine as rules_engine
 
-from . import emissions, figures
+from . import emissions, figures, tables
 from .models import (
     CoalBanVillage,
     CoalUse,
@@ -40,6 +42,9 @@ from .models import (
 PROVEN = ("proven", "removed")          # 稳定运行满一个采暖季 (and the old facility removed since)
 UNPROVEN = ("installed", "accepted")    # installed, its first season not yet run
 CONVERTED = STATE_ORDER.index("installed")
+REVIEW_PREFIX = 6                       # city (4) and county (6) managers review the reports below them
+PDF_TEMPLATE = "reports/report_pdf.html"
+PDF_STYLES = ["css/report_print.css"]
 
 
 # ---- parameters (data) ------------------------------------------------------------------------
@@ -271,8 +276,8 @@ def follow_village_codes(villages: dict) -> None:
 
 @transaction.atomic
 def generate(user, template, region, plan, on, storage) -> GeneratedReport:
-    """Fill `template` for `region` on `on` and keep the file (in `storage`) with its hash; a date
-    before the plan is refused."""
+    """Fill `template` for `region` on `on` and keep the file (in `storage`) with its hash, and its PDF
+    drawn from that file with the PDF's hash; a date before the plan is refused."""
     require_perm(user, REPORTS)
     require_in_scope(user, region.code)
     if plan is None:
@@ -286,13 +291,40 @@ def generate(user, template, region, plan, on, storage) -> GeneratedReport:
                                             file_name="", sha256=figures.digest(content), created_by=user)
     report.file_name = storage.save(f"{report.pk}/{name}", ContentFile(content))
     report.save(update_fields=["file_name"])
+    _keep_pdf(report, content, storage)
+    return report
+
+
+def report_pdf(report: GeneratedReport, content: bytes) -> bytes:
+    """The PDF of a report, drawn from its .xlsx bytes (reports.tables), so it shows the same figures."""
+    creator = report.created_by
+    return render_pdf(PDF_TEMPLATE, {
+        "report": report, "sheets": tables.sheets(content), "xlsx_name": Path(report.file_name).name,
+        "region_name": Region.objects.filter(code=report.region_code).values_list("name", flat=True).first() or "",
+        "creator": creator.full_name or creator.username}, stylesheets=PDF_STYLES)
+
+
+def _keep_pdf(report: GeneratedReport, content: bytes, storage) -> None:
+    pdf = report_pdf(report, content)
+    report.pdf_name = storage.save(f"{Path(report.file_name).with_suffix('.pdf')}", ContentFile(pdf))
+    report.pdf_sha256 = figures.digest(pdf)
+    report.save(update_fields=["pdf_name", "pdf_sha256"])
+
+
+@transaction.atomic
+def ensure_pdf(report: GeneratedReport, storage) -> GeneratedReport:
+    """A report generated before PDFs were kept gets its PDF once, from its kept .xlsx."""
+    report = GeneratedReport.objects.select_for_update().get(pk=report.pk)
+    if not report.pdf_name:
+        with storage.open(report.file_name, "rb") as f:
+            _keep_pdf(report, f.read(), storage)
     return report
 
 
 @transaction.atomic
 def submit_report(user, report: GeneratedReport) -> GeneratedReport:
-    """A unit submits its own report upward (county → city; the city's to the province), like a
-    dispatch report; a returned report is replaced by a newly generated one."""
+    """A unit submits its own report upward (township → county, county → city; the city's to the
+    province), like a dispatch report; a returned report is replaced by a newly generated one."""
     require_perm(user, REPORTS)
     prefix = user_prefix(user)
     if report.region_code != codes.full_code(prefix) and not user.is_superuser:
@@ -306,10 +338,11 @@ def submit_report(user, report: GeneratedReport) -> GeneratedReport:
 
 @transaction.atomic
 def return_report(user, report: GeneratedReport, *, reason: str) -> GeneratedReport:
-    """The city returns a county's submitted report with a reason."""
+    """A unit above the report's (the city for a county's, the county or the city for a township's)
+    returns a submitted report with a reason."""
     require_perm(user, MANAGE_USERS)
-    if len(user_prefix(user)) > 4:
-        raise PermissionDenied("报表由市级审核退回")
+    if not _above(user, report.region_code):
+        raise PermissionDenied("报表由上级单位审核退回")
     if report.status != "submitted":
         raise ValidationError({"__all__": ["只能退回已报送的报表"]})
     if not (reason or "").strip():
@@ -320,7 +353,17 @@ def return_report(user, report: GeneratedReport, *, reason: str) -> GeneratedRep
 
 
 def can_return(user) -> bool:
-    return has_perm(user, MANAGE_USERS) and len(user_prefix(user)) <= 4
+    """Whether the user reviews reports of the units below (city and county managers)."""
+    return has_perm(user, MANAGE_USERS) and len(user_prefix(user)) <= REVIEW_PREFIX
+
+
+def _above(user, region_code: str) -> bool:
+    """The report's unit lies strictly below the user's own (a superuser is above every unit)."""
+    if user.is_superuser:
+        return True
+    prefix = user_prefix(user)
+    return (len(prefix) <= REVIEW_PREFIX and region_code.startswith(prefix)
+            and len(codes.prefix_of(region_code)) > len(prefix))
 
 
 # ---- building energy retrofit (§二(二), §三(四)) ---------------------------------------------------

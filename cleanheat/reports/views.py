@@ -26,7 +26,7 @@ from cleanheat.plan import years
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 
-from . import figures, services
+from . import figures, services, tables
 from .emissions import POLLUTANTS
 from .models import CoalBanVillage, GeneratedReport, ReportTemplate, RetrofitProject
 
@@ -213,6 +213,31 @@ def download(request, report_id):
                         filename=Path(report.file_name).name)
 
 
+def _report(request, report_id) -> GeneratedReport:
+    """A generated report inside the user's scope (404 otherwise: nothing said of others)."""
+    return get_object_or_404(scope_filter(GeneratedReport.objects.select_related("template", "created_by"),
+                                          request.user, "region_code"), pk=report_id)
+
+
+@requires(REPORTS)
+def report_page(request, report_id):
+    """One generated report: its figures as kept in the .xlsx, the file and its PDF, and its status."""
+    report = _report(request, report_id)
+    with storage().open(report.file_name, "rb") as f:
+        sheets = tables.sheets(f.read())
+    return render(request, "reports/report.html", {
+        "report": report, "sheets": sheets, "region": Region.objects.filter(code=report.region_code).first(),
+        "own_code": codes.full_code(user_prefix(request.user) or "1409"), "can_return": services.can_return(request.user)})
+
+
+@requires(REPORTS)
+def download_pdf(request, report_id):
+    report = services.ensure_pdf(_report(request, report_id), storage())
+    record("reports.download", request=request, region_code=report.region_code, target=f"{report.pk}.pdf")
+    return FileResponse(storage().open(report.pdf_name, "rb"), as_attachment=True, content_type="application/pdf",
+                        filename=Path(report.pdf_name).name)
+
+
 @requires(REPORTS)
 @require_POST
 def report_action(request, report_id, action):
@@ -228,6 +253,8 @@ def report_action(request, report_id, action):
     except ValidationError as e:
         messages.error(request, "；".join(e.messages))
     record(f"reports.{action}", request=request, region_code=report.region_code, target=str(report.pk))
+    if request.POST.get("back") == "page":  # sent from the report's own page
+        return redirect("report_page", report_id=report.pk)
     return redirect("reports")
 
 
