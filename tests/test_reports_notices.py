@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from cleanheat import pii
+from cleanheat import pdf, pii
 from cleanheat.ledger.identity import mask_id_public
 from cleanheat.ledger.models import Household
 from cleanheat.reports import notices
@@ -99,3 +99,20 @@ def test_a_village_outside_the_scope_or_not_a_village_is_404(client, village):
 def test_the_village_page_links_the_notices(client, village):
     page = client.get(f"/regions/{village.village_id}/").content.decode()
     assert f"/reports/notices/{village.village_id}/" in page and f"/reports/notices/{village.village_id}/letters/" in page
+
+
+def test_letters_laid_out_in_parts_keep_every_household_once_in_order(client, village, monkeypatch):
+    """A large village's 告知书 are laid out in parts on every core and joined: the same pages, in
+    household-number order, as the document laid out in one piece."""
+    code = village.village_id
+    context = notices.village_notices(client.get(f"/reports/notices/{code}/letters/").wsgi_request, code)
+    row = context["rows"][0]
+    context["rows"] = [{**row, "no": f"{row['no'][:-3]}{i:03d}"} for i in range(7)]
+    monkeypatch.setattr(pdf, "SPLIT_FROM", 2)
+    split = pdf.render_pdf_split("reports/resident_letters.html", context, split="rows", parts=3,
+                                 stylesheets=notices.STYLES)
+    whole = pdf.render_pdf("reports/resident_letters.html", context, stylesheets=notices.STYLES)
+    split_pages, whole_pages = pdf_text(split).split("\f")[:-1], pdf_text(whole).split("\f")[:-1]
+    assert len(split_pages) == len(whole_pages) == 7
+    assert [p.split() for p in split_pages] == [p.split() for p in whole_pages]
+    assert [r["no"] in p for r, p in zip(context["rows"], split_pages)] == [True] * 7

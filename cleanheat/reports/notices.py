@@ -9,7 +9,7 @@ data: reports/data/hotlines.json (the longest region-code prefix wins), editable
 Subsidy lines are read through the household's `entitlements` relation (the subsidies app stands
 beside reports, which may not import it)."""
 import json
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,7 +22,7 @@ from cleanheat.audit.services import record
 from cleanheat.filenames import stamped
 from cleanheat.ledger.identity import mask_id_public, mask_name
 from cleanheat.ledger.models import Household
-from cleanheat.pdf import render_pdf
+from cleanheat.pdf import render_pdf, render_pdf_split
 from cleanheat.procurement.models import Allocation
 from cleanheat.regions import codes
 from cleanheat.regions.models import Region
@@ -83,9 +83,9 @@ def village_notices(request, village_code) -> dict:
             "rows": rows, "hotline": hotline_for(region.code)}
 
 
-def _pdf(request, village_code, template, title):
+def _pdf(request, village_code, template, title, render=render_pdf):
     context = village_notices(request, village_code)
-    content = render_pdf(template, context, request=request, stylesheets=STYLES)
+    content = render(template, context, request=request, stylesheets=STYLES)
     region = context["region"]
     record("export", request=request, region_code=region.code, target=f"{title}PDF：{region.name}",
            detail=f"{len(context['rows'])}户")
@@ -113,4 +113,6 @@ def letters(request, village_code):
 
 @requires(REPORTS)
 def letters_pdf(request, village_code):
-    return _pdf(request, village_code, "reports/resident_letters.html", "改造告知书")
+    # One page per household: the pages are laid out in parts on every core (a 300-household village).
+    return _pdf(request, village_code, "reports/resident_letters.html", "改造告知书",
+                render=partial(render_pdf_split, split="rows"))
