@@ -220,3 +220,22 @@ class MaintenanceRecord(models.Model):
     class Meta:
         verbose_name = _("运行维护记录")
         verbose_name_plural = _("运行维护记录")
+
+
+class HouseholdCount(models.Model):
+    """Active households by township × plan year × heating path × state, kept by database triggers
+    on the household table (migration 0007), so every write path — services, batch updates, COPY —
+    keeps it exact in the same transaction. On PostgreSQL the triggers add signed rows (+n/−n, one
+    per key per statement: concurrent writers never wait on a shared counter row) that
+    `ledger.counts.compact` folds; on SQLite (one writer) they add to one row per key. Read summed."""
+
+    township_code = models.CharField(max_length=9)
+    plan_year = models.PositiveSmallIntegerField()
+    heating_path = models.CharField(max_length=20)
+    state = models.CharField(max_length=20)
+    n = models.IntegerField()
+
+    class Meta:
+        # The rollups read it index-only: a code range, a year, then the summed column.
+        indexes = [models.Index(fields=["township_code", "plan_year", "heating_path", "state", "n"],
+                                name="hh_count_idx")]

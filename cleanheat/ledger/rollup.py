@@ -13,6 +13,7 @@ from cleanheat.regions import codes
 from cleanheat.regions.models import Region
 from cleanheat.regions.scope import code_q
 
+from . import counts as maintained
 from .choices import HeatingPath, LifecycleState
 from .models import Household, LifecycleEvent
 
@@ -51,6 +52,15 @@ def _counts_on(prefix: str, unit_length: int, on: date, year: int | None = None)
 
 
 def _counts_by_unit(prefix: str, unit_length: int, year: int | None = None) -> dict:
+    """From the maintained counts down to townships (ledger.counts), from the ledger below."""
+    if maintained.covers(prefix, unit_length):
+        return {unit: dict(c) for unit, c in add_counts(maintained.rows(prefix, unit_length, year)).items()}
+    return counts_from_ledger(prefix, unit_length, year)
+
+
+def counts_from_ledger(prefix: str, unit_length: int, year: int | None = None) -> dict:
+    """The same counts grouped from the household table itself (villages; the checks of the
+    maintained counts; the benchmark's baseline)."""
     qs = Household.objects.filter(code_q("village_id", prefix), archived=False)
     if year is not None:
         qs = qs.filter(plan_year=year)
