@@ -25,11 +25,13 @@ from django.utils import timezone
 from cleanheat import pii
 from cleanheat.accounts.models import Organisation
 from cleanheat.demo.loader import DATA_DIR, demo_households, expected_households, load_demo, read_config
-from cleanheat.ledger import counts, identity
+from cleanheat.ledger import counts, demo, identity
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.models import Household, HouseholdChange, HouseholdNumberSequence, LifecycleEvent
 from cleanheat.plan.services import load_plan
+from cleanheat.regions.codes import VILLAGE
 from cleanheat.regions.loader import load_city, read_city
+from cleanheat.regions.models import Region
 from cleanheat.rules.loader import demo_heat_sources
 
 PROVINCE = "99"                      # no real province has this code
@@ -72,7 +74,6 @@ def moved_id_number(number: str, prefix: str) -> str:
 
 def city_count_done() -> int:
     """Copies already in the database (a rerun adds the missing ones)."""
-    from cleanheat.regions.models import Region
     return Region.all_objects.filter(code__startswith=PROVINCE, level=1).count()
 
 
@@ -257,8 +258,6 @@ def load_copy(cfg: dict, index: int, scale: float, progress=None) -> int:
 def _copy_weights(cfg: dict, prefix: str) -> dict:
     """The demo's village weights (by kind, from the config) keyed by the demo's own codes: the
     generator runs on Xinzhou's codes and the rows are moved afterwards."""
-    from cleanheat.ledger import demo
-    from cleanheat.regions.codes import VILLAGE
     rows = sorted((r["code"], r["kind"]) for r in read_city(SOURCE_CITY) if r["level"] == VILLAGE)
     return demo.village_weights(cfg, rows)
 

@@ -33,6 +33,14 @@ def rows(prefix: str, unit_length: int, year: int | None = None):
     return [row for row in summed if row[3]]  # a key whose households all moved on sums to 0
 
 
+def total(prefix: str, year: int | None = None) -> int:
+    """Active households under `prefix` (of one plan year, or all)."""
+    qs = HouseholdCount.objects.filter(code_q("township_code", prefix))
+    if year is not None:
+        qs = qs.filter(plan_year=year)
+    return qs.aggregate(total=Sum("n"))["total"] or 0
+
+
 def compact() -> None:
     """Fold the signed rows PostgreSQL's triggers added into one row per key. Safe beside writers:
     one statement deletes exactly the rows it folds (rows of transactions still open are not seen,

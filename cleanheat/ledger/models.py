@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Substr
 from django.utils.translation import gettext_lazy as _
 
 from .choices import (VULNERABLE_FLAGS, Channel, ElectricDevice, HeatingPath, LifecycleState, OriginalFacility,
@@ -83,6 +84,9 @@ class Household(models.Model):
                          name="hh_year_rollup_idx"),
             # The list pages: in household-number order, and name search, without a full sort/scan.
             models.Index(fields=["archived", "household_no"], name="hh_list_idx"),
+            # A county's list in number order, read from where the county starts (a county of a
+            # province's last city would otherwise walk past every household numbered before it).
+            models.Index("archived", Substr("village", 1, 6), "household_no", name="hh_county_list_idx"),
             models.Index(fields=["archived", "householder_name"], name="hh_name_idx"),
             # Exact matches only: declared here rather than with db_index, which on PostgreSQL adds a
             # second LIKE-pattern index that no query uses and every insert pays for.

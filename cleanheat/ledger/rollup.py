@@ -77,6 +77,8 @@ def slow_to_count(region: Region, year: int | None = None) -> bool:
     counts = counts_by_unit(region.prefix, unit_length, year=year, only_if_cached=True)
     if counts is not None:
         households = sum(n for unit in counts.values() for n in unit.values())
+    elif maintained.covers(region.prefix, unit_length):
+        households = maintained.total(region.prefix, year)
     else:
         households = Household.objects.filter(code_q("village_id", region.prefix), archived=False,
                                               **({"plan_year": year} if year else {})).count()

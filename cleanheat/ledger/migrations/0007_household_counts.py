@@ -1,9 +1,10 @@
-# Maintained counts of active households (ledger.HouseholdCount), kept by triggers on the household
+# The county list index, and maintained counts of active households (ledger.HouseholdCount), kept by triggers on the household
 # table and filled from the ledger here. PostgreSQL: statement-level triggers with transition tables
 # add one signed row per key per statement (a COPY of 200,000 rows adds a few hundred). SQLite: row
 # triggers add to one row per key (a unique index; SQLite has a single writer, so no waiting).
 
 from django.db import migrations, models
+from django.db.models.functions import Substr
 
 KEY = "township_code, plan_year, heating_path, state"
 FILL = (f"INSERT INTO ledger_householdcount ({KEY}, n) SELECT substr(village_code, 1, 9), plan_year, "
@@ -69,6 +70,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('ledger', '0006_utility_account_numbers'),
+        ('regions', '0003_region_changes_and_aliases'),
+        ('rules', '0002_heatsource_villages'),
     ]
 
     operations = [
@@ -87,4 +90,10 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(install, uninstall),
+        # A county's household list in number order (see Household.Meta).
+        migrations.AddIndex(
+            model_name='household',
+            index=models.Index(models.F('archived'), Substr('village', 1, 6), models.F('household_no'),
+                               name='hh_county_list_idx'),
+        ),
     ]
