@@ -169,6 +169,7 @@ def old_paths(number, users):
     from cleanheat.ledger.queries import household_queryset, scoped_households
     from cleanheat.ledger import identity
     from cleanheat import pii
+    from cleanheat.regions.scope import code_q
     from django.db.models import Q
 
     def old_search(user):
@@ -179,11 +180,18 @@ def old_paths(number, users):
             list(scoped_households(user).filter(q, archived=False).order_by("household_no")[:50])
             assert Household.objects.exists()
         return run
+    def old_list(prefix):
+        def run():  # the list before: a code range in household-number order (hh_list_idx walked from the start)
+            list(Household.objects.filter(code_q("village_id", prefix), archived=False).order_by("household_no")[:50])
+        return run
+
     def new_search(user):
         def run():  # what the list view runs for the term: household_queryset, first page
             list(household_queryset(user, q=number).order_by("household_no")[:50])
         return run
-    return [("ID search", "ID search query (household_queryset), county clerk", new_search(users["scale_clerk"]),
+    return [("county list page", f"old list query, county {LATE_COUNTY} (last city), page 1", old_list(LATE_COUNTY),
+             f"old list query, county {COUNTY}", old_list(COUNTY)),
+            ("ID search", "ID search query (household_queryset), county clerk", new_search(users["scale_clerk"]),
              "same, province user (5.3 M)", new_search(users["scale_province"])),
             ("ID search", "old ID search query (name OR hash), county clerk", old_search(users["scale_clerk"]),
              "old query, province user", old_search(users["scale_province"]))]
