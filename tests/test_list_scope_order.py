@@ -27,6 +27,7 @@ def test_each_scope_lists_its_households_in_number_order(county_clerk, city_admi
     assert listed(county_clerk) == expected("140902") and len(expected("140902")) > 20
     assert listed(township_clerk) == expected(township.prefix)
     assert listed(city_admin, region="140902") == expected("140902")
+    assert listed(city_admin, region="1409", state="accepted") == expected("1409", state="accepted")
     assert listed(city_admin, region=township.code) == expected(township.prefix)
     assert listed(county_clerk, path="electric") == expected("140902", heating_path="electric")
     assert listed(county_clerk, region="140921") == []  # another county: outside the scope

@@ -87,6 +87,7 @@ class Household(models.Model):
             # A county's list in number order, read from where the county starts (a county of a
             # province's last city would otherwise walk past every household numbered before it).
             models.Index("archived", Substr("village", 1, 6), "household_no", name="hh_county_list_idx"),
+            models.Index("archived", Substr("village", 1, 4), "household_no", name="hh_city_list_idx"),  # a city's, alike
             models.Index(fields=["archived", "householder_name"], name="hh_name_idx"),
             # Exact matches only: declared here rather than with db_index, which on PostgreSQL adds a
             # second LIKE-pattern index that no query uses and every insert pays for.

@@ -11,14 +11,14 @@ from django.shortcuts import get_object_or_404
 
 from cleanheat import pii
 from cleanheat.regions import places
-from cleanheat.regions.codes import COUNTY, PREFIX_LENGTH, full_code, prefix_of
+from cleanheat.regions.codes import CITY, COUNTY, PREFIX_LENGTH, full_code, prefix_of
 from cleanheat.regions.scope import code_q, narrowing_prefix, user_prefix
 
 from . import identity
 from .choices import VULNERABLE_FLAGS, HeatingPath, LifecycleState
 from .models import Household
 
-COUNTY_DIGITS = PREFIX_LENGTH[COUNTY]
+LISTED_IN_ORDER = (PREFIX_LENGTH[CITY], PREFIX_LENGTH[COUNTY])  # scopes with a number-ordered index
 
 
 def scoped_households(user):
@@ -27,12 +27,11 @@ def scoped_households(user):
 
 
 def in_codes(qs, prefix: str):
-    """Households whose village code starts with `prefix`. A county as the county part of the code,
-    which hh_county_list_idx holds in household-number order (a code range would be read whole
-    and sorted, and the planner misjudges a range and a county test side by side)."""
-    if len(prefix) == COUNTY_DIGITS:
-        return qs.alias(**{f"county_{prefix}": Substr("village_id", 1, COUNTY_DIGITS)}).filter(
-            **{f"county_{prefix}": prefix})
+    """Households whose village code starts with `prefix`. A county or a city as that part of the
+    code, which hh_county_list_idx / hh_city_list_idx hold in household-number order (a code range
+    would be read whole and sorted, and the planner misjudges a range and a part test side by side)."""
+    if len(prefix) in LISTED_IN_ORDER:
+        return qs.alias(**{f"part_{prefix}": Substr("village_id", 1, len(prefix))}).filter(**{f"part_{prefix}": prefix})
     return qs.filter(code_q("village_id", prefix))
 
 
@@ -96,7 +95,7 @@ def in_list_order(qs, user, region: str = ""):
     The expression is the number itself; only the index cannot serve it."""
     prefix = prefix_of(full_code(region)) if region.isdigit() and len(region) <= 12 else \
         narrowing_prefix(user_prefix(user))
-    if len(prefix) == COUNTY_DIGITS:  # in_codes: walked in the county's own slice of hh_county_list_idx
+    if len(prefix) in LISTED_IN_ORDER:  # in_codes: walked in the county's (city's) slice of its index
         return qs.order_by("household_no")
     if region or prefix:
         return qs.order_by(Concat(F("household_no"), Value(""), output_field=CharField()), "pk")

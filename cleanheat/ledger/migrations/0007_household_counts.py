@@ -90,10 +90,15 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(install, uninstall),
-        # A county's household list in number order (see Household.Meta).
+        # A county's and a city's household list in number order (see Household.Meta).
         migrations.AddIndex(
             model_name='household',
             index=models.Index(models.F('archived'), Substr('village', 1, 6), models.F('household_no'),
                                name='hh_county_list_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='household',
+            index=models.Index(models.F('archived'), Substr('village', 1, 4), models.F('household_no'),
+                               name='hh_city_list_idx'),
         ),
     ]
