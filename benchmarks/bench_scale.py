@@ -182,7 +182,8 @@ def old_paths(number, users):
         return run
     def old_list(prefix):
         def run():  # the list before: a code range in household-number order (hh_list_idx walked from the start)
-            list(Household.objects.filter(code_q("village_id", prefix), archived=False).order_by("household_no")[:50])
+            list(Household.objects.filter(code_q("village_id", prefix), archived=False).select_related("village")
+                 .order_by("household_no")[:50])
         return run
 
     def new_search(user):
