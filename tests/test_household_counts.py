@@ -92,3 +92,11 @@ def test_rebuild_restores_counts_lost_or_wrong_and_rollups_read_them(city_admin)
     from cleanheat.figures.services import bump
     bump()
     assert region_rollup(Region.objects.get(code="140900000000"), year=2022)["node"] == before
+
+
+@pytest.mark.django_db
+def test_the_command_folds_and_recounts():
+    from django.core.management import call_command
+    HouseholdCount.objects.filter(township_code__startswith="140902").delete()  # lost
+    call_command("household_counts", rebuild="1409", verbosity=0)
+    assert_counts_match_ledger()
