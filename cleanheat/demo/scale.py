@@ -270,6 +270,9 @@ def load_scale(cities: int, scale: float = 1.0, progress=None, log=print) -> int
     if not Household.objects.exists():
         load_demo(cfg, scale=0.001)  # users, rules, plans and the demo's small records beside the copies
     done = city_count_done()
+    if done >= cities:  # nothing to add: leave the indexes alone
+        ensure_scale_users(city_prefix(0))
+        return 0
     indexes = secondary_indexes()
     with connection.cursor() as cur:
         for name, _ in indexes:
