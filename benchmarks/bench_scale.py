@@ -76,6 +76,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-scan", action="store_true", help="leave out the (long) compliance scans")
+    parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
     parser.add_argument("--slow-repeat", type=int, default=1,
                         help="runs of the cases that take minutes (province progress for a past date)")
     args = parser.parse_args()
@@ -152,6 +153,8 @@ def main():
     extra = old_paths(number, users)
     print(f"\n{'case':<58} {'first':>9} {'median':>9}  target    | baseline {'':<34} median")
     for target, name, fn, base_name, base_fn in cases + extra:
+        if args.only not in name:
+            continue
         first, median = timed(fn, args.slow_repeat if getattr(fn, "slow", False) else args.repeat, before=bump)
         base = timed(base_fn, args.repeat, before=bump)[1] if base_fn else None
         limit = TARGETS_MS[target]
