@@ -28,7 +28,7 @@ from cleanheat.inspections.api import router as inspections_router
 from cleanheat.ledger import services
 from cleanheat.ledger.choices import Channel, LifecycleState
 from cleanheat.ledger.identity import looks_like_identifier
-from cleanheat.ledger.queries import household_queryset, scoped_household
+from cleanheat.ledger.queries import household_queryset, in_list_order, scoped_household
 from cleanheat.ledger.rollup import region_rollup
 from cleanheat.plan import dashboard as plan_dashboard
 from cleanheat.plan import years
@@ -401,7 +401,7 @@ def list_households(request, filters: Query[HouseholdFilters]):
     than ignoring the term, keeps a client from taking the unfiltered list for its result."""
     if looks_like_identifier(filters.q):
         raise HttpError(400, SEARCH_BY_POST)
-    return household_queryset(request.user, **filters.dict()).order_by("household_no")
+    return in_list_order(household_queryset(request.user, **filters.dict()), request.user, filters.region)
 
 
 @api.post("/households/search", response=list[HouseholdOut], tags=["居民用户 households"])
@@ -410,7 +410,7 @@ def list_households(request, filters: Query[HouseholdFilters]):
 def search_households(request, filters: HouseholdFilters):
     """The same list and filters as GET /api/households, sent as a JSON body, so that a search by
     ID number or mobile (`{"q": "14090219…"}`) never appears in a URL. `page` stays in the query."""
-    return household_queryset(request.user, **filters.dict()).order_by("household_no")
+    return in_list_order(household_queryset(request.user, **filters.dict()), request.user, filters.region)
 
 
 @api.get("/households/{household_no}", response=HouseholdOut, tags=["居民用户 households"])

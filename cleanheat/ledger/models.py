@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Substr
 from django.utils.translation import gettext_lazy as _
 
 from .choices import (VULNERABLE_FLAGS, Channel, ElectricDevice, HeatingPath, LifecycleState, OriginalFacility,
@@ -83,6 +84,10 @@ class Household(models.Model):
                          name="hh_year_rollup_idx"),
             # The list pages: in household-number order, and name search, without a full sort/scan.
             models.Index(fields=["archived", "household_no"], name="hh_list_idx"),
+            # A county's list in number order, read from where the county starts (a county of a
+            # province's last city would otherwise walk past every household numbered before it).
+            models.Index("archived", Substr("village", 1, 6), "household_no", name="hh_county_list_idx"),
+            models.Index("archived", Substr("village", 1, 4), "household_no", name="hh_city_list_idx"),  # a city's, alike
             models.Index(fields=["archived", "householder_name"], name="hh_name_idx"),
             # Exact matches only: declared here rather than with db_index, which on PostgreSQL adds a
             # second LIKE-pattern index that no query uses and every insert pays for.
@@ -246,3 +251,22 @@ class ProgressDelta(models.Model):
         # county's or village's range; the village rows, most of the table, then cost writes one index).
         indexes = [models.Index(fields=["grain", "day", "unit", "plan_year", "heating_path", "state", "n"],
                                 name="pd_day_idx", condition=models.Q(grain__gt=0))]
+
+
+class HouseholdCount(models.Model):
+    """Active households by township × plan year × heating path × state, kept by database triggers
+    on the household table (migration 0007), so every write path — services, batch updates, COPY —
+    keeps it exact in the same transaction. On PostgreSQL the triggers add signed rows (+n/−n, one
+    per key per statement: concurrent writers never wait on a shared counter row) that
+    `ledger.counts.compact` folds; on SQLite (one writer) they add to one row per key. Read summed."""
+
+    township_code = models.CharField(max_length=9)
+    plan_year = models.PositiveSmallIntegerField()
+    heating_path = models.CharField(max_length=20)
+    state = models.CharField(max_length=20)
+    n = models.IntegerField()
+
+    class Meta:
+        # The rollups read it index-only: a code range, a year, then the summed column.
+        indexes = [models.Index(fields=["township_code", "plan_year", "heating_path", "state", "n"],
+                                name="hh_count_idx")]

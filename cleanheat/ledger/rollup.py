@@ -14,6 +14,7 @@ from cleanheat.regions.models import Region
 from cleanheat.regions.scope import code_q
 
 from . import asof
+from . import counts as maintained
 from .choices import HeatingPath, LifecycleState
 from .models import Household, LifecycleEvent
 
@@ -55,6 +56,15 @@ def counts_on_from_ledger(prefix: str, unit_length: int, on: date, year: int | N
 
 
 def _counts_by_unit(prefix: str, unit_length: int, year: int | None = None) -> dict:
+    """From the maintained counts down to townships (ledger.counts), from the ledger below."""
+    if maintained.covers(prefix, unit_length):
+        return {unit: dict(c) for unit, c in add_counts(maintained.rows(prefix, unit_length, year)).items()}
+    return counts_from_ledger(prefix, unit_length, year)
+
+
+def counts_from_ledger(prefix: str, unit_length: int, year: int | None = None) -> dict:
+    """The same counts grouped from the household table itself (villages; the checks of the
+    maintained counts; the benchmark's baseline)."""
     qs = Household.objects.filter(code_q("village_id", prefix), archived=False)
     if year is not None:
         qs = qs.filter(plan_year=year)
@@ -71,6 +81,8 @@ def slow_to_count(region: Region, year: int | None = None) -> bool:
     counts = counts_by_unit(region.prefix, unit_length, year=year, only_if_cached=True)
     if counts is not None:
         households = sum(n for unit in counts.values() for n in unit.values())
+    elif maintained.covers(region.prefix, unit_length):
+        households = maintained.total(region.prefix, year)
     else:
         households = Household.objects.filter(code_q("village_id", region.prefix), archived=False,
                                               **({"plan_year": year} if year else {})).count()

@@ -17,7 +17,7 @@ from . import batch, identity, labels, records, search, services
 from .choices import VULNERABLE_FLAGS, Channel, HeatingPath, LifecycleState
 from .forms import ArchiveForm, BatchForm, HouseholdForm, OutageForm, TransitionForm, earlier_states, next_state
 from .models import Household
-from .queries import household_queryset, scoped_household
+from .queries import household_queryset, in_list_order, scoped_household
 
 FILTERS = ("region", "path", "state", "flag", "q")
 
@@ -39,7 +39,7 @@ def household_list(request):
     archived = request.GET.get("archived") == "1"
     try:
         values = search.filters(request, request.GET, FILTERS)
-        qs = household_queryset(request.user, archived=archived, **values).order_by("household_no")
+        qs = in_list_order(household_queryset(request.user, archived=archived, **values), request.user, values["region"])
     except search.SearchExpired as expired:
         messages.warning(request, str(expired))
         values = {k: request.GET.get(k, "").strip() for k in FILTERS}
