@@ -114,7 +114,7 @@ class DeclarationIn(Schema):
     submit: bool = False
 
 
-class ActionIn(Schema):
+class DeclarationActionIn(Schema):
     action: str = ""
     version: int | None = None
     opinions: dict[str, str] = {}
@@ -198,7 +198,7 @@ def upload(request, declaration_id: int, kind: Form[str] = "", version: Form[str
 
 @router.post("/declarations/{declaration_id}/actions", response=DeclarationOut)
 @requires(roles.SUBSIDIES)
-def act(request, declaration_id: int, payload: ActionIn):
+def act(request, declaration_id: int, payload: DeclarationActionIn):
     """A move at the `version` you read: submit, review, return (opinions by section: invoice,
     install, attachments, other), resubmit, approve (county finance; approves the household's
     computed entitlements for the year). Another's action since then answers 422."""
@@ -212,7 +212,7 @@ def act(request, declaration_id: int, payload: ActionIn):
 
 # ---- policies and entitlements (read)
 
-class ItemOut(Schema):
+class PolicyItemOut(Schema):
     position: int
     kind: str
     label: str
@@ -284,7 +284,7 @@ class PolicyRow(Schema):
 
 class PolicyOut(PolicyRow):
     note: str
-    items: list[ItemOut]
+    items: list[PolicyItemOut]
     tilts: list[TiltOut]
 
     @staticmethod
