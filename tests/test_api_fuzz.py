@@ -116,7 +116,9 @@ def callers(db):
 
 @pytest.fixture
 def real(db):
-    return real_values()
+    found = real_values()
+    assert found["household_no"] and found["code"], "the demo data should give the fuzz households in scope"
+    return found
 
 
 @pytest.mark.django_db
