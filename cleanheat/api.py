@@ -14,13 +14,13 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Schema, Status
 from ninja.errors import HttpError, ValidationError as SchemaError
 from ninja.openapi.docs import Swagger
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from ninja.parser import Parser
 from ninja.security import django_auth
 
 from cleanheat import errors, inputs
 from cleanheat.access import has_perm, requires
-from cleanheat.api_errors import DocumentedAPI, ErrorOut, StaleOut
+from cleanheat.api_errors import DocumentedAPI, ErrorOut, Pages, StaleOut
 from cleanheat.audit.services import record
 from cleanheat.accounts import roles
 from cleanheat.accounts.tokens import BearerToken, TokenRefused
@@ -148,19 +148,6 @@ def http_error(request, exc: HttpError):
     else:
         detail = str(exc)
     return api.create_response(request, {"detail": detail}, status=exc.status_code)
-
-
-class Pages(PageNumberPagination):
-    """A page past the last answers 404 however large its number (the offset of a 30-digit page
-    would overflow the database's integer)."""
-
-    def paginate_queryset(self, queryset, pagination, request, **params):
-        size = self._get_page_size(pagination.page_size)
-        count = self._items_count(queryset)
-        offset = (pagination.page - 1) * size
-        if offset and offset >= count:
-            raise HttpError(404, f"第{inputs.shown(pagination.page)}页不存在：共{-(-count // size)}页")
-        return {self.items_attribute: queryset[offset:offset + size], "count": count}
 
 
 class RegionOut(Schema):

@@ -1,4 +1,4 @@
-"""The API's refusals, as its OpenAPI schema documents them: every error answer is JSON with a
+"""The API's refusals, as its OpenAPI schema documents them, and the pages of its lists: every error answer is JSON with a
 Chinese `detail` (and, for refused input, `errors` by field), so a client generated from the schema
 can read each one.
 
@@ -9,6 +9,10 @@ token over its rate limit); 422 where the operation takes input; 413 where it ta
 where its path names a record or its list has pages. Refusals of one route only (a 404 for a record
 its body or query names, 409, 412) are declared on that route with these schemas. tests/test_api_fuzz.py checks every answer against the schema."""
 from ninja import NinjaAPI, Schema
+from ninja.errors import HttpError
+from ninja.pagination import PageNumberPagination
+
+from cleanheat import inputs
 
 # Status → what it means, as the schema's description says it.
 EVERY_OPERATION = {400: "请求有误：网址或内容含有无法保存的字符（NUL 等），或内容不是有效的 JSON",
@@ -33,6 +37,19 @@ class StaleOut(Schema):
     version: int | str
     changes: list[dict]
     current: dict | None = None
+
+
+class Pages(PageNumberPagination):
+    """Every paginated list's pages: one past the last answers 404 however large its number (the
+    offset of a 30-digit page would overflow the database's integer: a 500 found by the fuzz test)."""
+
+    def paginate_queryset(self, queryset, pagination, request, **params):
+        size = self._get_page_size(pagination.page_size)
+        count = self._items_count(queryset)
+        offset = (pagination.page - 1) * size
+        if offset and offset >= count:
+            raise HttpError(404, f"第{inputs.shown(pagination.page)}页不存在：共{-(-count // size)}页")
+        return {self.items_attribute: queryset[offset:offset + size], "count": count}
 
 
 def _refusals(method: str, operation: dict) -> dict[int, str]:

@@ -11,10 +11,11 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from cleanheat.access import requires
 from cleanheat.accounts import roles
+from cleanheat.api_errors import Pages
 from cleanheat.jobs.schemas import JobOut, started
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.queries import scoped_household
@@ -137,7 +138,7 @@ def _values(payload: DeclarationIn, year) -> dict:
 
 
 @router.get("/declarations", response=list[DeclarationRow])
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 @requires(roles.SUBSIDIES)
 def list_declarations(request, filters: Query[DeclarationFilters]):
     """Declarations of households in your scope, by year, status (draft, submitted,
