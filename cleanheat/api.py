@@ -11,15 +11,16 @@ from functools import wraps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
-from ninja import NinjaAPI, Query, Schema, Status
+from ninja import Query, Schema, Status
 from ninja.errors import HttpError, ValidationError as SchemaError
 from ninja.openapi.docs import Swagger
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from ninja.parser import Parser
 from ninja.security import django_auth
 
 from cleanheat import errors, inputs
 from cleanheat.access import has_perm, requires
+from cleanheat.api_errors import DocumentedAPI, ErrorOut, Pages, StaleOut
 from cleanheat.audit.services import record
 from cleanheat.accounts import roles
 from cleanheat.accounts.tokens import BearerToken, TokenRefused
@@ -82,8 +83,8 @@ def _unstorable(value) -> bool:
 # Swagger UI from the ninja package's own static files ("ninja" is in INSTALLED_APPS, so its template
 # names /static/ninja/…, never a CDN), without the validator badge that would call an outside host.
 DOCS = Swagger(settings={"validatorUrl": None})
-api = NinjaAPI(title="CleanHeat 清洁取暖综合管理平台 API", version="1", auth=[BearerToken(), django_auth],
-               urls_namespace="api", parser=CheckedParser(), docs=DOCS, docs_decorator=signed_in_only)
+api = DocumentedAPI(title="CleanHeat 清洁取暖综合管理平台 API", version="1", auth=[BearerToken(), django_auth],
+                    urls_namespace="api", parser=CheckedParser(), docs=DOCS, docs_decorator=signed_in_only)
 
 
 @api.exception_handler(TokenRefused)
@@ -103,7 +104,14 @@ def permission_denied(request, exc: PermissionDenied):
 
 @api.exception_handler(ValidationError)
 def validation_error(request, exc: ValidationError):
-    return api.create_response(request, {"errors": exc.message_dict}, status=422)
+    # A refusal not tied to a field (ValidationError("…")) has no message_dict: it would answer 500.
+    return _refused(request, exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages})
+
+
+def _refused(request, found: dict[str, list[str]]):
+    """422 with every problem by field, and all of them in one Chinese sentence."""
+    detail = "提交的数据不正确：" + "；".join(f"{field} {'、'.join(messages)}" for field, messages in found.items())
+    return api.create_response(request, {"detail": detail, "errors": found}, status=422)
 
 
 @api.exception_handler(StaleEdit)
@@ -119,9 +127,7 @@ def stale_edit(request, exc: StaleEdit):
 
 @api.exception_handler(SchemaError)
 def schema_error(request, exc: SchemaError):
-    found = errors.schema_errors(exc.errors)
-    detail = "提交的数据不正确：" + "；".join(f"{field} {'、'.join(messages)}" for field, messages in found.items())
-    return api.create_response(request, {"detail": detail, "errors": found}, status=422)
+    return _refused(request, errors.schema_errors(exc.errors))
 
 
 @api.exception_handler(Http404)
@@ -142,19 +148,6 @@ def http_error(request, exc: HttpError):
     else:
         detail = str(exc)
     return api.create_response(request, {"detail": detail}, status=exc.status_code)
-
-
-class Pages(PageNumberPagination):
-    """A page past the last answers 404 however large its number (the offset of a 30-digit page
-    would overflow the database's integer)."""
-
-    def paginate_queryset(self, queryset, pagination, request, **params):
-        size = self._get_page_size(pagination.page_size)
-        count = self._items_count(queryset)
-        offset = (pagination.page - 1) * size
-        if offset and offset >= count:
-            raise HttpError(404, f"第{inputs.shown(pagination.page)}页不存在：共{-(-count // size)}页")
-        return {self.items_attribute: queryset[offset:offset + size], "count": count}
 
 
 class RegionOut(Schema):
@@ -315,7 +308,7 @@ def _scoped_region(request, code) -> Region:
     return region
 
 
-@api.get("/regions", response=list[RegionOut], tags=["行政区划 regions"])
+@api.get("/regions", response={200: list[RegionOut], 404: ErrorOut}, tags=["行政区划 regions"])
 @requires(roles.VIEW)
 def list_regions(request, parent: str = ""):
     """Children of `parent` (a 12-digit code), or the top of the caller's area."""
@@ -429,7 +422,7 @@ def create_household(request, payload: HouseholdIn):
     return Status(201, scoped_household(request.user, household.household_no))
 
 
-@api.patch("/households/{household_no}", response=HouseholdOut, tags=["居民用户 households"])
+@api.patch("/households/{household_no}", response={200: HouseholdOut, 412: StaleOut}, tags=["居民用户 households"])
 @requires(roles.EDIT)
 def update_household(request, household_no: str, payload: HouseholdIn, response: HttpResponse):
     """Send the ETag of your last read as If-Match: a save on an older version answers 412 with

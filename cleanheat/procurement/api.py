@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 
 from cleanheat.access import requires
 from cleanheat.accounts import roles
+from cleanheat.api_errors import ErrorOut, StaleOut
 from cleanheat.jobs.schemas import JobOut, started
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.queries import scoped_household
@@ -74,7 +75,7 @@ def get_catalog_model(request, model_id: int, response: HttpResponse):
     return out
 
 
-class LineOut(Schema):
+class ContractLineOut(Schema):
     id: int
     model_id: int
     model_name: str
@@ -95,7 +96,7 @@ class ContractOut(Schema):
     signed_on: date | None
     delivery_until: date | None
     status: str
-    lines: list[LineOut]
+    lines: list[ContractLineOut]
 
 
 def _contract_out(c: CountyContract) -> dict:
@@ -142,7 +143,7 @@ class ContractIn(Schema):
     lines: list[LineIn]
 
 
-@router.post("/contracts", response={201: ContractOut})
+@router.post("/contracts", response={201: ContractOut, 404: ErrorOut})
 @requires(roles.CONTRACTS)
 def create_contract(request, payload: ContractIn):
     require_in_scope(request.user, payload.county_code)
@@ -192,7 +193,7 @@ class AdviceOut(Schema):
     allocated_model_id: int | None
 
 
-@router.get("/households/{household_no}/advice", response=AdviceOut)
+@router.get("/households/{household_no}/advice", response={200: AdviceOut, 409: ErrorOut})
 @requires(roles.VIEW)
 def get_advice(request, household_no: str):
     household = scoped_household(request.user, household_no)
@@ -288,7 +289,7 @@ class CatalogModelPatch(Schema):
         return value
 
 
-@router.patch("/catalog/{model_id}", response=CatalogModelOut)
+@router.patch("/catalog/{model_id}", response={200: CatalogModelOut, 412: StaleOut})
 @requires(roles.CATALOG)
 def update_catalog_model(request, model_id: int, payload: CatalogModelPatch, response: HttpResponse):
     """Send the ETag of your last read as If-Match: a save on an older version answers 412 with

@@ -10,6 +10,7 @@ from ninja import Query, Router, Schema, Status
 
 from cleanheat.access import requires
 from cleanheat.accounts import roles
+from cleanheat.api_errors import ErrorOut
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.queries import scoped_household
 
@@ -56,7 +57,7 @@ class TicketOut(Schema):
     version: int
 
 
-class ActionIn(Schema):
+class TicketActionIn(Schema):
     action: str = ""                     # accept | arrive | not_home | resolve | callback
     version: int | None = None
     lat: Decimal | None = None
@@ -96,7 +97,7 @@ def _out(t) -> dict:
             "satisfied": t.satisfied, "version": t.version}
 
 
-@router.post("/tickets", response={201: TicketOut})
+@router.post("/tickets", response={201: TicketOut, 404: ErrorOut})
 @requires(roles.SERVICE_OPEN)
 def open_ticket(request, payload: TicketIn):
     """Open a ticket for a household (by number; 404 outside the scope) or, for a caller who matches no
@@ -124,7 +125,7 @@ def get_ticket(request, ticket_id: int):
 
 @router.post("/tickets/{ticket_id}/actions", response=TicketOut)
 @requires(roles.SERVICE_VIEW)
-def act(request, ticket_id: int, payload: ActionIn):
+def act(request, ticket_id: int, payload: TicketActionIn):
     """Accept, arrive (with the phone's position), not_home, resolve (cause code required) or callback
     (satisfied true/false). `version` from the last read: a ticket changed since answers 422."""
     ticket = queries.scoped_ticket(request.user, ticket_id)

@@ -11,10 +11,11 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from cleanheat.access import requires
 from cleanheat.accounts import roles
+from cleanheat.api_errors import Pages
 from cleanheat.jobs.schemas import JobOut, started
 from cleanheat.ledger.choices import Channel
 from cleanheat.ledger.queries import scoped_household
@@ -114,7 +115,7 @@ class DeclarationIn(Schema):
     submit: bool = False
 
 
-class ActionIn(Schema):
+class DeclarationActionIn(Schema):
     action: str = ""
     version: int | None = None
     opinions: dict[str, str] = {}
@@ -137,7 +138,7 @@ def _values(payload: DeclarationIn, year) -> dict:
 
 
 @router.get("/declarations", response=list[DeclarationRow])
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 @requires(roles.SUBSIDIES)
 def list_declarations(request, filters: Query[DeclarationFilters]):
     """Declarations of households in your scope, by year, status (draft, submitted,
@@ -198,7 +199,7 @@ def upload(request, declaration_id: int, kind: Form[str] = "", version: Form[str
 
 @router.post("/declarations/{declaration_id}/actions", response=DeclarationOut)
 @requires(roles.SUBSIDIES)
-def act(request, declaration_id: int, payload: ActionIn):
+def act(request, declaration_id: int, payload: DeclarationActionIn):
     """A move at the `version` you read: submit, review, return (opinions by section: invoice,
     install, attachments, other), resubmit, approve (county finance; approves the household's
     computed entitlements for the year). Another's action since then answers 422."""
@@ -212,7 +213,7 @@ def act(request, declaration_id: int, payload: ActionIn):
 
 # ---- policies and entitlements (read)
 
-class ItemOut(Schema):
+class PolicyItemOut(Schema):
     position: int
     kind: str
     label: str
@@ -284,7 +285,7 @@ class PolicyRow(Schema):
 
 class PolicyOut(PolicyRow):
     note: str
-    items: list[ItemOut]
+    items: list[PolicyItemOut]
     tilts: list[TiltOut]
 
     @staticmethod

@@ -6,10 +6,11 @@ from datetime import date, datetime
 
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from cleanheat.access import requires
 from cleanheat.accounts import roles
+from cleanheat.api_errors import Pages
 
 from . import funds, payments
 
@@ -114,7 +115,7 @@ class CreatedOut(Schema):
 
 
 @router.get("/batches", response=list[BatchRow])
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 @requires(roles.CLEARING)
 def list_batches(request, filters: Query[BatchFilters]):
     rows = payments.batches_for(request.user)
