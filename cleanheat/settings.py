@@ -191,7 +191,7 @@ CLEANHEAT_DEFER_FIGURES_FROM = int(os.environ.get("CLEANHEAT_DEFER_FIGURES_FROM"
 # process (`manage.py jobs_worker`, which `dev.py demo` starts beside the web server). The default
 # queue is a table in the database (django-tasks-db): no extra server, on SQLite and PostgreSQL.
 # CLEANHEAT_TASKS_BACKEND=rq switches to a Redis queue (django-tasks-rq, RQ workers; see README).
-if os.environ.get("CLEANHEAT_TASKS_BACKEND", "db") == "rq":  # needs `pip install django-tasks-rq` (README)
+if os.environ.get("CLEANHEAT_TASKS_BACKEND", "db") == "rq":  # django-tasks-rq is in requirements.lock
     INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
     RQ_QUEUES = {"default": {"URL": os.environ.get("CLEANHEAT_REDIS_URL", "redis://127.0.0.1:6379/0")}}
