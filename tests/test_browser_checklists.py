@@ -1,6 +1,7 @@
 """Browser test of issue #18 part 1: the city edits a checklist item in the browser (htmx moves a row
 and adds one without saving), saves, and the page shows the new version and what changed."""
 import pytest
+from playwright.sync_api import expect
 
 from cleanheat.inspections import loader
 
@@ -23,10 +24,11 @@ def test_the_city_edits_an_item_moves_one_and_saves_a_new_version(page, live_ser
     temp = codes.index("indoor_temp")
     page.fill(f"input[name=items-{temp}-min]", "16")
     page.click(f"button[value=up-{temp}]")      # htmx re-renders the form with the row moved up
-    page.wait_for_function(f"document.querySelectorAll('.checklist-row')[{temp - 1}].dataset.code === 'indoor_temp'")
+    # locators rather than wait_for_function: the page's CSP forbids the eval a string predicate needs
+    expect(page.locator(".checklist-row").nth(temp - 1)).to_have_attribute("data-code", "indoor_temp")
     assert page.input_value(f"input[name=items-{temp - 1}-min]") == "16"   # what was typed is kept
     page.click("#checklist-add")
-    page.wait_for_function(f"document.querySelectorAll('.checklist-row').length === {len(codes) + 1}")
+    expect(page.locator(".checklist-row")).to_have_count(len(codes) + 1)
     page.fill(f"input[name=items-{len(codes)}-text]", "燃气表读数")
     page.select_option(f"select[name=items-{len(codes)}-type]", "number")   # the row shows a number's limits
     page.wait_for_selector(f"input[name=items-{len(codes)}-max]")

@@ -200,7 +200,9 @@ def test_audit_log_is_scoped_filterable_exportable_and_append_only(client, house
 def test_deploy_check_passes_with_production_settings():
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "cleanheat.settings_production",
            "CLEANHEAT_SECRET_KEY": "k" * 20 + "Zq8#Lp2@vX9!rT5$mN3&bW7*cY1^dF6%hJ4",
-           "CLEANHEAT_PII_KEY": "test-pii-key", "CLEANHEAT_ALLOWED_HOSTS": "heat.example.gov.cn"}
+           "CLEANHEAT_PII_KEY": "test-pii-key", "CLEANHEAT_ALLOWED_HOSTS": "heat.example.gov.cn",
+           # production refuses to start without a database named; the check itself opens none
+           "DATABASE_URL": os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/cleanheat"}
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                             cwd=Path(__file__).resolve().parents[1], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
