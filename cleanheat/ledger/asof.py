@@ -47,6 +47,23 @@ def counts_on(prefix: str, unit_length: int, on: date, year: int | None = None) 
     return dict(out)
 
 
+def entered_by_day(prefix: str, unit_length: int, on: date, states, year: int | None = None) -> dict:
+    """{unit: {day: n}}: by how many the active households under `prefix` that were in one of `states`
+    changed on each day up to `on` (negative when more left than entered, by a step back), so
+    that their running sum is the number in those states as of any day."""
+    coarse = unit_length <= COUNTY and len(prefix) <= COUNTY
+    rows = ProgressDelta.objects.filter(code_q("unit", prefix), grain=COUNTY_DAY if coarse else VILLAGE_DAY,
+                                        day__lte=on, state__in=list(states))
+    if year is not None:
+        rows = rows.filter(plan_year=year)
+    out = defaultdict(dict)
+    for unit, day, n in (rows.annotate(u=Substr("unit", 1, unit_length)).values_list("u", "day")
+                         .annotate(total=Sum("n")).order_by()):
+        if n:
+            out[unit][day] = n
+    return dict(out)
+
+
 # ---- keeping the table in step with the ledger
 
 def contributions(household_ids, using: str = "default") -> Counter:

@@ -1,8 +1,8 @@
 """When a unit finished its plan and how late: pure functions, no Django.
 
-Method: a unit has finished on the first day on which the households of its plan year that have
-been installed (已完工, counted on the day they were first installed and still installed or further
-on) add up to its target; it is late by the days between its deadline and that day (0: on time). A
+Method: a unit has finished on the first day on which the households of its plan year that were
+installed (已完工) or further on that day add up to its target (`installed_by_day` holds each day's
+change of that number: a step back counts −1 on its day); it is late by the days between its deadline and that day (0: on time). A
 plan is over for a unit once the date looked at is past the unit's deadline."""
 from datetime import date
 

@@ -3,14 +3,10 @@ any past date from the lifecycle history (the last state each household had reac
 from collections import defaultdict
 from datetime import date
 
-from django.db.models import Count
-from django.db.models.functions import Substr
-
 from cleanheat.figures.cache import cached
+from cleanheat.ledger import asof
 from cleanheat.ledger.choices import STATE_ORDER
-from cleanheat.ledger.models import LifecycleEvent
 from cleanheat.ledger.rollup import counts_by_unit
-from cleanheat.regions.scope import code_q
 
 from .models import CountyPlan, ScheduleEntry
 
@@ -56,22 +52,9 @@ def county_targets(plan, prefix: str, path: str | None = None) -> dict:
 
 
 def installed_by_day(prefix: str, unit_length: int, year: int | None, on: date) -> dict:
-    """{unit: {day: households}}: the households of plan year `year` under `prefix` that are
-    installed (已完工) or further on as of today, by the day they were installed, up to `on`
-    (cached until the next write)."""
+    """{unit: {day: households}}: by how many the households of plan year `year` under `prefix`
+    that are installed (已完工) or further on changed each day up to `on` — their running sum is
+    the number installed as of that day (from the maintained as-of table; cached until the next
+    write)."""
     return cached("plan.installed_by_day", (prefix, unit_length, year or "all", on),
-                  lambda: _installed_by_day(prefix, unit_length, year, on))
-
-
-def _installed_by_day(prefix: str, unit_length: int, year: int | None, on: date) -> dict:
-    events = LifecycleEvent.objects.filter(code_q("household__village_id", prefix), household__archived=False,
-                                           household__state__in=STATE_ORDER[INSTALLED:], to_state="installed",
-                                           is_backstep=False, occurred_on__lte=on)
-    if year is not None:
-        events = events.filter(household__plan_year=year)
-    rows = (events.annotate(unit=Substr("household__village_id", 1, unit_length))
-            .values_list("unit", "occurred_on").annotate(n=Count("household_id", distinct=True)).order_by())
-    out = defaultdict(dict)
-    for unit, day, n in rows:
-        out[unit][day] = n
-    return dict(out)
+                  lambda: asof.entered_by_day(prefix, unit_length, on, STATE_ORDER[INSTALLED:], year))
